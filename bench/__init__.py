@@ -1,0 +1,1 @@
+"""Benchmarks of capitalcom-sdk (run with ``make bench``); they never gate CI."""

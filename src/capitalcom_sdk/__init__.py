@@ -1,0 +1,47 @@
+"""capitalcom_sdk: typed sync and async client of the Capital.com public API.
+
+Quick start::
+
+    from capitalcom_sdk import Client
+
+    with Client.from_env() as client:
+        print(client.general.server_time().datetime)
+"""
+
+from capitalcom_sdk._client import AsyncClient, Client
+from capitalcom_sdk.errors import (
+    APIError,
+    AuthenticationError,
+    CapitalError,
+    ConfigurationError,
+    DealRejectedError,
+    InvalidRequestError,
+    NetworkError,
+    NotFoundError,
+    OrderOutcomeUnknown,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    SessionExpiredError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "CapitalError",
+    "Client",
+    "ConfigurationError",
+    "DealRejectedError",
+    "InvalidRequestError",
+    "NetworkError",
+    "NotFoundError",
+    "OrderOutcomeUnknown",
+    "RateLimitError",
+    "RequestValidationError",
+    "ServerError",
+    "SessionExpiredError",
+    "__version__",
+]

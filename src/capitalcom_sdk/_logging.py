@@ -1,0 +1,60 @@
+"""Logging with secrets redacted where messages are formatted."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+logger = logging.getLogger("capitalcom_sdk")
+
+REDACTED = "***"
+SECRET_HEADERS = frozenset({"x-cap-api-key", "cst", "x-security-token"})
+_MIN_SECRET_LEN = 4
+
+
+class SecretRegistry:
+    """The secret values known to this process; :class:`RedactingFilter` masks them.
+
+    Clients register their API key, password and session tokens here, so even a message that
+    formats a header dict or an exception by mistake cannot leak them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+
+    def add(self, *values: str | None) -> None:
+        with self._lock:
+            self._secrets.update(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+registry = SecretRegistry()
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces registered secrets in a record's formatted message (and drops its args)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = registry.redact(message)
+        if redacted != message or record.args:
+            record.msg = redacted
+            record.args = None
+        return True
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A copy of headers fit for logs: secret header values replaced."""
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers}
+
+
+logger.addFilter(RedactingFilter())

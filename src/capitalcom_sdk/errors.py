@@ -1,0 +1,204 @@
+"""One exception hierarchy for everything the SDK raises, mapped from the API's errorCodes.
+
+Subclasses say what the caller can do: authenticate again (:class:`AuthenticationError`), wait
+(:class:`RateLimitError`), fix the request (:class:`InvalidRequestError`), look the deal up
+(:class:`OrderOutcomeUnknown`), or give up. Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "CapitalError",
+    "ConfigurationError",
+    "DealRejectedError",
+    "InvalidRequestError",
+    "NetworkError",
+    "NotFoundError",
+    "OrderOutcomeUnknown",
+    "RateLimitError",
+    "RequestValidationError",
+    "ServerError",
+    "SessionExpiredError",
+    "TimeoutError",
+    "error_from_response",
+    "split_error_code",
+]
+
+
+class CapitalError(Exception):
+    """Base class of every error raised by capitalcom_sdk."""
+
+
+class ConfigurationError(CapitalError):
+    """The client was configured wrongly (missing credentials, unknown environment, ...)."""
+
+
+class RequestValidationError(CapitalError, ValueError):
+    """A request failed validation before anything was sent. ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class NetworkError(CapitalError):
+    """The server could not be reached or the connection broke."""
+
+
+class TimeoutError(NetworkError):
+    """The request timed out."""
+
+
+class APIError(CapitalError):
+    """The API answered with an error status.
+
+    Attributes:
+        status: HTTP status code.
+        error_code: the bare errorCode (before any ``:``), e.g. ``error.invalid.stoploss.minvalue``.
+        value: the value after the colon parsed as float when numeric (e.g. ``17.146``), else str.
+        raw_error_code: the errorCode exactly as received.
+        method, path: the request that failed (no query string, no secrets).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str | None,
+        *,
+        value: float | str | None = None,
+        raw_error_code: str | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.error_code = error_code
+        self.value = value
+        self.raw_error_code = raw_error_code if raw_error_code is not None else error_code
+        self.method = method
+        self.path = path
+        where = f" on {method} {path}" if method else ""
+        super().__init__(f"HTTP {status} {self.raw_error_code or '(no errorCode)'}{where}")
+
+
+class AuthenticationError(APIError):
+    """Credentials or API key were rejected (``error.invalid.details``, ``...api.key``)."""
+
+
+class SessionExpiredError(AuthenticationError):
+    """The session tokens are no longer valid; the client logs in again by itself once."""
+
+
+class RateLimitError(APIError):
+    """HTTP 429 ``error.too-many.requests``."""
+
+
+class InvalidRequestError(APIError):
+    """HTTP 400: the server rejected the request. ``field`` names the field when the code does."""
+
+    @property
+    def field(self) -> str | None:
+        code = self.error_code or ""
+        parts = code.split(".")
+        # error.invalid.stoploss.minvalue -> stoploss; error.null.epic -> epic
+        if len(parts) >= 3 and parts[0] == "error":
+            return parts[2]
+        return None
+
+
+class NotFoundError(APIError):
+    """HTTP 404: no such deal, epic, watchlist, confirm, ..."""
+
+
+class ServerError(APIError):
+    """HTTP 5xx."""
+
+
+class DealRejectedError(CapitalError):
+    """The deal confirmation says REJECTED; ``reason`` is the server's reason."""
+
+    def __init__(self, deal_reference: str, reason: str | None, confirm: Any = None) -> None:
+        self.deal_reference = deal_reference
+        self.reason = reason
+        self.confirm = confirm
+        super().__init__(f"deal {deal_reference} rejected: {reason or 'no reason given'}")
+
+
+class OrderOutcomeUnknown(CapitalError):
+    """An order write was sent but its outcome is unknown (timeout, reset, 5xx after sending).
+
+    It is never sent again automatically. ``request`` holds what was sent (endpoint name, path,
+    body); pass this exception to ``client.reconcile(...)`` to find the resulting deal.
+    """
+
+    def __init__(
+        self, endpoint: str, path: str, body: dict[str, Any] | None, sent_at: float, cause: str
+    ) -> None:
+        self.endpoint = endpoint
+        self.path = path
+        self.body = dict(body or {})
+        self.sent_at = sent_at
+        self.cause = cause
+        super().__init__(f"outcome of {endpoint} unknown ({cause}); call reconcile() to find out")
+
+
+_SESSION_CODES = frozenset(
+    {
+        "error.invalid.session.token",
+        "error.security.token-invalid",
+        "error.null.client.token",
+        "error.security.cst-invalid",
+    }
+)
+_AUTH_CODES = frozenset(
+    {
+        "error.invalid.details",
+        "error.invalid.api.key",
+        "error.null.api.key",
+        "error.null.accountId",
+        "error.invalid.api.key.expired",
+        "error.invalid.api.key.disabled",
+        "error.security.api-key-invalid",
+        "error.invalid.credentials",
+        "error.invalid.password",
+    }
+)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+
+
+def split_error_code(raw: str | None) -> tuple[str | None, float | str | None]:
+    """Split ``"error.invalid.stoploss.minvalue: 17.146"`` into the code and its value."""
+    if raw is None:
+        return None, None
+    code, sep, rest = raw.partition(":")
+    if not sep:
+        return raw.strip(), None
+    text = rest.strip()
+    return code.strip(), float(text) if _NUMBER.match(text) else text
+
+
+def error_from_response(status: int, body: Any, *, method: str = "", path: str = "") -> APIError:
+    """Build the right :class:`APIError` subclass from an error response."""
+    raw = body.get("errorCode") if isinstance(body, dict) else None
+    raw = raw if isinstance(raw, str) else None
+    code, value = split_error_code(raw)
+    cls: type[APIError]
+    if code in _SESSION_CODES:
+        cls = SessionExpiredError
+    elif code in _AUTH_CODES:
+        cls = AuthenticationError
+    elif status == 429:
+        cls = RateLimitError
+    elif status == 404:
+        cls = NotFoundError
+    elif status >= 500:
+        cls = ServerError
+    elif status == 401:
+        cls = AuthenticationError
+    else:
+        cls = InvalidRequestError
+    return cls(status, code, value=value, raw_error_code=raw, method=method, path=path)

@@ -1,0 +1,24 @@
+"""Models of GET /time and GET /ping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from capitalcom_sdk.models._base import WireModel
+
+
+class ServerTime(WireModel):
+    """``GET /time``: the server's clock in milliseconds since the epoch."""
+
+    server_time: int
+
+    @property
+    def datetime(self) -> datetime:
+        """The server time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.server_time / 1000.0, tz=UTC)
+
+
+class StatusResponse(WireModel):
+    """A bare ``{"status": ...}`` answer (ping ``OK``, many writes ``SUCCESS``)."""
+
+    status: str

@@ -1,0 +1,1 @@
+"""Resource namespaces of the clients, one module per API area."""

@@ -1,0 +1,60 @@
+"""Shared fixtures: a simulator served by uvicorn on 127.0.0.1 (random port) over real sockets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from capitalcom_sim.config import SimConfig, single_user
+from capitalcom_sim.server import SimServer
+from capitalcom_sim.state import SimState
+
+
+@dataclass(frozen=True)
+class SimHandle:
+    """What a test needs to talk to a running simulator."""
+
+    base_url: str
+    api_key: str
+    identifier: str
+    password: str
+    server: SimServer = field(repr=False)
+
+    @property
+    def state(self) -> SimState:
+        return self.server.state
+
+    def client_kwargs(self) -> dict[str, str]:
+        return {
+            "api_key": self.api_key,
+            "identifier": self.identifier,
+            "password": self.password,
+            "base_url": self.base_url,
+        }
+
+
+def start_sim(config: SimConfig | None = None) -> SimServer:
+    return SimServer(config or SimConfig(users=(single_user(),), rate_limits=False)).start()
+
+
+def handle_for(server: SimServer) -> SimHandle:
+    user = server.config.users[0]
+    return SimHandle(server.base_url, user.api_key, user.identifier, user.password, server)
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    """Override in a module to start the simulator with other settings."""
+    return SimConfig(users=(single_user(),), rate_limits=False, seed=7)
+
+
+@pytest.fixture
+def sim(sim_config: SimConfig) -> Iterator[SimHandle]:
+    """A fresh simulator for one test: its base URL and the user's credentials."""
+    server = start_sim(sim_config)
+    try:
+        yield handle_for(server)
+    finally:
+        server.stop()
