@@ -14,8 +14,25 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from capitalcom_sdk.models.general import ServerTime, StatusResponse
-from capitalcom_sdk.models.session import EncryptionKey, LoginResponse, SessionDetails
+from capitalcom_sdk.models.accounts import Accounts, Preferences, TopUpResult
+from capitalcom_sdk.models.general import DealReference, ServerTime, StatusResponse
+from capitalcom_sdk.models.history import ActivityHistory, TransactionHistory
+from capitalcom_sdk.models.markets import MarketDetails, MarketNavigation, Markets
+from capitalcom_sdk.models.prices import PriceHistory
+from capitalcom_sdk.models.sentiment import ClientSentiment, ClientSentiments
+from capitalcom_sdk.models.session import (
+    EncryptionKey,
+    LoginResponse,
+    SessionDetails,
+    SwitchAccountResponse,
+)
+from capitalcom_sdk.models.trading import (
+    Confirm,
+    Positions,
+    PositionWithMarket,
+    WorkingOrders,
+)
+from capitalcom_sdk.models.watchlists import WatchlistCreated, WatchlistMarkets, Watchlists
 
 ResponseT = TypeVar("ResponseT")
 
@@ -89,6 +106,11 @@ class ApiCall(Generic[ResponseT]):
     body: dict[str, Any] | None
 
 
+# Reads are safe to repeat. Writes are marked safe=False: either they change state each time
+# (top-up, watchlist creation) or a blind repeat after an unknown outcome could act on a state the
+# first attempt already changed (amending or closing a position, cancelling an order). The two
+# order placements are also order_write: never re-sent, an unknown outcome is reconciled instead.
+
 # -- general -----------------------------------------------------------------------------------
 SERVER_TIME = Endpoint(
     "general.server_time", "GET", "/time", ServerTime, auth=False, rate=RateClass.NONE
@@ -103,6 +125,95 @@ SESSION_DETAILS = Endpoint("session.details", "GET", "/session", SessionDetails)
 LOGIN = Endpoint(
     "session.login", "POST", "/session", LoginResponse, auth=False, rate=RateClass.SESSION
 )
+SWITCH_ACCOUNT = Endpoint(
+    "session.switch_account", "PUT", "/session", SwitchAccountResponse, safe=False
+)
+LOGOUT = Endpoint("session.logout", "DELETE", "/session", StatusResponse, safe=False)
+
+# -- accounts ----------------------------------------------------------------------------------
+ACCOUNTS = Endpoint("accounts.list", "GET", "/accounts", Accounts)
+PREFERENCES = Endpoint("accounts.preferences", "GET", "/accounts/preferences", Preferences)
+UPDATE_PREFERENCES = Endpoint(
+    "accounts.update_preferences", "PUT", "/accounts/preferences", StatusResponse, safe=False
+)
+TOP_UP = Endpoint(
+    "accounts.top_up", "POST", "/accounts/topUp", TopUpResult, rate=RateClass.TOPUP, safe=False
+)
+
+# -- history -----------------------------------------------------------------------------------
+ACTIVITY = Endpoint("history.activity", "GET", "/history/activity", ActivityHistory)
+TRANSACTIONS = Endpoint("history.transactions", "GET", "/history/transactions", TransactionHistory)
+
+# -- trading -----------------------------------------------------------------------------------
+CONFIRM = Endpoint("confirms.get", "GET", "/confirms/{dealReference}", Confirm)
+POSITIONS = Endpoint("positions.list", "GET", "/positions", Positions)
+POSITION = Endpoint("positions.get", "GET", "/positions/{dealId}", PositionWithMarket)
+OPEN_POSITION = Endpoint(
+    "positions.open",
+    "POST",
+    "/positions",
+    DealReference,
+    rate=RateClass.TRADING,
+    safe=False,
+    order_write=True,
+)
+UPDATE_POSITION = Endpoint(
+    "positions.update", "PUT", "/positions/{dealId}", DealReference, safe=False
+)
+CLOSE_POSITION = Endpoint(
+    "positions.close", "DELETE", "/positions/{dealId}", DealReference, safe=False
+)
+WORKING_ORDERS = Endpoint("orders.list", "GET", "/workingorders", WorkingOrders)
+CREATE_ORDER = Endpoint(
+    "orders.create",
+    "POST",
+    "/workingorders",
+    DealReference,
+    rate=RateClass.TRADING,
+    safe=False,
+    order_write=True,
+)
+UPDATE_ORDER = Endpoint(
+    "orders.update", "PUT", "/workingorders/{dealId}", DealReference, safe=False
+)
+DELETE_ORDER = Endpoint(
+    "orders.delete", "DELETE", "/workingorders/{dealId}", DealReference, safe=False
+)
+
+# -- markets -----------------------------------------------------------------------------------
+NAVIGATION = Endpoint("markets.navigation", "GET", "/marketnavigation", MarketNavigation)
+NAVIGATION_NODE = Endpoint(
+    "markets.navigation_node", "GET", "/marketnavigation/{nodeId}", MarketNavigation
+)
+MARKETS = Endpoint("markets.search", "GET", "/markets", Markets)
+MARKET = Endpoint("markets.get", "GET", "/markets/{epic}", MarketDetails)
+
+# -- prices ------------------------------------------------------------------------------------
+PRICES = Endpoint("prices.get", "GET", "/prices/{epic}", PriceHistory)
+
+# -- sentiment ---------------------------------------------------------------------------------
+SENTIMENTS = Endpoint("sentiment.list", "GET", "/clientsentiment", ClientSentiments)
+SENTIMENT = Endpoint("sentiment.get", "GET", "/clientsentiment/{marketId}", ClientSentiment)
+
+# -- watchlists --------------------------------------------------------------------------------
+WATCHLISTS = Endpoint("watchlists.list", "GET", "/watchlists", Watchlists)
+CREATE_WATCHLIST = Endpoint(
+    "watchlists.create", "POST", "/watchlists", WatchlistCreated, safe=False
+)
+WATCHLIST = Endpoint("watchlists.get", "GET", "/watchlists/{watchlistId}", WatchlistMarkets)
+ADD_TO_WATCHLIST = Endpoint(
+    "watchlists.add_market", "PUT", "/watchlists/{watchlistId}", StatusResponse, safe=False
+)
+DELETE_WATCHLIST = Endpoint(
+    "watchlists.delete", "DELETE", "/watchlists/{watchlistId}", StatusResponse, safe=False
+)
+REMOVE_FROM_WATCHLIST = Endpoint(
+    "watchlists.remove_market",
+    "DELETE",
+    "/watchlists/{watchlistId}/{epic}",
+    StatusResponse,
+    safe=False,
+)
 
 ENDPOINTS: tuple[Endpoint[Any], ...] = (
     SERVER_TIME,
@@ -110,5 +221,39 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     ENCRYPTION_KEY,
     SESSION_DETAILS,
     LOGIN,
+    SWITCH_ACCOUNT,
+    LOGOUT,
+    ACCOUNTS,
+    PREFERENCES,
+    UPDATE_PREFERENCES,
+    TOP_UP,
+    ACTIVITY,
+    TRANSACTIONS,
+    CONFIRM,
+    POSITIONS,
+    OPEN_POSITION,
+    POSITION,
+    UPDATE_POSITION,
+    CLOSE_POSITION,
+    WORKING_ORDERS,
+    CREATE_ORDER,
+    UPDATE_ORDER,
+    DELETE_ORDER,
+    NAVIGATION,
+    NAVIGATION_NODE,
+    MARKETS,
+    MARKET,
+    PRICES,
+    SENTIMENTS,
+    SENTIMENT,
+    WATCHLISTS,
+    CREATE_WATCHLIST,
+    WATCHLIST,
+    ADD_TO_WATCHLIST,
+    DELETE_WATCHLIST,
+    REMOVE_FROM_WATCHLIST,
 )
-"""Every declared endpoint; the coverage check compares it with endpoints.tsv."""
+"""Every declared endpoint, in the order of endpoints.tsv; the coverage check compares the two."""
+
+BY_NAME: Mapping[str, Endpoint[Any]] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+"""Declared endpoints by ``area.operation`` name."""

@@ -1,24 +1,157 @@
-"""Typed models of the API's requests and responses (pydantic v2)."""
+"""Typed models of the API's requests and responses (pydantic v2).
 
-from capitalcom_sdk.models._base import RequestModel, UTCDateTime, WireModel
-from capitalcom_sdk.models.general import ServerTime, StatusResponse
+Conventions: snake_case attributes with the wire's camelCase names as aliases; frozen; unknown
+fields kept (``model_extra``); enums open (a documented value is an enum member, an unknown one a
+plain string, see :mod:`capitalcom_sdk.models.enums`); ``*_utc`` datetimes aware in UTC, their
+local-time twins naive as sent.
+"""
+
+from capitalcom_sdk.models._base import LocalDateTime, RequestModel, UTCDateTime, WireModel
+from capitalcom_sdk.models.accounts import Account, Accounts, Leverage, Preferences, TopUpResult
+from capitalcom_sdk.models.enums import (
+    AccountStatus,
+    AccountType,
+    ActivitySource,
+    ActivityStatus,
+    ActivityType,
+    AffectedDealStatus,
+    DealStatus,
+    Direction,
+    InstrumentType,
+    LeverageGroup,
+    MarketMode,
+    MarketOrderPreference,
+    MarketStatus,
+    OrderType,
+    PositionStatus,
+    Resolution,
+    RuleUnit,
+    TimeInForce,
+    TrailingStopsPreference,
+    TransactionStatus,
+    TransactionType,
+    WatchlistCreateStatus,
+)
+from capitalcom_sdk.models.general import DealReference, ServerTime, StatusResponse
+from capitalcom_sdk.models.history import (
+    Activity,
+    ActivityDetails,
+    ActivityHistory,
+    Transaction,
+    TransactionHistory,
+)
+from capitalcom_sdk.models.markets import (
+    DealingRule,
+    DealingRules,
+    Instrument,
+    MarketDetails,
+    MarketNavigation,
+    Markets,
+    MarketSnapshot,
+    MarketSummary,
+    NavigationNode,
+    OpeningHours,
+    OvernightFee,
+)
+from capitalcom_sdk.models.prices import BidAsk, PriceBar, PriceHistory
+from capitalcom_sdk.models.sentiment import ClientSentiment, ClientSentiments
 from capitalcom_sdk.models.session import (
     AccountBalance,
     EncryptionKey,
     LoginResponse,
     SessionAccount,
     SessionDetails,
+    SwitchAccountResponse,
+)
+from capitalcom_sdk.models.trading import (
+    AffectedDeal,
+    Confirm,
+    Position,
+    Positions,
+    PositionWithMarket,
+    WorkingOrder,
+    WorkingOrders,
+    WorkingOrderWithMarket,
+)
+from capitalcom_sdk.models.watchlists import (
+    Watchlist,
+    WatchlistCreated,
+    WatchlistMarkets,
+    Watchlists,
 )
 
 __all__ = [
+    "Account",
     "AccountBalance",
+    "AccountStatus",
+    "AccountType",
+    "Accounts",
+    "Activity",
+    "ActivityDetails",
+    "ActivityHistory",
+    "ActivitySource",
+    "ActivityStatus",
+    "ActivityType",
+    "AffectedDeal",
+    "AffectedDealStatus",
+    "BidAsk",
+    "ClientSentiment",
+    "ClientSentiments",
+    "Confirm",
+    "DealReference",
+    "DealStatus",
+    "DealingRule",
+    "DealingRules",
+    "Direction",
     "EncryptionKey",
+    "Instrument",
+    "InstrumentType",
+    "Leverage",
+    "LeverageGroup",
+    "LocalDateTime",
     "LoginResponse",
+    "MarketDetails",
+    "MarketMode",
+    "MarketNavigation",
+    "MarketOrderPreference",
+    "MarketSnapshot",
+    "MarketStatus",
+    "MarketSummary",
+    "Markets",
+    "NavigationNode",
+    "OpeningHours",
+    "OrderType",
+    "OvernightFee",
+    "Position",
+    "PositionStatus",
+    "PositionWithMarket",
+    "Positions",
+    "Preferences",
+    "PriceBar",
+    "PriceHistory",
     "RequestModel",
+    "Resolution",
+    "RuleUnit",
     "ServerTime",
     "SessionAccount",
     "SessionDetails",
     "StatusResponse",
+    "SwitchAccountResponse",
+    "TimeInForce",
+    "TopUpResult",
+    "TrailingStopsPreference",
+    "Transaction",
+    "TransactionHistory",
+    "TransactionStatus",
+    "TransactionType",
     "UTCDateTime",
+    "Watchlist",
+    "WatchlistCreateStatus",
+    "WatchlistCreated",
+    "WatchlistMarkets",
+    "Watchlists",
     "WireModel",
+    "WorkingOrder",
+    "WorkingOrderWithMarket",
+    "WorkingOrders",
 ]

@@ -40,3 +40,7 @@ def _assume_utc(value: datetime) -> datetime:
 
 UTCDateTime = Annotated[datetime, AfterValidator(_assume_utc)]
 """A timestamp the API gives in UTC without a zone marker; parsed as an aware UTC datetime."""
+
+LocalDateTime = datetime
+"""A timestamp in the client's local time (``timezoneOffset`` hours from UTC), kept naive exactly
+as sent; the ``*_utc`` twin of the same model is the one to use."""

@@ -1,4 +1,4 @@
-"""Models of GET /time and GET /ping."""
+"""Models of GET /time, GET /ping and the bare status answers of many writes."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ class ServerTime(WireModel):
 
 
 class StatusResponse(WireModel):
-    """A bare ``{"status": ...}`` answer (ping ``OK``, many writes ``SUCCESS``)."""
+    """A bare ``{"status": ...}`` answer (ping ``OK``, many writes ``SUCCESS``).
 
-    status: str
+    ``DELETE /session`` may answer with an empty body; ``status`` is then ``None``.
+    """
+
+    status: str | None = None
+
+
+class DealReference(WireModel):
+    """The reference a trading write returns; its outcome is read from ``GET /confirms``."""
+
+    deal_reference: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from capitalcom_sdk.models._base import WireModel
+from capitalcom_sdk.models.enums import OpenAccountType
 
 
 class AccountBalance(WireModel):
@@ -22,7 +23,7 @@ class SessionAccount(WireModel):
     account_id: str
     account_name: str
     preferred: bool
-    account_type: str
+    account_type: OpenAccountType
     currency: str | None = None
     symbol: str | None = None
     balance: AccountBalance | None = None
@@ -31,7 +32,7 @@ class SessionAccount(WireModel):
 class LoginResponse(WireModel):
     """``POST /session``: the logged-in client, its accounts and the streaming host."""
 
-    account_type: str
+    account_type: OpenAccountType
     account_info: AccountBalance
     currency_iso_code: str
     currency_symbol: str
@@ -61,3 +62,12 @@ class EncryptionKey(WireModel):
 
     encryption_key: str
     time_stamp: int
+
+
+class SwitchAccountResponse(WireModel):
+    """``PUT /session``: flags of the account switched to."""
+
+    trailing_stops_enabled: bool | None = None
+    dealing_enabled: bool | None = None
+    has_active_demo_accounts: bool | None = None
+    has_active_live_accounts: bool | None = None

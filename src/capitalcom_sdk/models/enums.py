@@ -1,0 +1,277 @@
+"""The API's enumerations (SPEC section 5) and their open, tolerant field types.
+
+Every enum is a :class:`~enum.StrEnum`, so members compare equal to their wire strings
+(``Direction.BUY == "BUY"``). Response fields use the ``Open*`` aliases defined here, e.g.
+``OpenDirection = Direction | str``: a documented value parses into the enum member, a value the
+server adds later is kept as the plain string instead of failing the whole response. Code that
+switches on a field should therefore handle "anything else" (``case _:``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, TypeAlias
+
+from pydantic import Field
+
+_OPEN = Field(union_mode="left_to_right")
+
+
+class Direction(StrEnum):
+    """Deal direction."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(StrEnum):
+    """Working order type (request ``type``, response ``orderType``)."""
+
+    LIMIT = "LIMIT"
+    STOP = "STOP"
+
+
+class TimeInForce(StrEnum):
+    """Working order lifetime."""
+
+    GOOD_TILL_CANCELLED = "GOOD_TILL_CANCELLED"
+    GOOD_TILL_DATE = "GOOD_TILL_DATE"
+
+
+class Resolution(StrEnum):
+    """Price bar resolution."""
+
+    MINUTE = "MINUTE"
+    MINUTE_5 = "MINUTE_5"
+    MINUTE_15 = "MINUTE_15"
+    MINUTE_30 = "MINUTE_30"
+    HOUR = "HOUR"
+    HOUR_4 = "HOUR_4"
+    DAY = "DAY"
+    WEEK = "WEEK"
+
+    @property
+    def seconds(self) -> int:
+        """Length of one bar in seconds."""
+        return _RESOLUTION_SECONDS[self]
+
+
+_RESOLUTION_SECONDS = {
+    Resolution.MINUTE: 60,
+    Resolution.MINUTE_5: 300,
+    Resolution.MINUTE_15: 900,
+    Resolution.MINUTE_30: 1800,
+    Resolution.HOUR: 3600,
+    Resolution.HOUR_4: 14400,
+    Resolution.DAY: 86400,
+    Resolution.WEEK: 604800,
+}
+
+
+class DealStatus(StrEnum):
+    """Outcome of a deal in its confirmation."""
+
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+
+
+class PositionStatus(StrEnum):
+    """``status`` of a confirm."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    DELETED = "DELETED"
+    AMENDED = "AMENDED"
+    PARTIALLY_CLOSED = "PARTIALLY_CLOSED"
+
+
+class AffectedDealStatus(StrEnum):
+    """``affectedDeals[].status`` of a confirm."""
+
+    OPENED = "OPENED"
+    AMENDED = "AMENDED"
+    DELETED = "DELETED"
+    FULLY_CLOSED = "FULLY_CLOSED"
+    PARTIALLY_CLOSED = "PARTIALLY_CLOSED"
+
+
+class InstrumentType(StrEnum):
+    """Instrument type (documented values; legacy IG types arrive as plain strings)."""
+
+    COMMODITIES = "COMMODITIES"
+    CURRENCIES = "CURRENCIES"
+    CRYPTOCURRENCIES = "CRYPTOCURRENCIES"
+    INDICES = "INDICES"
+    SHARES = "SHARES"
+
+
+class LeverageGroup(StrEnum):
+    """Keys of ``leverages`` in the account preferences."""
+
+    SHARES = "SHARES"
+    CURRENCIES = "CURRENCIES"
+    INDICES = "INDICES"
+    CRYPTOCURRENCIES = "CRYPTOCURRENCIES"
+    COMMODITIES = "COMMODITIES"
+
+
+class MarketStatus(StrEnum):
+    """Trading status of a market."""
+
+    TRADEABLE = "TRADEABLE"
+    CLOSED = "CLOSED"
+    EDITS_ONLY = "EDITS_ONLY"
+    OFFLINE = "OFFLINE"
+    ON_AUCTION = "ON_AUCTION"
+    ON_AUCTION_NO_EDITS = "ON_AUCTION_NO_EDITS"
+    SUSPENDED = "SUSPENDED"
+
+
+class MarketMode(StrEnum):
+    """Entries of ``marketModes``."""
+
+    REGULAR = "REGULAR"
+    VIEW_ONLY = "VIEW_ONLY"
+
+
+class RuleUnit(StrEnum):
+    """Unit of a dealing rule."""
+
+    POINTS = "POINTS"
+    PERCENTAGE = "PERCENTAGE"
+
+
+class MarketOrderPreference(StrEnum):
+    """Dealing rule ``marketOrderPreference``."""
+
+    AVAILABLE_DEFAULT_ON = "AVAILABLE_DEFAULT_ON"
+    AVAILABLE_DEFAULT_OFF = "AVAILABLE_DEFAULT_OFF"
+    NOT_AVAILABLE = "NOT_AVAILABLE"
+
+
+class TrailingStopsPreference(StrEnum):
+    """Dealing rule ``trailingStopsPreference``."""
+
+    AVAILABLE = "AVAILABLE"
+    NOT_AVAILABLE = "NOT_AVAILABLE"
+
+
+class AccountStatus(StrEnum):
+    """Status of a financial account."""
+
+    ENABLED = "ENABLED"
+    DISABLED = "DISABLED"
+    SUSPENDED_FROM_DEALING = "SUSPENDED_FROM_DEALING"
+
+
+class AccountType(StrEnum):
+    """Type of a financial account."""
+
+    CFD = "CFD"
+    PHYSICAL = "PHYSICAL"
+    SPREADBET = "SPREADBET"
+
+
+class ActivitySource(StrEnum):
+    """Who caused an activity."""
+
+    CLOSE_OUT = "CLOSE_OUT"
+    DEALER = "DEALER"
+    SL = "SL"
+    SYSTEM = "SYSTEM"
+    TP = "TP"
+    USER = "USER"
+
+
+class ActivityStatus(StrEnum):
+    """Status of an activity."""
+
+    ACCEPTED = "ACCEPTED"
+    CREATED = "CREATED"
+    EXECUTED = "EXECUTED"
+    EXPIRED = "EXPIRED"
+    REJECTED = "REJECTED"
+    MODIFIED = "MODIFIED"
+    MODIFY_REJECT = "MODIFY_REJECT"
+    CANCELLED = "CANCELLED"
+    CANCEL_REJECT = "CANCEL_REJECT"
+    UNKNOWN = "UNKNOWN"
+
+
+class ActivityType(StrEnum):
+    """Type of an activity."""
+
+    POSITION = "POSITION"
+    WORKING_ORDER = "WORKING_ORDER"
+    EDIT_STOP_AND_LIMIT = "EDIT_STOP_AND_LIMIT"
+    SWAP = "SWAP"
+    SYSTEM = "SYSTEM"
+
+
+class TransactionType(StrEnum):
+    """Type of a transaction."""
+
+    INACTIVITY_FEE = "INACTIVITY_FEE"
+    RESERVE = "RESERVE"
+    VOID = "VOID"
+    UNRESERVE = "UNRESERVE"
+    WRITE_OFF_OR_CREDIT = "WRITE_OFF_OR_CREDIT"
+    CREDIT_FACILITY = "CREDIT_FACILITY"
+    FX_COMMISSION = "FX_COMMISSION"
+    COMPLAINT_SETTLEMENT = "COMPLAINT_SETTLEMENT"
+    DEPOSIT = "DEPOSIT"
+    WITHDRAWAL = "WITHDRAWAL"
+    REFUND = "REFUND"
+    WITHDRAWAL_MONEY_BACK = "WITHDRAWAL_MONEY_BACK"
+    TRADE = "TRADE"
+    SWAP = "SWAP"
+    TRADE_COMMISSION = "TRADE_COMMISSION"
+    TRADE_COMMISSION_GSL = "TRADE_COMMISSION_GSL"
+    NEGATIVE_BALANCE_PROTECTION = "NEGATIVE_BALANCE_PROTECTION"
+    TRADE_CORRECTION = "TRADE_CORRECTION"
+    CHARGEBACK = "CHARGEBACK"
+    ADJUSTMENT = "ADJUSTMENT"
+    BONUS = "BONUS"
+    TRANSFER = "TRANSFER"
+    CORPORATE_ACTION = "CORPORATE_ACTION"
+    CONVERSION = "CONVERSION"
+    REBATE = "REBATE"
+    TRADE_SLIPPAGE_PROTECTION = "TRADE_SLIPPAGE_PROTECTION"
+
+
+class TransactionStatus(StrEnum):
+    """Status of a transaction (only PROCESSED seen)."""
+
+    PROCESSED = "PROCESSED"
+
+
+class WatchlistCreateStatus(StrEnum):
+    """``status`` of a watchlist creation."""
+
+    SUCCESS = "SUCCESS"
+    SUCCESS_NOT_ALL_INSTRUMENTS_ADDED = "SUCCESS_NOT_ALL_INSTRUMENTS_ADDED"
+
+
+# Open field types: the enum member when the value is documented, else the plain string.
+OpenDirection: TypeAlias = Annotated[Direction | str, _OPEN]
+OpenOrderType: TypeAlias = Annotated[OrderType | str, _OPEN]
+OpenTimeInForce: TypeAlias = Annotated[TimeInForce | str, _OPEN]
+OpenResolution: TypeAlias = Annotated[Resolution | str, _OPEN]
+OpenDealStatus: TypeAlias = Annotated[DealStatus | str, _OPEN]
+OpenPositionStatus: TypeAlias = Annotated[PositionStatus | str, _OPEN]
+OpenAffectedDealStatus: TypeAlias = Annotated[AffectedDealStatus | str, _OPEN]
+OpenInstrumentType: TypeAlias = Annotated[InstrumentType | str, _OPEN]
+OpenMarketStatus: TypeAlias = Annotated[MarketStatus | str, _OPEN]
+OpenMarketMode: TypeAlias = Annotated[MarketMode | str, _OPEN]
+OpenRuleUnit: TypeAlias = Annotated[RuleUnit | str, _OPEN]
+OpenMarketOrderPreference: TypeAlias = Annotated[MarketOrderPreference | str, _OPEN]
+OpenTrailingStopsPreference: TypeAlias = Annotated[TrailingStopsPreference | str, _OPEN]
+OpenAccountStatus: TypeAlias = Annotated[AccountStatus | str, _OPEN]
+OpenAccountType: TypeAlias = Annotated[AccountType | str, _OPEN]
+OpenActivitySource: TypeAlias = Annotated[ActivitySource | str, _OPEN]
+OpenActivityStatus: TypeAlias = Annotated[ActivityStatus | str, _OPEN]
+OpenActivityType: TypeAlias = Annotated[ActivityType | str, _OPEN]
+OpenTransactionType: TypeAlias = Annotated[TransactionType | str, _OPEN]
+OpenTransactionStatus: TypeAlias = Annotated[TransactionStatus | str, _OPEN]
+OpenWatchlistCreateStatus: TypeAlias = Annotated[WatchlistCreateStatus | str, _OPEN]
+OpenLeverageGroup: TypeAlias = Annotated[LeverageGroup | str, _OPEN]
