@@ -1,0 +1,55 @@
+"""pandas DataFrames of API results, with the documented column schemas (docs/data.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from capitalcom_sdk.data._optional import require
+from capitalcom_sdk.data._schema import SCHEMAS, Dtype, Kind, Row, infer_kind, rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PANDAS_DTYPES: dict[Dtype, str] = {
+    "datetime": "datetime64[ns, UTC]",
+    "float": "float64",
+    "int": "Int64",
+    "string": "string",
+    "bool": "boolean",
+}
+"""The pandas dtype of each schema dtype (nullable integer, boolean and string dtypes)."""
+
+
+def frame_from_rows(data: list[Row], kind: Kind) -> pd.DataFrame:
+    """A DataFrame of schema rows: every column present, typed, the index set."""
+    pandas: Any = require("pandas", "to_pandas()")
+    schema = SCHEMAS[kind]
+    columns: dict[str, Any] = {}
+    for column in schema.columns:
+        values = [row.get(column.name) for row in data]
+        dtype = PANDAS_DTYPES[column.dtype]
+        if column.dtype == "datetime":
+            stamps = pandas.to_datetime(pandas.Series(values, dtype=object), utc=True)
+            columns[column.name] = stamps.astype(dtype)
+        else:
+            columns[column.name] = pandas.Series(pandas.array(values, dtype=dtype))
+    df: pd.DataFrame = pandas.DataFrame(columns, columns=list(schema.names))
+    if schema.index:
+        df = df.set_index(schema.index)
+    return df
+
+
+def to_pandas(result: Any, kind: Kind | None = None) -> pd.DataFrame:
+    """A DataFrame of a list result (prices, positions, activities, ...).
+
+    Args:
+        result: a list result model (``PriceHistory``, ``PositionList``, ...), a list of its items,
+            or the same as decoded JSON.
+        kind: which schema to use; inferred from the result when omitted.
+
+    Raises:
+        MissingDependencyError: pandas is not installed (``pip install 'capitalcom-sdk[data]'``).
+    """
+    require("pandas", "to_pandas()")
+    chosen = kind or infer_kind(result)
+    return frame_from_rows(rows(result, chosen), chosen)
