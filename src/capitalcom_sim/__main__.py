@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 
@@ -13,6 +15,7 @@ from capitalcom_sim.config import (
     DEFAULT_API_KEY,
     DEFAULT_IDENTIFIER,
     DEFAULT_PASSWORD,
+    ConfigError,
     SimConfig,
     single_user,
 )
@@ -21,23 +24,66 @@ from capitalcom_sim.config import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="capitalcom-sim",
-        description="A local simulator of the Capital.com public API (REST + WebSocket).",
+        description="A local simulator of the Capital.com public API (REST + WebSocket). "
+        "Control plane under /_sim/ (see docs/simulator.md).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any)")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="the user's API key")
     parser.add_argument("--identifier", default=DEFAULT_IDENTIFIER, help="the user's login")
     parser.add_argument("--password", default=DEFAULT_PASSWORD, help="the API key's password")
-    parser.add_argument("--seed", type=int, default=42, help="market seed (deterministic prices)")
+    parser.add_argument("--seed", type=int, default=None, help="market seed (default 42)")
     parser.add_argument("--users", metavar="FILE", help="JSON file with several users")
     parser.add_argument(
         "--no-rate-limits", action="store_true", help="do not enforce the documented rate limits"
+    )
+    parser.add_argument(
+        "--session-max-minutes",
+        type=float,
+        default=None,
+        help="hard session lifetime after login (default 60)",
+    )
+    parser.add_argument(
+        "--session-idle-minutes",
+        type=float,
+        default=None,
+        help="token lifetime after last use (default 10, as documented)",
+    )
+    parser.add_argument(
+        "--clock-speed",
+        type=float,
+        default=None,
+        help="simulated seconds per real second (default 1; 0 freezes the clock)",
+    )
+    parser.add_argument(
+        "--start-ms", type=int, default=None, help="simulated start time, epoch ms (default now)"
+    )
+    parser.add_argument(
+        "--live", action="store_true", help="pretend to be the live server (default: demo)"
+    )
+    parser.add_argument(
+        "--log-level", default="warning", help="uvicorn log level (default warning)"
     )
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
-    settings = {"seed": args.seed, "rate_limits": not args.no_rate_limits}
+    """The SimConfig the flags describe (a users file's settings yield to explicit flags)."""
+    settings: dict[str, Any] = {}
+    if args.seed is not None:
+        settings["seed"] = args.seed
+    if args.no_rate_limits:
+        settings["rate_limits"] = False
+    if args.session_max_minutes is not None:
+        settings["session_max_seconds"] = args.session_max_minutes * 60
+    if args.session_idle_minutes is not None:
+        settings["session_idle_seconds"] = args.session_idle_minutes * 60
+    if args.clock_speed is not None:
+        settings["clock_speed"] = args.clock_speed
+    if args.start_ms is not None:
+        settings["start_ms"] = args.start_ms
+    if args.live:
+        settings["demo"] = False
     if args.users:
         return SimConfig.from_file(args.users, **settings)
     return SimConfig(users=(single_user(args.api_key, args.identifier, args.password),), **settings)
@@ -45,20 +91,48 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"capitalcom-sim: {exc}", file=sys.stderr)
+        return 2
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"capitalcom-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
     app = create_app(config)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, log_level=args.log_level, lifespan="off", timeout_graceful_shutdown=2)
     )
-    # The CLI announces itself; library code never prints.
-    print(f"capitalcom-sim listening on http://{args.host}:{args.port}", flush=True)
-    if not args.users:
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    # The CLI announces itself (first line: the URL); library code never prints.
+    print(f"capitalcom-sim listening on http://{host}:{port}", flush=True)
+    if args.users:
+        print(f"  users: {len(config.users)} from {args.users}", flush=True)
+    else:
+        # Credentials given on the command line are not echoed; the built-in defaults are.
+        def shown(value: str, default: str) -> str:
+            return value if value == default else "(as given)"
+
         print(
-            f"  api key: {args.api_key}  identifier: {args.identifier}  password: {args.password}",
+            f"  api key: {shown(args.api_key, DEFAULT_API_KEY)}"
+            f"  identifier: {args.identifier}"
+            f"  password: {shown(args.password, DEFAULT_PASSWORD)}",
             flush=True,
         )
-    print(f"  seed: {args.seed}  rate limits: {'on' if config.rate_limits else 'off'}", flush=True)
-    server.run()
+    print(
+        f"  seed: {config.seed}  rate limits: {'on' if config.rate_limits else 'off'}"
+        f"  session: {config.session_idle_seconds / 60:g} min idle,"
+        f" {config.session_max_seconds / 60:g} min max  clock speed: {config.clock_speed:g}"
+        f"  mode: {'demo' if config.demo else 'live'}",
+        flush=True,
+    )
+    print(f"  control plane: http://{host}:{port}/_sim/  (docs/simulator.md)", flush=True)
+    server.run(sockets=[sock])
     return 0
 
 

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
+from capitalcom_sim import control, stream_control
 from capitalcom_sim.config import SimConfig
 from capitalcom_sim.errors import ApiError
-from capitalcom_sim.http import error_response
+from capitalcom_sim.http import error_response, json_response
+from capitalcom_sim.middleware import PlatformMiddleware
 from capitalcom_sim.routes import general, session
 from capitalcom_sim.state import SimState
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+# errorCodes for HTTP-level failures the real API documents no code for (our choice).
+_HTTP_ERROR_CODES = {
+    404: "error.not-found.route",
+    405: "error.method-not-allowed",
+    413: "error.request.too-large",
+}
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -19,10 +35,41 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
-def create_app(config: SimConfig | None = None) -> Starlette:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_ERROR_CODES.get(exc.status_code, f"error.http.{exc.status_code}")
+    response = json_response({"errorCode": code}, status=exc.status_code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Logged (with traceback) by PlatformMiddleware, which sees the exception re-raised.
+    return json_response({"errorCode": "error.internal"}, status=500)
+
+
+class SimApp(Starlette):
+    """Starlette with the platform layer outermost, so it talks to the server directly."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        state: SimState = self.state.sim
+        return PlatformMiddleware(super().build_middleware_stack(), state, self.router.routes)
+
+
+def create_app(config: SimConfig | None = None) -> SimApp:
     """Build a simulator app; each call has its own state (clock, market, sessions)."""
     config = config or SimConfig()
-    route_list: list[BaseRoute] = [*general.routes, *session.routes]
-    app = Starlette(routes=route_list, exception_handlers={ApiError: _api_error})
+    route_list: list[BaseRoute] = [*general.routes, *session.routes, *control.routes]
+    route_list += stream_control.routes  # /connect websocket and /_sim/stream/*
+    app = SimApp(
+        routes=route_list,
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        max_body_size=MAX_BODY_BYTES,
+    )
     app.state.sim = SimState.from_config(config)
     return app

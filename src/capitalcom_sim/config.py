@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 DEFAULT_API_KEY = "sim-api-key"
 DEFAULT_IDENTIFIER = "trader@example.com"
 DEFAULT_PASSWORD = "sim-password"  # noqa: S105 - documented default of the offline simulator
+
+# Keys a users file may hold besides "users" (JSON name -> SimConfig field).
+_FILE_SETTINGS = {
+    "seed": "seed",
+    "rateLimits": "rate_limits",
+    "sessionIdleSeconds": "session_idle_seconds",
+    "sessionMaxSeconds": "session_max_seconds",
+    "demo": "demo",
+    "startMs": "start_ms",
+    "clockSpeed": "clock_speed",
+    "encryptionKeyWindowSeconds": "encryption_key_window_seconds",
+}
+
+
+class ConfigError(ValueError):
+    """The simulator's configuration is invalid; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,17 @@ class UserConfig:
     timezone_offset: int = 3
     locale: str = "en"
 
-    def __repr__(self) -> str:  # the password never appears in reprs
+    def __repr__(self) -> str:  # the password and API key never appear in reprs
         return f"UserConfig(client_id={self.client_id!r}, identifier={self.identifier!r})"
+
+    def account(self, account_id: str) -> AccountConfig | None:
+        """The user's account with this id, if any."""
+        return next((a for a in self.accounts if a.account_id == account_id), None)
+
+    @property
+    def preferred_account(self) -> AccountConfig:
+        """The account a fresh session starts on (the preferred one, else the first)."""
+        return next((a for a in self.accounts if a.preferred), self.accounts[0])
 
 
 def default_accounts(client_index: int = 0) -> tuple[AccountConfig, ...]:
@@ -60,7 +85,12 @@ def single_user(
 
 @dataclass
 class SimConfig:
-    """Everything the simulator is started with."""
+    """Everything the simulator is started with.
+
+    ``session_idle_seconds`` is the documented sliding token lifetime; ``session_max_seconds`` the
+    observed hard cap after login. ``encryption_key_window_seconds`` is how long a ``timeStamp``
+    issued by ``GET /session/encryptionKey`` is accepted in an encrypted login (sim clock).
+    """
 
     users: tuple[UserConfig, ...] = field(default_factory=lambda: (single_user(),))
     seed: int = 42
@@ -70,32 +100,115 @@ class SimConfig:
     demo: bool = True
     start_ms: int | None = None
     clock_speed: float = 1.0
+    encryption_key_window_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        validate_users(self.users)
+        if self.session_idle_seconds <= 0 or self.session_max_seconds <= 0:
+            raise ConfigError("session lifetimes must be > 0")
+        if self.clock_speed < 0:
+            raise ConfigError("clock_speed must be >= 0")
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> SimConfig:
         """Load users (and optional settings) from a JSON file; see docs/simulator.md."""
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        users = []
-        for i, u in enumerate(raw.get("users", [])):
-            accounts = tuple(
-                AccountConfig(
-                    account_id=str(a["accountId"]),
-                    account_name=str(a.get("accountName", a.get("currency", "USD"))),
-                    currency=str(a.get("currency", "USD")),
-                    balance=float(a.get("balance", 10_000.0)),
-                    preferred=bool(a.get("preferred", j == 0)),
-                )
-                for j, a in enumerate(u.get("accounts", []))
-            ) or default_accounts(i)
-            users.append(
-                UserConfig(
-                    client_id=str(u.get("clientId", 12345678 + i)),
-                    identifier=str(u["identifier"]),
-                    api_key=str(u["apiKey"]),
-                    password=str(u["password"]),
-                    accounts=accounts,
-                )
-            )
-        settings = {k: v for k, v in raw.items() if k != "users"}
-        settings.update(overrides)
-        return cls(users=tuple(users) or (single_user(),), **settings)
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read users file {path}: {exc}") from None
+        return cls.from_dict(raw, **overrides)
+
+    @classmethod
+    def from_dict(cls, raw: Any, **overrides: Any) -> SimConfig:
+        """Build a config from the users-file structure (``{"users": [...], "seed": ...}``)."""
+        if not isinstance(raw, dict):
+            raise ConfigError("users file: top level must be a JSON object")
+        unknown = set(raw) - {"users", *_FILE_SETTINGS}
+        if unknown:
+            raise ConfigError(f"users file: unknown keys {sorted(unknown)}")
+        users_raw = raw.get("users")
+        if not isinstance(users_raw, list) or not users_raw:
+            raise ConfigError("users file: 'users' must be a non-empty list")
+        users = tuple(_user_from_dict(u, i) for i, u in enumerate(users_raw))
+        settings: dict[str, Any] = {_FILE_SETTINGS[k]: v for k, v in raw.items() if k != "users"}
+        known = {f.name for f in fields(cls)}
+        settings.update({k: v for k, v in overrides.items() if k in known})
+        return cls(users=users, **settings)
+
+
+def _require_str(data: dict[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}.{key}: required non-empty string")
+    return value
+
+
+def _account_from_dict(a: Any, where: str, first: bool) -> AccountConfig:
+    if not isinstance(a, dict):
+        raise ConfigError(f"{where}: must be an object")
+    balance = a.get("balance", 10_000.0)
+    if not isinstance(balance, int | float) or isinstance(balance, bool):
+        raise ConfigError(f"{where}.balance: must be a number")
+    currency = str(a.get("currency", "USD"))
+    return AccountConfig(
+        account_id=_require_str(a, "accountId", where),
+        account_name=str(a.get("accountName", currency)),
+        currency=currency,
+        balance=float(balance),
+        preferred=bool(a.get("preferred", first)),
+        account_type=str(a.get("accountType", "CFD")),
+    )
+
+
+def _user_from_dict(u: Any, index: int) -> UserConfig:
+    where = f"users[{index}]"
+    if not isinstance(u, dict):
+        raise ConfigError(f"{where}: must be an object")
+    accounts_raw = u.get("accounts")
+    if accounts_raw is None:
+        accounts = default_accounts(index)
+    elif isinstance(accounts_raw, list):
+        accounts = tuple(
+            _account_from_dict(a, f"{where}.accounts[{j}]", j == 0)
+            for j, a in enumerate(accounts_raw)
+        )
+    else:
+        raise ConfigError(f"{where}.accounts: must be a list")
+    offset = u.get("timezoneOffset", 3)
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise ConfigError(f"{where}.timezoneOffset: must be an integer")
+    return UserConfig(
+        client_id=str(u.get("clientId", 12345678 + index)),
+        identifier=_require_str(u, "identifier", where),
+        api_key=_require_str(u, "apiKey", where),
+        password=_require_str(u, "password", where),
+        accounts=accounts,
+        timezone_offset=offset,
+        locale=str(u.get("locale", "en")),
+    )
+
+
+def validate_users(users: tuple[UserConfig, ...]) -> None:
+    """Check the invariants the simulator relies on; raise ConfigError naming the culprit."""
+    if not users:
+        raise ConfigError("at least one user is required")
+    seen_keys: set[str] = set()
+    seen_clients: set[str] = set()
+    seen_accounts: set[str] = set()
+    for i, user in enumerate(users):
+        if user.api_key in seen_keys:
+            raise ConfigError(f"users[{i}].apiKey: duplicate API key")
+        if user.client_id in seen_clients:
+            raise ConfigError(f"users[{i}].clientId: duplicate client id {user.client_id}")
+        seen_keys.add(user.api_key)
+        seen_clients.add(user.client_id)
+        if len(user.accounts) < 2:
+            raise ConfigError(f"users[{i}].accounts: every user needs at least two accounts")
+        if sum(a.preferred for a in user.accounts) > 1:
+            raise ConfigError(f"users[{i}].accounts: at most one account may be preferred")
+        for account in user.accounts:
+            if account.account_id in seen_accounts:
+                raise ConfigError(f"users[{i}].accounts: duplicate accountId {account.account_id}")
+            seen_accounts.add(account.account_id)

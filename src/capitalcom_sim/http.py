@@ -13,7 +13,7 @@ from capitalcom_sim.sessions import Session
 from capitalcom_sim.state import SimState
 
 # Headers every recorded response of the real servers carries (SPEC.md section 2).
-_COMMON_HEADERS = {
+COMMON_HEADERS = {
     "Vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
     "Content-Security-Policy": "connect-src 'self'",
     "X-Content-Type-Options": "nosniff",
@@ -33,7 +33,7 @@ def sim_state(request: Request) -> SimState:
 def json_response(payload: Any, status: int = 200, session: Session | None = None) -> Response:
     """A JSON response with the real servers' headers; echoes the session tokens when given."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    headers = dict(_COMMON_HEADERS)
+    headers = dict(COMMON_HEADERS)
     if session is not None:
         headers["CST"] = session.cst
         headers["X-SECURITY-TOKEN"] = session.security_token
@@ -52,14 +52,21 @@ def authenticate(request: Request) -> Session:
     )
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object body; malformed JSON or a non-object is a 400."""
+    """The request's JSON object body; malformed JSON or a non-object is a 400.
+
+    ``NaN``/``Infinity`` (accepted by Python's json, not by JSON) and absurd nesting are malformed.
+    """
     raw = await request.body()
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         raise ApiError(400, "error.malformed.request") from None
     if not isinstance(data, dict):
         raise ApiError(400, "error.malformed.request")

@@ -8,9 +8,8 @@ import time
 from types import TracebackType
 
 import uvicorn
-from starlette.applications import Starlette
 
-from capitalcom_sim.app import create_app
+from capitalcom_sim.app import SimApp, create_app
 from capitalcom_sim.config import SimConfig
 from capitalcom_sim.state import SimState
 
@@ -25,13 +24,16 @@ class SimServer:
         self, config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.config = config or SimConfig()
-        self.app: Starlette = create_app(self.config)
+        self.app: SimApp = create_app(self.config)
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
-        uv_config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        # A short graceful shutdown: a request held by a "timeout" fault must not block stop().
+        uv_config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        )
         self._server = uvicorn.Server(uv_config)
         self._thread = threading.Thread(target=self._run, name="capitalcom-sim", daemon=True)
 

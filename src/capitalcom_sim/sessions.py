@@ -37,6 +37,7 @@ class SessionStore:
         self._lock = threading.Lock()
 
     def create(self, user: UserConfig, account_id: str) -> Session:
+        """Log ``user`` in on ``account_id``: a new CST / X-SECURITY-TOKEN pair."""
         now = self._clock.now_ms()
         session = Session(
             cst=secrets.token_urlsafe(18),
@@ -47,7 +48,19 @@ class SessionStore:
             last_used_ms=now,
         )
         with self._lock:
+            for cst in [c for c, s in self._by_cst.items() if self._expired(s, now)]:
+                del self._by_cst[cst]
             self._by_cst[session.cst] = session
+        return session
+
+    def peek(self, cst: str | None) -> Session | None:
+        """The live session of a CST without extending it (rate limiting, streaming checks)."""
+        if not cst:
+            return None
+        with self._lock:
+            session = self._by_cst.get(cst)
+        if session is None or self._expired(session, self._clock.now_ms()):
+            return None
         return session
 
     def authenticate(self, cst: str | None, security_token: str | None) -> Session:
@@ -80,6 +93,14 @@ class SessionStore:
         with self._lock:
             session.security_token = secrets.token_urlsafe(18)
 
+    def switch_account(self, session: Session, account_id: str) -> str:
+        """Make ``account_id`` active and rotate the X-SECURITY-TOKEN; returns the old account."""
+        with self._lock:
+            previous = session.account_id
+            session.account_id = account_id
+            session.security_token = secrets.token_urlsafe(18)
+            return previous
+
     def delete(self, session: Session) -> None:
         with self._lock:
             self._by_cst.pop(session.cst, None)
@@ -96,7 +117,13 @@ class SessionStore:
                 del self._by_cst[cst]
             return len(doomed)
 
+    def clear(self) -> None:
+        """Forget every session (reset)."""
+        with self._lock:
+            self._by_cst.clear()
+
     def active(self) -> list[Session]:
+        """Sessions whose tokens are currently valid."""
         now = self._clock.now_ms()
         with self._lock:
             return [s for s in self._by_cst.values() if not self._expired(s, now)]

@@ -1,0 +1,231 @@
+"""The control plane under /_sim/ (CONTRACTS section 1): clock, prices, faults, sessions, stats.
+
+Not part of the real API. JSON in, JSON out; bad input is a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from capitalcom_sim.errors import ApiError
+from capitalcom_sim.faults import FaultSpecError
+from capitalcom_sim.http import json_body, json_response, sim_state
+from capitalcom_sim.openapi import openapi_document
+from capitalcom_sim.state import SimState
+
+
+def _invalid(field_name: str) -> ApiError:
+    return ApiError(400, f"error.sim.invalid.{field_name}")
+
+
+def _number(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _invalid(key)
+    return float(value)
+
+
+def _engine_method(state: SimState, *names: str) -> Callable[..., Any]:
+    """A method of the engine (dotted name), or 501 while the engine lacks it."""
+    for name in names:
+        target: Any = state.engine
+        for part in name.split("."):
+            target = getattr(target, part, None)
+        if callable(target):
+            return target  # type: ignore[no-any-return]
+    raise ApiError(501, "error.sim.engine-unavailable")
+
+
+def _clock_json(state: SimState) -> dict[str, Any]:
+    return {"now": state.clock.now_ms(), "speed": state.clock.speed}
+
+
+async def get_clock(request: Request) -> Response:
+    return json_response(_clock_json(sim_state(request)))
+
+
+async def post_clock(request: Request) -> Response:
+    state = sim_state(request)
+    body = await json_body(request)
+    unknown = set(body) - {"advance", "set", "speed"}
+    if unknown:
+        raise _invalid(sorted(unknown)[0])
+    set_ms = _number(body, "set")
+    advance = _number(body, "advance")
+    speed = _number(body, "speed")
+    if set_ms is not None and not 0 <= set_ms < 2**53:
+        raise _invalid("set")
+    if advance is not None and advance < 0:
+        raise _invalid("advance")
+    if speed is not None and not 0 <= speed <= 1_000_000:
+        raise _invalid("speed")
+    state.move_clock(
+        set_ms=None if set_ms is None else int(set_ms), advance_seconds=advance, speed=speed
+    )
+    return json_response(_clock_json(state))
+
+
+async def post_price(request: Request) -> Response:
+    state = sim_state(request)
+    epic = request.path_params["epic"]
+    body = await json_body(request)
+    if body.get("release") is True:
+        _engine_method(state, "release_price")(epic)
+    elif "path" in body:
+        points = body["path"]
+        if not isinstance(points, list) or not points:
+            raise _invalid("path")
+        parsed: list[tuple[int, float]] = []
+        for point in points:
+            if (
+                not isinstance(point, list)
+                or len(point) != 2
+                or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in point
+                )
+                or point[1] <= 0
+            ):
+                raise _invalid("path")
+            parsed.append((int(point[0]), float(point[1])))
+        if any(b[0] <= a[0] for a, b in itertools.pairwise(parsed)):
+            raise _invalid("path")
+        _engine_method(state, "set_price_path")(epic, parsed)
+    else:
+        mid, bid = _number(body, "mid"), _number(body, "bid")
+        if (mid is None) == (bid is None):
+            raise _invalid("mid")
+        value = mid if mid is not None else bid
+        if value is None or value <= 0:
+            raise _invalid("mid" if mid is not None else "bid")
+        _engine_method(state, "pin_price")(epic, mid=mid, bid=bid)
+    bid_now, offer_now = _engine_method(state, "prices.quote")(epic, state.clock.now_ms())
+    return json_response({"epic": epic, "bid": bid_now, "offer": offer_now})
+
+
+def _bar_time(text: str) -> int:
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    parsed = datetime.fromisoformat(text.removesuffix("Z"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def parse_bars_csv(text: str) -> list[dict[str, float]]:
+    """CSV ``time,open,high,low,close[,volume]`` (time: epoch ms or ISO UTC) to bar dicts."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    if not {"time", "open", "high", "low", "close"} <= set(header):
+        raise _invalid("header")
+    reader.fieldnames = header
+    bars: list[dict[str, float]] = []
+    for row in reader:
+        try:
+            bar = {k: float(row[k]) for k in ("open", "high", "low", "close")}
+            bar["volume"] = float(row.get("volume") or 0)
+            bar["time"] = _bar_time(row["time"] or "")
+        except (TypeError, ValueError):
+            raise _invalid(f"row{reader.line_num}") from None
+        if not all(math.isfinite(v) for v in bar.values()) or bar["low"] > bar["high"]:
+            raise _invalid(f"row{reader.line_num}")
+        bars.append(bar)
+    if not bars or any(b["time"] <= a["time"] for a, b in itertools.pairwise(bars)):
+        raise _invalid("time")
+    return bars
+
+
+async def post_bars(request: Request) -> Response:
+    state = sim_state(request)
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid("body") from None
+    bars = parse_bars_csv(text)
+    _engine_method(state, "replay_bars")(request.path_params["epic"], bars)
+    return json_response({"bars": len(bars)})
+
+
+async def post_fault(request: Request) -> Response:
+    state = sim_state(request)
+    body = await json_body(request)
+    try:
+        fault = state.faults.add(body)
+    except FaultSpecError as exc:
+        raise _invalid(exc.field) from None
+    return json_response({"id": fault.id})
+
+
+async def get_faults(request: Request) -> Response:
+    return json_response({"faults": sim_state(request).faults.list()})
+
+
+async def delete_faults(request: Request) -> Response:
+    sim_state(request).faults.clear()
+    return json_response({"faults": []})
+
+
+async def expire_sessions(request: Request) -> Response:
+    state = sim_state(request)
+    body = await json_body(request)
+    client_id = body.get("clientId")
+    if client_id is not None and not isinstance(client_id, str):
+        raise _invalid("clientId")
+    return json_response({"expired": state.expire_sessions(client_id)})
+
+
+async def list_sessions(request: Request) -> Response:
+    state = sim_state(request)
+    sessions = [
+        {
+            "clientId": s.user.client_id,
+            "accountId": s.account_id,
+            "createdMs": s.created_ms,
+            "lastUsedMs": s.last_used_ms,
+        }
+        for s in state.sessions.active()
+    ]
+    return json_response({"sessions": sessions})
+
+
+async def reset(request: Request) -> Response:
+    state = sim_state(request)
+    state.reset()
+    return json_response({"status": "RESET", **_clock_json(state)})
+
+
+async def stats(request: Request) -> Response:
+    return json_response(sim_state(request).stats.snapshot())
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(openapi_document())
+
+
+routes = [
+    Route("/_sim/clock", get_clock, methods=["GET"]),
+    Route("/_sim/clock", post_clock, methods=["POST"]),
+    Route("/_sim/prices/{epic}", post_price, methods=["POST"]),
+    Route("/_sim/bars/{epic}", post_bars, methods=["POST"]),
+    Route("/_sim/faults", post_fault, methods=["POST"]),
+    Route("/_sim/faults", get_faults, methods=["GET"]),
+    Route("/_sim/faults", delete_faults, methods=["DELETE"]),
+    Route("/_sim/sessions", list_sessions, methods=["GET"]),
+    Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
+    Route("/_sim/reset", reset, methods=["POST"]),
+    Route("/_sim/stats", stats, methods=["GET"]),
+    Route("/_sim/openapi.json", openapi, methods=["GET"]),
+]

@@ -1,0 +1,198 @@
+"""The platform layer in front of the routes: stats, faults, rate limits and the last-resort 500.
+
+A plain ASGI wrapper (no BaseHTTPMiddleware: it costs too much per request). It only touches
+real-API HTTP requests; the control plane (``/_sim/...``) and websockets pass straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from typing import Any
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from capitalcom_sim.faults import MAX_HOLD_MS, Fault
+from capitalcom_sim.http import COMMON_HEADERS
+from capitalcom_sim.ratelimit import Caller, limits_for
+from capitalcom_sim.state import SimState
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+UNMATCHED = "(unmatched)"
+_TEMPLATE_CACHE_SIZE = 4096
+_RAW_COMMON_HEADERS = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in COMMON_HEADERS.items()
+]
+
+
+class RouteTemplates:
+    """Maps a request path to its route template (``/api/v1/positions/{dealId}``), cached."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self._routes = routes
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        self._cache: dict[str, str] = {}
+        self._seen = -1
+
+    def lookup(self, path: str) -> str:
+        if len(self._routes) != self._seen:
+            self._seen = len(self._routes)
+            self._cache.clear()
+            self._patterns = []
+            for route in self._routes:
+                regex, template = getattr(route, "path_regex", None), getattr(route, "path", None)
+                if isinstance(regex, re.Pattern) and isinstance(template, str):
+                    self._patterns.append((regex, template))
+        template = self._cache.get(path)
+        if template is None:
+            template = next((t for regex, t in self._patterns if regex.match(path)), UNMATCHED)
+            if len(self._cache) >= _TEMPLATE_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[path] = template
+        return template
+
+
+async def send_json(send: Send, status: int, payload: Any) -> None:
+    """Answer with a JSON body and the real servers' common headers."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    headers = [
+        *_RAW_COMMON_HEADERS,
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def drop_connection(send: Send) -> None:
+    """Close the client's TCP connection without answering.
+
+    Uses the transport behind uvicorn's ``send`` (its request cycle object); waits until uvicorn
+    has seen the connection go, so it neither logs nor tries to send a 500.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("cannot drop the connection: server transport not reachable")
+    transport.close()
+    for _ in range(100):
+        if getattr(cycle, "disconnected", True):
+            return
+        await asyncio.sleep(0)
+
+
+def _caller(state: SimState, scope: Scope) -> Caller:
+    cst = api_key = None
+    for name, value in scope["headers"]:
+        if name == b"cst":
+            cst = value.decode("latin-1")
+        elif name == b"x-cap-api-key":
+            api_key = value.decode("latin-1")
+    session = state.sessions.peek(cst)
+    if session is not None:
+        return Caller(session.user.client_id, session.user.api_key, session.account_id)
+    user = state.user_by_api_key(api_key) if api_key else None
+    return Caller(user.client_id if user else None, api_key, None)
+
+
+class PlatformMiddleware:
+    """Counts, injects faults, enforces rate limits and turns stray exceptions into JSON 500s."""
+
+    def __init__(self, app: ASGIApp, state: SimState, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.state = state
+        self.templates = RouteTemplates(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if not path.startswith(API_PREFIX):
+            await self._guarded(scope, receive, send)
+            return
+        if len(path) > 1 and path.endswith("/"):
+            # The real API accepts a trailing slash (/clientsentiment/?marketIds=...).
+            path = path.rstrip("/") or "/"
+            scope = dict(scope, path=path, raw_path=path.encode("latin-1"))
+        method: str = scope["method"]
+        state = self.state
+        state.stats.request(f"{method} {self.templates.lookup(path)}")
+
+        fault = state.faults.take(method, path)
+        if fault is not None and await self._apply_fault(fault, scope, receive, send):
+            return
+
+        if state.config.rate_limits:
+            exhausted = state.limiter.admit(
+                limits_for(method, path, _caller(state, scope), state.config.demo)
+            )
+            if exhausted is not None:
+                state.stats.rejected(exhausted)
+                state.stats.status(429)
+                await send_json(send, 429, {"errorCode": "error.too-many.requests"})
+                return
+
+        await self._guarded(scope, receive, self._counting(send))
+
+    def _counting(self, send: Send) -> Send:
+        stats = self.state.stats
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stats.status(message["status"])
+            await send(message)
+
+        return counting_send
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("simulator bug while serving %s %s", scope["method"], scope["path"])
+            if not started:
+                await send_json(send, 500, {"errorCode": "error.internal"})
+
+    async def _apply_fault(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Act on a fault; True when the request is finished (answered or dropped)."""
+        stats = self.state.stats
+        if fault.kind == "latency":
+            await asyncio.sleep(fault.latency_ms / 1000)
+            return False
+        if fault.kind == "status":
+            stats.status(fault.status)
+            await send_json(send, fault.status, {"errorCode": fault.error_code})
+            return True
+        if fault.kind == "apply_then_drop":
+
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self._guarded(scope, receive, swallow)
+        elif fault.kind == "timeout":
+            hold = (fault.latency_ms or MAX_HOLD_MS) / 1000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_wait_for_disconnect(receive), timeout=hold)
+        stats.status("dropped")
+        await drop_connection(send)
+        return True
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

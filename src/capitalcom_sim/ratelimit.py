@@ -1,0 +1,101 @@
+"""The documented rate limits (CONTRACTS section 3) as sliding windows on real monotonic time.
+
+A request is admitted only when every limit that applies to it has room; an admitted request is
+recorded in all of them, a rejected one in none (so a client that backs off recovers after one
+window). Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Limits by name: (max requests, window seconds). The name is what /_sim/stats reports.
+GENERAL = "general"  # 10 requests/s per user, every endpoint
+SESSION = "session"  # POST /session: 1/s per API key
+TRADING = "trading"  # POST /positions + POST /workingorders: 1 per 0.1 s per user
+HOURLY = "hourly"  # demo: 1000 order POSTs per rolling hour per user
+TOPUP = "topup"  # POST /accounts/topUp: 10/s per account
+TOPUP_DAILY = "topup_daily"  # POST /accounts/topUp: 100 per rolling day per account
+
+LIMITS: dict[str, tuple[int, float]] = {
+    GENERAL: (10, 1.0),
+    SESSION: (1, 1.0),
+    TRADING: (1, 0.1),
+    HOURLY: (1000, 3600.0),
+    TOPUP: (10, 1.0),
+    TOPUP_DAILY: (100, 86400.0),
+}
+
+_ORDER_PATHS = frozenset({"/api/v1/positions", "/api/v1/workingorders"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request counts against: the user (client id), API key and active account."""
+
+    client_id: str | None
+    api_key: str | None
+    account_id: str | None
+
+
+def limits_for(method: str, path: str, caller: Caller, demo: bool) -> list[tuple[str, str]]:
+    """The ``(limit name, bucket key)`` pairs that apply to one request."""
+    applicable: list[tuple[str, str]] = []
+    if caller.client_id is not None:
+        applicable.append((GENERAL, caller.client_id))
+    if method != "POST":
+        return applicable
+    if path == "/api/v1/session" and caller.api_key is not None:
+        applicable.append((SESSION, caller.api_key))
+    elif path in _ORDER_PATHS and caller.client_id is not None:
+        applicable.append((TRADING, caller.client_id))
+        if demo:
+            applicable.append((HOURLY, caller.client_id))
+    elif path == "/api/v1/accounts/topUp" and caller.account_id is not None:
+        applicable.append((TOPUP, caller.account_id))
+        applicable.append((TOPUP_DAILY, caller.account_id))
+    return applicable
+
+
+class RateLimiter:
+    """Sliding-window counters keyed by (limit, bucket)."""
+
+    def __init__(
+        self,
+        limits: dict[str, tuple[int, float]] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = dict(limits or LIMITS)
+        self._monotonic = monotonic
+        self._windows: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, applicable: list[tuple[str, str]]) -> str | None:
+        """Record the request and return None, or return the first exhausted limit's name."""
+        if not applicable:
+            return None
+        now = self._monotonic()
+        with self._lock:
+            windows = []
+            for name, key in applicable:
+                limit, span = self.limits[name]
+                window = self._windows.get((name, key))
+                if window is None:
+                    window = self._windows[(name, key)] = deque()
+                while window and now - window[0] >= span:
+                    window.popleft()
+                if len(window) >= limit:
+                    return name
+                windows.append(window)
+            for window in windows:
+                window.append(now)
+            return None
+
+    def clear(self) -> None:
+        """Forget every recorded request."""
+        with self._lock:
+            self._windows.clear()
