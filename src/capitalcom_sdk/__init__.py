@@ -8,6 +8,7 @@ Quick start::
         print(client.general.server_time().datetime)
 """
 
+from capitalcom_sdk import models
 from capitalcom_sdk._client import AsyncClient, Client
 from capitalcom_sdk.errors import (
     APIError,
@@ -24,6 +25,19 @@ from capitalcom_sdk.errors import (
     ServerError,
     SessionExpiredError,
 )
+from capitalcom_sdk.models import (
+    Confirm,
+    DealReference,
+    DealStatus,
+    Direction,
+    InstrumentType,
+    MarketStatus,
+    OrderType,
+    PriceHistory,
+    Resolution,
+    TimeInForce,
+    TransactionType,
+)
 
 __version__ = "0.1.0"
 
@@ -34,14 +48,26 @@ __all__ = [
     "CapitalError",
     "Client",
     "ConfigurationError",
+    "Confirm",
+    "DealReference",
     "DealRejectedError",
+    "DealStatus",
+    "Direction",
+    "InstrumentType",
     "InvalidRequestError",
+    "MarketStatus",
     "NetworkError",
     "NotFoundError",
     "OrderOutcomeUnknown",
+    "OrderType",
+    "PriceHistory",
     "RateLimitError",
     "RequestValidationError",
+    "Resolution",
     "ServerError",
     "SessionExpiredError",
+    "TimeInForce",
+    "TransactionType",
     "__version__",
+    "models",
 ]

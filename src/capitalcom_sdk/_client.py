@@ -12,8 +12,17 @@ import httpx
 from capitalcom_sdk._auth import Credentials
 from capitalcom_sdk._transport import AsyncTransport, SyncTransport, _Core
 from capitalcom_sdk.errors import ConfigurationError
+from capitalcom_sdk.resources.accounts import Accounts, AsyncAccounts
+from capitalcom_sdk.resources.confirms import AsyncConfirms, Confirms
 from capitalcom_sdk.resources.general import AsyncGeneral, General
+from capitalcom_sdk.resources.history import AsyncHistory, History
+from capitalcom_sdk.resources.markets import AsyncMarkets, Markets
+from capitalcom_sdk.resources.orders import AsyncOrders, Orders
+from capitalcom_sdk.resources.positions import AsyncPositions, Positions
+from capitalcom_sdk.resources.prices import AsyncPrices, Prices
+from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
 from capitalcom_sdk.resources.session import AsyncSession, Session
+from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
 
 Environment = Literal["demo", "live"]
 
@@ -108,6 +117,15 @@ class Client(_ClientBase):
         self._transport = SyncTransport(self._core, self._http)
         self.general = General(self._transport)
         self.session = Session(self._transport)
+        self.accounts = Accounts(self._transport)
+        self.history = History(self._transport)
+        self.positions = Positions(self._transport)
+        self.orders = Orders(self._transport)
+        self.confirms = Confirms(self._transport)
+        self.markets = Markets(self._transport)
+        self.prices = Prices(self._transport)
+        self.sentiment = Sentiment(self._transport)
+        self.watchlists = Watchlists(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -153,6 +171,15 @@ class AsyncClient(_ClientBase):
         self._transport = AsyncTransport(self._core, self._http)
         self.general = AsyncGeneral(self._transport)
         self.session = AsyncSession(self._transport)
+        self.accounts = AsyncAccounts(self._transport)
+        self.history = AsyncHistory(self._transport)
+        self.positions = AsyncPositions(self._transport)
+        self.orders = AsyncOrders(self._transport)
+        self.confirms = AsyncConfirms(self._transport)
+        self.markets = AsyncMarkets(self._transport)
+        self.prices = AsyncPrices(self._transport)
+        self.sentiment = AsyncSentiment(self._transport)
+        self.watchlists = AsyncWatchlists(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:

@@ -6,8 +6,16 @@ from typing import TypeVar
 
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
+from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT
 
 T = TypeVar("T")
+
+
+def _confirm_timeout(transport: SyncTransport | AsyncTransport, override: float | None) -> float:
+    if override is not None:
+        return override
+    configured = getattr(transport.core, "confirm_timeout", None)
+    return float(configured) if configured is not None else DEFAULT_CONFIRM_TIMEOUT
 
 
 class SyncResource:
@@ -22,6 +30,9 @@ class SyncResource:
     def _run(self, flow: Flow[T]) -> T:
         return self._transport.run(flow)
 
+    def _confirm_timeout(self, override: float | None) -> float:
+        return _confirm_timeout(self._transport, override)
+
 
 class AsyncResource:
     """Base of the async namespaces (``await client.positions...``)."""
@@ -34,3 +45,6 @@ class AsyncResource:
 
     async def _run(self, flow: Flow[T]) -> T:
         return await self._transport.run(flow)
+
+    def _confirm_timeout(self, override: float | None) -> float:
+        return _confirm_timeout(self._transport, override)

@@ -1,10 +1,23 @@
-"""``client.session``: log in (plain or encrypted), session details."""
+"""``client.session``: log in (plain or encrypted), session details, account switch, logout."""
 
 from __future__ import annotations
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk.models.session import EncryptionKey, LoginResponse, SessionDetails
+from capitalcom_sdk import _validation as check
+from capitalcom_sdk._endpoints import ApiCall
+from capitalcom_sdk.models.general import StatusResponse
+from capitalcom_sdk.models.session import (
+    EncryptionKey,
+    LoginResponse,
+    SessionDetails,
+    SwitchAccountResponse,
+)
 from capitalcom_sdk.resources._base import AsyncResource, SyncResource
+
+
+def switch_account_call(account_id: str) -> ApiCall[SwitchAccountResponse]:
+    """``PUT /session`` after validation."""
+    return ep.SWITCH_ACCOUNT.call(body={"accountId": check.identifier(account_id, "accountId")})
 
 
 class Session(SyncResource):
@@ -22,6 +35,17 @@ class Session(SyncResource):
             self._transport.core.encrypted = encrypted
         return self._transport.login()
 
+    def switch_account(self, account_id: str) -> SwitchAccountResponse:
+        """Make ``account_id`` the active account (stops streaming subscriptions)."""
+        return self._call(switch_account_call(account_id))
+
+    def logout(self) -> StatusResponse:
+        """End the session; the tokens are dropped (a later call logs in again)."""
+        try:
+            return self._call(ep.LOGOUT.call())
+        finally:
+            self._transport.core.tokens.clear()
+
 
 class AsyncSession(AsyncResource):
     async def encryption_key(self) -> EncryptionKey:
@@ -37,3 +61,14 @@ class AsyncSession(AsyncResource):
         if encrypted is not None:
             self._transport.core.encrypted = encrypted
         return await self._transport.login()
+
+    async def switch_account(self, account_id: str) -> SwitchAccountResponse:
+        """Make ``account_id`` the active account (stops streaming subscriptions)."""
+        return await self._call(switch_account_call(account_id))
+
+    async def logout(self) -> StatusResponse:
+        """End the session; the tokens are dropped (a later call logs in again)."""
+        try:
+            return await self._call(ep.LOGOUT.call())
+        finally:
+            self._transport.core.tokens.clear()

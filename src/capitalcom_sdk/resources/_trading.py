@@ -1,0 +1,182 @@
+"""Pure request builders and flows of the trading endpoints (positions, working orders, confirms).
+
+A trading write answers with a deal reference only; its outcome comes from
+``GET /confirms/{dealReference}``. :func:`deal_flow` sends the write, then polls the confirm with
+bounded exponential backoff (a 404 ``error.not-found.dealReference`` means "not yet") until it
+exists or the timeout passes. Both clients run the same flow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk import _validation as check
+from capitalcom_sdk._endpoints import ApiCall
+from capitalcom_sdk._transport import Flow, Sleep
+from capitalcom_sdk.errors import (
+    DealRejectedError,
+    NotFoundError,
+    OrderOutcomeUnknown,
+    RequestValidationError,
+)
+from capitalcom_sdk.models.enums import DealStatus, Direction, OrderType
+from capitalcom_sdk.models.general import DealReference
+from capitalcom_sdk.models.trading import Confirm
+
+DEFAULT_CONFIRM_TIMEOUT = 10.0
+"""Seconds to wait for a deal confirmation before giving up (client option ``confirm_timeout``)."""
+CONFIRM_FIRST_DELAY = 0.05
+CONFIRM_MAX_DELAY = 1.0
+CONFIRM_NOT_YET = "error.not-found.dealReference"
+
+
+class StopOptions(TypedDict, total=False):
+    """Stop loss / take profit options of the trading writes (at most one of each family)."""
+
+    stop_level: float
+    stop_distance: float
+    stop_amount: float
+    profit_level: float
+    profit_distance: float
+    profit_amount: float
+    guaranteed_stop: bool
+    trailing_stop: bool
+
+
+def _stops(options: StopOptions) -> dict[str, Any]:
+    return check.stops_and_profits(**options)
+
+
+def open_position(
+    epic: str, direction: Direction | str, size: float, options: StopOptions
+) -> ApiCall[DealReference]:
+    """``POST /positions`` after validation."""
+    body: dict[str, Any] = {
+        "epic": check.epic(epic),
+        "direction": check.direction(direction),
+        "size": check.size(size),
+    }
+    body.update(_stops(options))
+    return ep.OPEN_POSITION.call(body=body)
+
+
+def update_position(deal_id: str, options: StopOptions) -> ApiCall[DealReference]:
+    """``PUT /positions/{dealId}`` after validation; at least one option is required."""
+    deal = check.identifier(deal_id, "dealId")
+    body = _stops(options)
+    if not body:
+        raise RequestValidationError("body", "nothing to update: give a stop/profit option")
+    return ep.UPDATE_POSITION.call({"dealId": deal}, body=body)
+
+
+def close_position(deal_id: str) -> ApiCall[DealReference]:
+    """``DELETE /positions/{dealId}``."""
+    return ep.CLOSE_POSITION.call({"dealId": check.identifier(deal_id, "dealId")})
+
+
+def create_order(
+    epic: str,
+    direction: Direction | str,
+    size: float,
+    level: float,
+    order_type: OrderType | str,
+    good_till_date: datetime | None,
+    options: StopOptions,
+    now: datetime | None = None,
+) -> ApiCall[DealReference]:
+    """``POST /workingorders`` after validation (``goodTillDate`` aware and in the future)."""
+    body: dict[str, Any] = {
+        "epic": check.epic(epic),
+        "direction": check.direction(direction),
+        "size": check.size(size),
+        "level": check.positive(level, "level"),
+        "type": check.order_type(order_type),
+    }
+    if good_till_date is not None:
+        body["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
+    body.update(_stops(options))
+    return ep.CREATE_ORDER.call(body=body)
+
+
+def update_order(
+    deal_id: str,
+    level: float | None,
+    good_till_date: datetime | None,
+    options: StopOptions,
+    now: datetime | None = None,
+) -> ApiCall[DealReference]:
+    """``PUT /workingorders/{dealId}`` after validation; at least one field is required."""
+    deal = check.identifier(deal_id, "dealId")
+    body: dict[str, Any] = {}
+    if level is not None:
+        body["level"] = check.positive(level, "level")
+    if good_till_date is not None:
+        body["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
+    body.update(_stops(options))
+    if not body:
+        raise RequestValidationError("body", "nothing to update")
+    return ep.UPDATE_ORDER.call({"dealId": deal}, body=body)
+
+
+def delete_order(deal_id: str) -> ApiCall[DealReference]:
+    """``DELETE /workingorders/{dealId}``."""
+    return ep.DELETE_ORDER.call({"dealId": check.identifier(deal_id, "dealId")})
+
+
+def get_confirm(deal_reference: str) -> ApiCall[Confirm]:
+    """``GET /confirms/{dealReference}``."""
+    reference = check.identifier(deal_reference, "dealReference")
+    return ep.CONFIRM.call({"dealReference": reference})
+
+
+def confirm_flow(
+    deal_reference: str,
+    *,
+    timeout: float = DEFAULT_CONFIRM_TIMEOUT,
+    sent: ApiCall[Any] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Flow[Confirm]:
+    """Poll the confirmation of ``deal_reference`` until it exists.
+
+    Raises:
+        DealRejectedError: the confirm says REJECTED (``.confirm`` holds it).
+        OrderOutcomeUnknown: no confirm within ``timeout`` seconds.
+    """
+    call = get_confirm(deal_reference)
+    deadline = clock() + timeout
+    delay = CONFIRM_FIRST_DELAY
+    while True:
+        try:
+            confirm: Confirm = yield call
+        except NotFoundError as exc:
+            if exc.error_code != CONFIRM_NOT_YET:
+                raise
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise OrderOutcomeUnknown(
+                    sent.endpoint.name if sent else ep.CONFIRM.name,
+                    sent.path if sent else call.path,
+                    sent.body if sent else None,
+                    time.time(),
+                    f"no confirmation for {deal_reference} within {timeout:g} s",
+                ) from None
+            yield Sleep(min(delay, remaining))
+            delay = min(delay * 2, CONFIRM_MAX_DELAY)
+            continue
+        if confirm.deal_status == DealStatus.REJECTED:
+            raise DealRejectedError(deal_reference, confirm.rejection_reason, confirm)
+        return confirm
+
+
+def deal_flow(
+    call: ApiCall[DealReference], *, confirm: bool, timeout: float
+) -> Flow[Confirm | DealReference]:
+    """Send a trading write; then, when ``confirm``, wait for and return its confirmation."""
+    reference: DealReference = yield call
+    if not confirm:
+        return reference
+    return (yield from confirm_flow(reference.deal_reference, timeout=timeout, sent=call))
