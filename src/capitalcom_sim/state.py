@@ -11,6 +11,7 @@ from typing import Any
 
 from capitalcom_sim.config import SimConfig, UserConfig
 from capitalcom_sim.crypto import EncryptionKeys
+from capitalcom_sim.engine import Engine
 from capitalcom_sim.engine.clock import Clock
 from capitalcom_sim.faults import FaultStore
 from capitalcom_sim.ratelimit import RateLimiter
@@ -23,9 +24,9 @@ AccountSwitchHook = Callable[[Session, str, str], None]
 SessionEndHook = Callable[[Session], None]
 
 
-def _build_engine(config: SimConfig, clock: Clock) -> Any:
-    """The market/trading engine (owner SIM-ENGINE); None until it exists."""
-    return None
+def _build_engine(config: SimConfig, clock: Clock) -> Engine:
+    """The market/trading engine (owner SIM-ENGINE)."""
+    return Engine(config, clock)
 
 
 @dataclass(eq=False)

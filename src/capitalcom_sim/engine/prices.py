@@ -1,0 +1,605 @@
+"""Deterministic price process: a function of (seed, epic, time), built top-down.
+
+Mid prices are integers in units of the instrument's price grid (10^-decimals). A WEEK bar's
+open/close come from a smooth multi-octave noise P(t); every bar is then split into its children
+(WEEK -> DAY -> HOUR_4 -> HOUR -> MINUTE_30 -> MINUTE_15 -> MINUTE_5 -> MINUTE -> ticks) so that
+the children aggregate *exactly* to the parent: the first open child opens at the parent's open,
+the last one closes at its close, one child reaches the parent's high and one its low, volumes
+add up. A bar at any resolution is therefore one node of that tree, found in O(depth) from cached
+ancestors, and equals the aggregate of the ticks it contains without visiting them. Closed hours
+hold no ticks: closed children are skipped, so weekends and nights produce no bars.
+
+Overrides from the control plane (pinned prices, paths, replayed bars) are piecewise-linear
+segments laid over the seeded process; bars touching them are aggregated piecewise.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from capitalcom_sim.engine.instruments import (
+    _MONDAY_EPOCH_MS,
+    MINUTE_MS,
+    WEEK_MS,
+    Instrument,
+    InstrumentTable,
+)
+from capitalcom_sim.engine.types import OHLC, RESOLUTIONS, Bar
+
+# Levels of the tree, coarsest first; index = level.
+LEVEL_NAMES: tuple[str, ...] = tuple(reversed(RESOLUTIONS))  # WEEK .. MINUTE
+_DURATIONS_MIN = {
+    "WEEK": 7 * 1440,
+    "DAY": 1440,
+    "HOUR_4": 240,
+    "HOUR": 60,
+    "MINUTE_30": 30,
+    "MINUTE_15": 15,
+    "MINUTE_5": 5,
+    "MINUTE": 1,
+}
+DURATION_MS: dict[str, int] = {name: m * MINUTE_MS for name, m in _DURATIONS_MIN.items()}
+_LEVEL_DUR = [DURATION_MS[name] for name in LEVEL_NAMES]
+_LEVEL_OF = {name: i for i, name in enumerate(LEVEL_NAMES)}
+_LEAF = len(LEVEL_NAMES) - 1
+_M64 = (1 << 64) - 1
+
+# (open, high, low, close, volume) in price units; None = no open tick in the window.
+Node = tuple[int, int, int, int, int]
+
+
+def _mix(x: int) -> int:
+    """splitmix64 finaliser: a well-spread 64-bit hash of an integer."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def align(resolution: str, t_ms: int) -> int:
+    """Start of the bar of ``resolution`` containing ``t`` (weeks start Monday 00:00 UTC)."""
+    duration = DURATION_MS[resolution]
+    if resolution == "WEEK":
+        return t_ms - (t_ms - _MONDAY_EPOCH_MS) % duration
+    return t_ms - t_ms % duration
+
+
+def _combine(parts: Sequence[Node]) -> Node | None:
+    if not parts:
+        return None
+    return (
+        parts[0][0],
+        max(p[1] for p in parts),
+        min(p[2] for p in parts),
+        parts[-1][3],
+        sum(p[4] for p in parts),
+    )
+
+
+@dataclass
+class Segment:
+    """An override over [start, end): mid follows straight lines between knots (price units)."""
+
+    start: int
+    end: int | None  # None: open-ended (pinned after the last knot)
+    knots_t: list[int]
+    knots_v: list[int]
+    volumes: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, volume)
+
+    def value(self, t: int) -> int:
+        ts = self.knots_t
+        if t <= ts[0]:
+            return self.knots_v[0]
+        if t >= ts[-1]:
+            return self.knots_v[-1]
+        i = bisect.bisect_right(ts, t) - 1
+        t0, t1 = ts[i], ts[i + 1]
+        v0, v1 = self.knots_v[i], self.knots_v[i + 1]
+        return round(v0 + (v1 - v0) * (t - t0) / (t1 - t0))
+
+    def covers(self, s: int, e: int) -> bool:
+        return self.start < e and (self.end is None or s < self.end)
+
+
+class PriceEngine:
+    """Quotes and bars of every instrument; thread-safe; bounded caches only.
+
+    Args:
+        instruments: the instrument table.
+        seed: the market seed (same seed -> same prices).
+        tick_ms: the quote grid; must divide 60000 with at least 4 ticks per minute.
+    """
+
+    def __init__(
+        self,
+        instruments: InstrumentTable,
+        *,
+        seed: int = 42,
+        tick_ms: int = 1000,
+        cache_size: int = 60_000,
+    ) -> None:
+        if tick_ms <= 0 or MINUTE_MS % tick_ms or MINUTE_MS // tick_ms < 4:
+            raise ValueError("tick_ms must divide 60000 and be at most 15000")
+        self.instruments = instruments
+        self.seed = seed
+        self.tick_ms = tick_ms
+        self._ticks_per_minute = MINUTE_MS // tick_ms
+        self._cache: OrderedDict[tuple[str, int, int], tuple[Node | None, ...]] = OrderedDict()
+        self._cache_size = cache_size
+        self._rng = random.Random()
+        self._lock = threading.RLock()
+        self._segments: dict[str, list[Segment]] = {}
+        self._epic_keys = {i.epic: zlib.crc32(i.epic.encode()) for i in instruments}
+
+    # ---- public API --------------------------------------------------------------------------
+    def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
+        """(bid, offer) at time ``t`` (the last open tick's price while the market is closed)."""
+        inst = self.instruments.require(epic)
+        mid = self.mid_units(epic, t_ms)
+        return self._bid_offer(inst, mid)
+
+    def mid_units(self, epic: str, t_ms: int) -> int:
+        """Mid price (price units) of the tick containing ``t`` or the last open one before."""
+        inst = self.instruments.require(epic)
+        with self._lock:
+            end = inst.opening_hours.last_open_before(t_ms)
+            if end is None:
+                return round(inst.base_price * inst.scale)
+            tick = ((end - 1) // self.tick_ms) * self.tick_ms
+            return self._tick_value(inst, tick)
+
+    def bid_units(self, inst: Instrument, mid: int) -> int:
+        return mid - inst.spread_units // 2
+
+    def to_price(self, inst: Instrument, units: int) -> float:
+        return round(units / inst.scale, inst.decimals)
+
+    def to_units(self, inst: Instrument, price: float) -> int:
+        return round(price * inst.scale)
+
+    def bars(
+        self,
+        epic: str,
+        resolution: str,
+        start_ms: int,
+        end_ms: int,
+        now_ms: int | None = None,
+        limit: int | None = None,
+    ) -> list[Bar]:
+        """Bars whose start lies in [start, end], ascending; closed bars are absent.
+
+        With ``now_ms`` bars starting after it are left out and the bar containing it holds only
+        the ticks up to it (the bar in progress). ``limit`` keeps the first n (the newest when
+        negative).
+        """
+        inst = self.instruments.require(epic)
+        level = _LEVEL_OF[resolution]
+        duration = _LEVEL_DUR[level]
+        if now_ms is not None:
+            end_ms = min(end_ms, now_ms)
+        first = align(resolution, start_ms)
+        if first < start_ms:
+            first += duration
+        last = align(resolution, end_ms)
+        if last < first:
+            return []
+        count = (last - first) // duration + 1
+        out: list[Bar] = []
+        with self._lock:
+            starts: range = range(first, last + duration, duration)
+            reverse = limit is not None and limit < 0
+            if reverse:
+                starts = starts[::-1]
+            for start in starts:
+                node = self._bar_node(inst, level, start, now_ms)
+                if node is not None:
+                    out.append(self._to_bar(inst, start, node))
+                    if limit is not None and len(out) >= abs(limit):
+                        break
+            del count
+        if reverse:
+            out.reverse()
+        return out
+
+    def aggregate(self, epic: str, start_ms: int, end_ms: int) -> Bar | None:
+        """The aggregate of the ticks in [start, end) (None when the market had none)."""
+        inst = self.instruments.require(epic)
+        with self._lock:
+            node = self._aggregate(inst, start_ms, end_ms)
+        return None if node is None else self._to_bar(inst, start_ms, node)
+
+    # ---- overrides -------------------------------------------------------------------------
+    def pin(self, epic: str, t_ms: int, mid: int) -> None:
+        """Hold mid at ``mid`` (units) from the tick containing ``t`` on."""
+        start = t_ms - t_ms % self.tick_ms
+        self._add_segment(epic, Segment(start, None, [start], [mid]))
+
+    def set_path(self, epic: str, points: Sequence[tuple[int, int]]) -> None:
+        """Follow (t, mid units) points linearly; pinned after the last one."""
+        knots = sorted((t - t % self.tick_ms, v) for t, v in points)
+        ts, vs = self._dedupe(knots)
+        self._add_segment(epic, Segment(ts[0], None, ts, vs))
+
+    def replay_bars(
+        self, epic: str, bars: Sequence[tuple[int, int, int, int, int, int, int | None]]
+    ) -> None:
+        """Prices follow bars given as (start, duration, open, high, low, close, volume|None).
+
+        Inside each bar the path goes open -> low -> high -> close (open -> high -> low -> close
+        for a falling bar) on the tick grid, so the bar aggregates back exactly; the seeded
+        process resumes after the last bar.
+        """
+        tick = self.tick_ms
+        knots: list[tuple[int, int]] = []
+        volumes: list[tuple[int, int, int]] = []
+        for start, duration, o, h, low, c, volume in sorted(bars):
+            last = start + max(tick, duration) - tick
+            third = max(tick, (duration // 3) // tick * tick)
+            first_extreme, second_extreme = (low, h) if c >= o else (h, low)
+            knots.append((start, o))
+            if last - start >= 3 * tick:
+                knots.append((start + third, first_extreme))
+                knots.append((min(last - tick, start + 2 * third), second_extreme))
+            knots.append((last, c))
+            if volume is not None:
+                volumes.append((start, start + duration, volume))
+        ts, vs = self._dedupe(knots)
+        end = max(s + max(tick, d) for s, d, *_ in bars)
+        self._add_segment(epic, Segment(ts[0], end, ts, vs, volumes))
+
+    def release(self, epic: str, t_ms: int) -> None:
+        """Back to the seeded process from the tick containing ``t`` on."""
+        start = t_ms - t_ms % self.tick_ms
+        with self._lock:
+            kept = []
+            for seg in self._segments.get(epic, []):
+                if seg.start >= start:
+                    continue
+                if seg.end is None or seg.end > start:
+                    seg.end = start
+                kept.append(seg)
+            self._segments[epic] = kept
+
+    def overridden(self, epic: str) -> bool:
+        return bool(self._segments.get(epic))
+
+    # ---- internals: overrides ----------------------------------------------------------------
+    @staticmethod
+    def _dedupe(knots: Sequence[tuple[int, int]]) -> tuple[list[int], list[int]]:
+        ts: list[int] = []
+        vs: list[int] = []
+        for t, v in knots:
+            if ts and t <= ts[-1]:
+                ts[-1], vs[-1] = max(t, ts[-1]), v
+                continue
+            ts.append(t)
+            vs.append(v)
+        return ts, vs
+
+    def _add_segment(self, epic: str, segment: Segment) -> None:
+        with self._lock:
+            kept = []
+            for seg in self._segments.get(epic, []):
+                if seg.start >= segment.start:
+                    continue  # replaced
+                if seg.end is None or seg.end > segment.start:
+                    seg.end = segment.start
+                kept.append(seg)
+            kept.append(segment)
+            self._segments[epic] = kept
+
+    def _segments_in(self, epic: str, s: int, e: int) -> list[Segment]:
+        return [seg for seg in self._segments.get(epic, ()) if seg.covers(s, e)]
+
+    # ---- internals: tree ---------------------------------------------------------------------
+    def _bar_node(
+        self, inst: Instrument, level: int, start: int, now_ms: int | None
+    ) -> Node | None:
+        end = start + _LEVEL_DUR[level]
+        if now_ms is not None and end > now_ms:
+            tick_end = now_ms - now_ms % self.tick_ms + self.tick_ms
+            return self._aggregate(inst, start, min(end, tick_end))
+        if self._segments.get(inst.epic) and self._segments_in(inst.epic, start, end):
+            return self._aggregate(inst, start, end)
+        return self._node(inst, level, start)
+
+    def _node(self, inst: Instrument, level: int, start: int) -> Node | None:
+        if level == 0:
+            return self._week(inst, start)
+        parent_level = level - 1
+        parent_start = self._align_level(parent_level, start)
+        children = self._children(inst, parent_level, parent_start)
+        return children[(start - parent_start) // _LEVEL_DUR[level]]
+
+    @staticmethod
+    def _align_level(level: int, t: int) -> int:
+        if level == 0:
+            return t - (t - _MONDAY_EPOCH_MS) % WEEK_MS
+        return t - t % _LEVEL_DUR[level]
+
+    def _key(self, inst: Instrument, level: int, start: int) -> int:
+        return _mix(
+            (self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 31 + level + (start << 8)
+        )
+
+    def _children(self, inst: Instrument, level: int, start: int) -> tuple[Node | None, ...]:
+        """Children of a node (ticks for a MINUTE node), cached."""
+        key = (inst.epic, level, start)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        parent = self._node(inst, level, start)
+        if level == _LEAF:
+            result = self._split_ticks(inst, level, start, parent)
+        else:
+            result = self._split(inst, level, start, parent)
+        self._cache[key] = result
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return result
+
+    def _split(
+        self, inst: Instrument, level: int, start: int, parent: Node | None
+    ) -> tuple[Node | None, ...]:
+        child_dur = _LEVEL_DUR[level + 1]
+        count = _LEVEL_DUR[level] // child_dur
+        if parent is None:
+            return (None,) * count
+        hours = inst.opening_hours
+        open_idx = [
+            i
+            for i in range(count)
+            if hours.any_open(start + i * child_dur, start + (i + 1) * child_dur)
+        ]
+        out: list[Node | None] = [None] * count
+        o, h, low, c, v = parent
+        m = len(open_idx)
+        if m == 1:
+            out[open_idx[0]] = parent
+            return tuple(out)
+        rng = self._rng
+        rng.seed(self._key(inst, level, start))
+        points = self._bridge(rng, o, c, h, low, m)
+        weights = [
+            hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) * (0.5 + rng.random())
+            for i in open_idx
+        ]
+        volumes = _split_int(v, weights)
+        high_at, low_at = rng.randrange(m), rng.randrange(m)
+        child_range = (h - low) / math.sqrt(m)
+        for j, i in enumerate(open_idx):
+            co, cc = points[j], points[j + 1]
+            ch = max(co, cc) + int(child_range * 0.5 * rng.random())
+            cl = min(co, cc) - int(child_range * 0.5 * rng.random())
+            ch = h if j == high_at else min(ch, h)
+            cl = low if j == low_at else max(cl, low)
+            out[i] = (co, ch, cl, cc, volumes[j])
+        return tuple(out)
+
+    @staticmethod
+    def _bridge(rng: random.Random, o: int, c: int, h: int, low: int, m: int) -> list[int]:
+        """m+1 points from o to c inside [low, h] (a clipped Brownian bridge)."""
+        sigma = 0.45 * (h - low) / math.sqrt(m)
+        walk = [0.0]
+        for _ in range(m):
+            walk.append(walk[-1] + rng.gauss(0.0, 1.0))
+        end = walk[-1]
+        points = [o]
+        for k in range(1, m):
+            x = o + (c - o) * k / m + sigma * (walk[k] - end * k / m)
+            points.append(min(h, max(low, round(x))))
+        points.append(c)
+        return points
+
+    def _split_ticks(
+        self, inst: Instrument, level: int, start: int, parent: Node | None
+    ) -> tuple[Node | None, ...]:
+        n = self._ticks_per_minute
+        if parent is None:
+            return (None,) * n
+        o, h, low, c, v = parent
+        rng = self._rng
+        rng.seed(self._key(inst, level, start))
+        points = self._bridge(rng, o, c, h, low, n - 1)
+        high_at = rng.randrange(1, n - 1)
+        low_at = rng.randrange(1, n - 2)
+        if low_at >= high_at:
+            low_at += 1
+        points[high_at] = h
+        points[low_at] = low
+        volumes = _split_int(v, [1.0] * n)
+        return tuple((p, p, p, p, vol) for p, vol in zip(points, volumes, strict=True))
+
+    def _week(self, inst: Instrument, start: int) -> Node | None:
+        key = (inst.epic, -1, start)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached[0]
+        hours = inst.opening_hours
+        end = start + WEEK_MS
+        first = hours.next_open_after(start)
+        last_end = hours.last_open_before(end - 1)
+        node: Node | None = None
+        if first is not None and first < end and last_end is not None and last_end > start:
+            last = ((last_end - 1) // self.tick_ms) * self.tick_ms
+            o = self._level_units(inst, first)
+            c = self._level_units(inst, last)
+            rng = self._rng
+            rng.seed(self._key(inst, 0, start))
+            week_range = (o + c) / 2 * inst.daily_volatility * math.sqrt(5)
+            h = max(o, c) + int(week_range * (0.15 + 0.5 * abs(rng.gauss(0, 1))))
+            low = min(o, c) - int(week_range * (0.15 + 0.5 * abs(rng.gauss(0, 1))))
+            low = max(1, low)
+            minutes = hours.open_ms(start, end) // MINUTE_MS
+            volume = int(inst.base_volume * minutes * (0.7 + 0.6 * rng.random()))
+            node = (o, h, low, c, volume)
+        self._cache[key] = (node,)
+        return node
+
+    def _level_units(self, inst: Instrument, t: int) -> int:
+        """The smooth long-range level P(t) in price units (multi-octave value noise)."""
+        weekly = inst.daily_volatility * math.sqrt(5)
+        x = 0.0
+        base_key = (self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 64
+        for octave in range(7):
+            period = WEEK_MS << octave
+            pos = (t - _MONDAY_EPOCH_MS) / period
+            i0 = math.floor(pos)
+            frac = pos - i0
+            g0 = _unit_noise(base_key + octave, i0)
+            g1 = _unit_noise(base_key + octave, i0 + 1)
+            smooth = frac * frac * (3 - 2 * frac)
+            x += 0.6 * weekly * math.sqrt(1 << octave) * (g0 + (g1 - g0) * smooth)
+        return max(1, round(inst.base_price * math.exp(x) * inst.scale))
+
+    def _tick_value(self, inst: Instrument, tick: int) -> int:
+        for seg in self._segments.get(inst.epic, ()):
+            if seg.covers(tick, tick + 1):
+                return seg.value(tick)
+        minute = tick - tick % MINUTE_MS
+        ticks = self._children(inst, _LEAF, minute)
+        node = ticks[(tick - minute) // self.tick_ms]
+        if node is None:  # closed: should not happen for an open tick
+            return round(inst.base_price * inst.scale)
+        return node[0]
+
+    def _aggregate(self, inst: Instrument, s: int, e: int) -> Node | None:
+        """Aggregate of the open ticks in [s, e), overrides included."""
+        segments = self._segments_in(inst.epic, s, e) if self._segments.get(inst.epic) else []
+        if not segments:
+            return self._seeded_aggregate(inst, s, e)
+        parts: list[Node] = []
+        cursor = s
+        for seg in sorted(segments, key=lambda x: x.start):
+            seg_s = max(s, seg.start)
+            seg_e = e if seg.end is None else min(e, seg.end)
+            if cursor < seg_s:
+                part = self._seeded_aggregate(inst, cursor, seg_s)
+                if part is not None:
+                    parts.append(part)
+            part = self._segment_aggregate(inst, seg, seg_s, seg_e)
+            if part is not None:
+                parts.append(part)
+            cursor = max(cursor, seg_e)
+        if cursor < e:
+            part = self._seeded_aggregate(inst, cursor, e)
+            if part is not None:
+                parts.append(part)
+        return _combine(parts)
+
+    def _segment_aggregate(self, inst: Instrument, seg: Segment, s: int, e: int) -> Node | None:
+        tick = self.tick_ms
+        parts: list[Node] = []
+        for open_s, open_e in inst.opening_hours.open_intervals(s, e):
+            first = open_s + (-open_s) % tick
+            last = ((open_e - 1) // tick) * tick
+            if last < first:
+                continue
+            candidates = [first, last] + [t for t in seg.knots_t if first < t < last]
+            values = [seg.value(t) for t in candidates]
+            seeded = self._seeded_aggregate(inst, first, last + tick)
+            volume = self._segment_volume(seg, first, last + tick)
+            if volume is None:
+                volume = seeded[4] if seeded is not None else 0
+            parts.append((values[0], max(values), min(values), values[1], volume))
+        return _combine(parts)
+
+    @staticmethod
+    def _segment_volume(seg: Segment, s: int, e: int) -> int | None:
+        if not seg.volumes:
+            return None
+        total = 0.0
+        for vs, ve, vol in seg.volumes:
+            overlap = min(e, ve) - max(s, vs)
+            if overlap > 0:
+                total += vol * overlap / (ve - vs)
+        return round(total)
+
+    def _seeded_aggregate(self, inst: Instrument, s: int, e: int) -> Node | None:
+        parts: list[Node] = []
+        week = self._align_level(0, s)
+        while week < e:
+            self._collect(inst, 0, week, s, e, parts)
+            week += WEEK_MS
+        return _combine(parts)
+
+    def _collect(
+        self, inst: Instrument, level: int, start: int, s: int, e: int, parts: list[Node]
+    ) -> None:
+        end = start + _LEVEL_DUR[level]
+        if end <= s or start >= e:
+            return
+        if s <= start and end <= e:
+            node = self._node(inst, level, start)
+            if node is not None:
+                parts.append(node)
+            return
+        children = self._children(inst, level, start)
+        if level == _LEAF:
+            tick = self.tick_ms
+            for i, node in enumerate(children):
+                t = start + i * tick
+                if node is not None and s <= t < e:
+                    parts.append(node)
+            return
+        child_dur = _LEVEL_DUR[level + 1]
+        for i, node in enumerate(children):
+            if node is not None:
+                self._collect(inst, level + 1, start + i * child_dur, s, e, parts)
+
+    def _bid_offer(self, inst: Instrument, mid: int) -> tuple[float, float]:
+        bid = mid - inst.spread_units // 2
+        return self.to_price(inst, bid), self.to_price(inst, bid + inst.spread_units)
+
+    def _to_bar(self, inst: Instrument, start: int, node: Node) -> Bar:
+        o, h, low, c, v = node
+        half = inst.spread_units // 2
+        spread = inst.spread_units
+        scale = inst.scale
+        d = inst.decimals
+        bid = OHLC(
+            round((o - half) / scale, d),
+            round((h - half) / scale, d),
+            round((low - half) / scale, d),
+            round((c - half) / scale, d),
+        )
+        ask = OHLC(
+            round((o - half + spread) / scale, d),
+            round((h - half + spread) / scale, d),
+            round((low - half + spread) / scale, d),
+            round((c - half + spread) / scale, d),
+        )
+        return Bar(start, bid, ask, v)
+
+
+def _unit_noise(key: int, index: int) -> float:
+    """A deterministic value in [-1, 1) for a lattice point (triangular-ish distribution)."""
+    x = _mix(_mix(key & _M64) ^ (index & _M64))
+    a = (x & 0xFFFFFFFF) / 2**32
+    b = (x >> 32) / 2**32
+    return a + b - 1.0
+
+
+def _split_int(total: int, weights: Sequence[float]) -> list[int]:
+    """Split an integer total by weights (largest remainder), deterministic."""
+    weight_sum = sum(weights)
+    if weight_sum <= 0:
+        out = [0] * len(weights)
+        if out:
+            out[0] = total
+        return out
+    raw = [total * w / weight_sum for w in weights]
+    out = [int(r) for r in raw]
+    rest = total - sum(out)
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)
+    for i in order[:rest]:
+        out[i] += 1
+    return out
