@@ -32,50 +32,69 @@ class TokenStore:
     """The CST / X-SECURITY-TOKEN pair of one client, updated from any response carrying them.
 
     ``generation`` grows on every change, so a caller that saw a token expire can tell whether
-    somebody else has already logged in again since.
+    somebody else has already logged in again since (single-flight re-login).
     """
+
+    __slots__ = ("_headers", "_lock", "cst", "generation", "security_token")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.cst: str | None = None
         self.security_token: str | None = None
         self.generation = 0
+        self._headers: dict[str, str] = {}
 
     def __repr__(self) -> str:
-        return f"TokenStore(logged_in={self.cst is not None}, generation={self.generation})"
+        return f"TokenStore(logged_in={self.present}, generation={self.generation})"
 
     @property
     def present(self) -> bool:
+        """Whether both tokens are known."""
         return self.cst is not None and self.security_token is not None
 
-    def update(self, headers: Mapping[str, str]) -> None:
+    def update(self, headers: Mapping[str, str], sent_generation: int | None = None) -> bool:
+        """Adopt the tokens a response carries; returns whether anything changed.
+
+        ``sent_generation`` is the generation the request was sent with. If the tokens changed
+        since (another caller logged in again), the echo of the older tokens is ignored, so a
+        late answer can never bring back a dead session. None adopts unconditionally (login).
+        """
         cst = headers.get("cst")
         token = headers.get("x-security-token")
-        if cst is None and token is None:
-            return
+        if not cst and not token:
+            return False
+        if cst == self.cst and token in (None, self.security_token):
+            return False  # the usual echo: nothing to do, no lock taken
         registry.add(cst, token)
         with self._lock:
-            changed = (cst and cst != self.cst) or (token and token != self.security_token)
-            if cst:
-                self.cst = cst
-            if token:
-                self.security_token = token
+            if sent_generation is not None and sent_generation != self.generation:
+                return False
+            changed = bool((cst and cst != self.cst) or (token and token != self.security_token))
             if changed:
-                self.generation += 1
+                self.cst = cst or self.cst
+                self.security_token = token or self.security_token
+                self._bump()
+            return changed
 
     def clear(self) -> None:
+        """Forget both tokens (logout)."""
         with self._lock:
             self.cst = None
             self.security_token = None
-            self.generation += 1
+            self._bump()
 
-    def headers(self) -> dict[str, str]:
+    def _bump(self) -> None:
+        self.generation += 1
         headers: dict[str, str] = {}
         if self.cst:
             headers["CST"] = self.cst
         if self.security_token:
             headers["X-SECURITY-TOKEN"] = self.security_token
-        return headers
+        self._headers = headers
+
+    def headers(self) -> dict[str, str]:
+        """The token headers to send (a shared dict: do not modify)."""
+        return self._headers
 
 
 def login_flow(

@@ -9,9 +9,13 @@ from typing import Any, Literal, Self
 
 import httpx
 
+from capitalcom_sdk import _reconcile
 from capitalcom_sdk._auth import Credentials
+from capitalcom_sdk._ratelimit import RateLimiter
+from capitalcom_sdk._reconcile import ReconcileResult
+from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sdk._transport import AsyncTransport, SyncTransport, _Core
-from capitalcom_sdk.errors import ConfigurationError
+from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
 from capitalcom_sdk.resources.accounts import Accounts, AsyncAccounts
 from capitalcom_sdk.resources.confirms import AsyncConfirms, Confirms
 from capitalcom_sdk.resources.general import AsyncGeneral, General
@@ -31,6 +35,8 @@ BASE_URLS: Mapping[str, str] = {
     "live": "https://api-capital.backend-capital.com",
 }
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
+DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "capitalcom-sdk"}
 
 
 def _resolve_base_url(env: str, base_url: str | None) -> str:
@@ -73,11 +79,32 @@ class _ClientBase:
         env: str,
         base_url: str | None,
         encrypted_password: bool,
+        rate_limit: bool,
+        max_retries: int | None,
+        retry: RetryPolicy | None,
+        confirm_timeout: float,
+        max_rate_wait: float,
     ) -> None:
+        if env not in BASE_URLS:
+            raise ConfigurationError(f"env must be 'demo' or 'live', got {env!r}")
         self.env = env
         self.base_url = _resolve_base_url(env, base_url)
+        credentials = _credentials(api_key, identifier, password)
+        if retry is None:
+            retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        elif max_retries is not None:
+            raise ConfigurationError("give either max_retries or retry, not both")
+        limiter = None
+        if rate_limit:
+            limiter = RateLimiter(credentials.api_key if credentials else None, demo=env == "demo")
         self._core = _Core(
-            self.base_url, _credentials(api_key, identifier, password), encrypted_password
+            self.base_url,
+            credentials,
+            encrypted_password,
+            rate_limiter=limiter,
+            retry=retry,
+            max_rate_wait=max_rate_wait,
+            confirm_timeout=confirm_timeout,
         )
 
     def __repr__(self) -> str:
@@ -91,12 +118,20 @@ class Client(_ClientBase):
 
     Args:
         api_key, identifier, password: the API key, the login and the API key's password.
-        env: ``"demo"`` (default) or ``"live"``; ignored when ``base_url`` is given.
+        env: ``"demo"`` (default) or ``"live"``: the server, and whether the demo-only limits
+            apply. With ``base_url`` it only selects the limits.
         base_url: another server, e.g. the local simulator ``http://127.0.0.1:8765``.
         encrypted_password: log in with the RSA-encrypted password.
-        timeout: an ``httpx.Timeout`` or seconds.
-        transport: an httpx transport (tests, proxies).
+        timeout: an ``httpx.Timeout`` or seconds (default 15 s, connect 5 s).
+        transport: an httpx transport (tests, custom networking).
         proxy: a proxy URL.
+        rate_limit: keep to the documented request limits on the client side (default on).
+        max_retries: repeats of a failed safe request (default 3); see ``retry`` for more.
+        retry: the full :class:`~capitalcom_sdk._retry.RetryPolicy` (instead of max_retries).
+        confirm_timeout: how long trading calls wait for the deal confirmation (seconds).
+        max_rate_wait: the longest the limiter may hold a request back before raising
+            :class:`~capitalcom_sdk.errors.ClientRateLimitError` (seconds).
+        limits: the connection pool (``httpx.Limits``); connections are kept alive.
     """
 
     def __init__(
@@ -111,9 +146,33 @@ class Client(_ClientBase):
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         proxy: str | None = None,
+        rate_limit: bool = True,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        confirm_timeout: float = 15.0,
+        max_rate_wait: float = 60.0,
+        limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
-        self._init_core(api_key, identifier, password, env, base_url, encrypted_password)
-        self._http = httpx.Client(timeout=timeout, transport=transport, proxy=proxy)
+        self._init_core(
+            api_key,
+            identifier,
+            password,
+            env,
+            base_url,
+            encrypted_password,
+            rate_limit,
+            max_retries,
+            retry,
+            confirm_timeout,
+            max_rate_wait,
+        )
+        self._http = httpx.Client(
+            headers=DEFAULT_HEADERS,
+            timeout=timeout,
+            transport=transport,
+            proxy=proxy,
+            limits=limits,
+        )
         self._transport = SyncTransport(self._core, self._http)
         self.general = General(self._transport)
         self.session = Session(self._transport)
@@ -132,6 +191,16 @@ class Client(_ClientBase):
         """Configure from CAPITAL_API_KEY, CAPITAL_IDENTIFIER, CAPITAL_PASSWORD, CAPITAL_ENV,
         CAPITAL_BASE_URL; keyword arguments override."""
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
+
+    def reconcile(
+        self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+    ) -> ReconcileResult:
+        """Find out whether an order whose outcome was unknown was placed (see docs/client.md).
+
+        Looks at open positions, working orders and recent activity for a deal matching what
+        was sent, created after ``exc.sent_at`` (less ``clock_skew`` seconds).
+        """
+        return self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -165,9 +234,33 @@ class AsyncClient(_ClientBase):
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
+        rate_limit: bool = True,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        confirm_timeout: float = 15.0,
+        max_rate_wait: float = 60.0,
+        limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
-        self._init_core(api_key, identifier, password, env, base_url, encrypted_password)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, proxy=proxy)
+        self._init_core(
+            api_key,
+            identifier,
+            password,
+            env,
+            base_url,
+            encrypted_password,
+            rate_limit,
+            max_retries,
+            retry,
+            confirm_timeout,
+            max_rate_wait,
+        )
+        self._http = httpx.AsyncClient(
+            headers=DEFAULT_HEADERS,
+            timeout=timeout,
+            transport=transport,
+            proxy=proxy,
+            limits=limits,
+        )
         self._transport = AsyncTransport(self._core, self._http)
         self.general = AsyncGeneral(self._transport)
         self.session = AsyncSession(self._transport)
@@ -185,6 +278,13 @@ class AsyncClient(_ClientBase):
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Configure from the CAPITAL_* environment variables (see :meth:`Client.from_env`)."""
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
+
+    async def reconcile(
+        self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+    ) -> ReconcileResult:
+        """Find out whether an order whose outcome was unknown was placed (see
+        :meth:`Client.reconcile`)."""
+        return await self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -57,4 +57,29 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers}
 
 
-logger.addFilter(RedactingFilter())
+_FILTER = RedactingFilter()
+
+# httpcore logs raw response headers (CST, X-SECURITY-TOKEN) at DEBUG; those loggers get the
+# same filter so turning on DEBUG everywhere never prints a token.
+THIRD_PARTY_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger of the SDK (``capitalcom_sdk.*``) with the redacting filter attached.
+
+    Logger filters do not propagate to child loggers, so every module logger needs its own.
+    """
+    named = logging.getLogger(name)
+    if _FILTER not in named.filters:
+        named.addFilter(_FILTER)
+    return named
+
+
+for _name in ("capitalcom_sdk", *THIRD_PARTY_LOGGERS):
+    get_logger(_name)

@@ -1,16 +1,29 @@
 """The one place that sends a declared request.
 
-Request building, response parsing and the decision logic are shared and pure (:class:`_Core`);
-only "send and wait" exists twice, in :class:`SyncTransport` and :class:`AsyncTransport`.
-Multi-step operations (login, wait for a deal confirmation) are written once as *flows*:
-generators that yield :class:`~capitalcom_sdk._endpoints.ApiCall` or :class:`Sleep` actions and
-receive their results; each transport drives them with its own I/O.
+Everything that decides lives in :class:`_Core` and is written once: building the request, the
+rate-limit reservation, token adoption, re-login on session expiry, retries with backoff, order
+safety and parsing. It is expressed as *procedures*: generators that yield primitive actions
+
+* :class:`Send` (an ``httpx.Request``; the transport sends back the ``httpx.Response`` or throws
+  the ``httpx.TransportError`` in),
+* :class:`Sleep` (seconds to wait),
+* :class:`Relogin` (the token generation seen failing; the transport logs in again unless
+  somebody already did, holding its single-flight lock)
+
+that :class:`SyncTransport` and :class:`AsyncTransport` drive with their own I/O. The transports
+contain no decisions.
+
+Multi-step operations (login, waiting for a deal confirmation, reconcile) are *flows*:
+generators that yield :class:`~capitalcom_sdk._endpoints.ApiCall` or :class:`Sleep` and receive
+each call's parsed result (or have its :class:`~capitalcom_sdk.errors.CapitalError` thrown in).
+``transport.run(flow)`` executes every call of a flow through the same procedure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Generator
@@ -18,31 +31,69 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from pydantic import ValidationError
 
+from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._auth import Credentials, TokenStore, login_flow
-from capitalcom_sdk._endpoints import ApiCall
+from capitalcom_sdk._endpoints import ApiCall, RateClass
 from capitalcom_sdk._logging import logger
+from capitalcom_sdk._ratelimit import RateLimiter
+from capitalcom_sdk._retry import Decision, RetryPolicy, decide, was_sent
 from capitalcom_sdk.errors import (
     APIError,
+    CapitalError,
+    ClientRateLimitError,
+    ConfigurationError,
     NetworkError,
+    OrderOutcomeUnknown,
     SessionExpiredError,
     TimeoutError,
+    UnexpectedResponseError,
     error_from_response,
 )
 from capitalcom_sdk.models.session import LoginResponse
 
 T = TypeVar("T")
 
+__all__ = [
+    "Action",
+    "AsyncTransport",
+    "Flow",
+    "Relogin",
+    "Send",
+    "Sleep",
+    "SyncTransport",
+    "single",
+]
+
+_DEBUG = logging.DEBUG
+
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
-    """A flow action: wait this many seconds."""
+    """Wait this many seconds (a flow action and a primitive)."""
 
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send one HTTP request; the driver answers with the response or throws the error in."""
+
+    request: httpx.Request
+
+
+@dataclass(frozen=True, slots=True)
+class Relogin:
+    """Log in again unless the tokens changed since ``generation`` (single flight)."""
+
+    generation: int
+
+
 Action = ApiCall[Any] | Sleep
 Flow = Generator[Action, Any, T]
+Primitive = Send | Sleep | Relogin
+Procedure = Generator[Primitive, Any, T]
 
 
 def single(call: ApiCall[T]) -> Flow[T]:
@@ -51,25 +102,63 @@ def single(call: ApiCall[T]) -> Flow[T]:
     return result
 
 
-class _Core:
-    """What both transports share: headers, request building, response parsing, login state."""
+def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
+    if isinstance(exc, httpx.TimeoutException):
+        return TimeoutError(f"request timed out ({type(exc).__name__})", sent=sent)
+    return NetworkError(f"connection failed ({type(exc).__name__})", sent=sent)
 
-    def __init__(self, base_url: str, credentials: Credentials | None, encrypted: bool) -> None:
+
+def _log_retry(call: ApiCall[Any], delay: float, error: CapitalError) -> None:
+    if logger.isEnabledFor(_DEBUG):
+        logger.debug("%s: %s; retrying in %.3f s", call.endpoint.name, error, delay)
+
+
+def _find_endpoint(method: str, path: str) -> ep.Endpoint[Any] | None:
+    for endpoint in ep.ENDPOINTS:
+        if endpoint.method == method and endpoint.path == path:
+            return endpoint
+    return None
+
+
+class _Core:
+    """What both transports share: configuration, tokens, limiter and every decision."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None,
+        encrypted: bool = False,
+        *,
+        rate_limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        max_rate_wait: float = 60.0,
+        confirm_timeout: float = 15.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.encrypted = encrypted
         self.tokens = TokenStore()
+        self.limiter = rate_limiter
+        self.retry = retry or RetryPolicy()
+        self.max_rate_wait = max_rate_wait
+        self.confirm_timeout = confirm_timeout
         self.login_response: LoginResponse | None = None
+        # The account the user chose with switch_account(); restored after a re-login.
+        self.account_id: str | None = None
+        self.login_count = 0
+        self._key_headers = {"X-CAP-API-KEY": credentials.api_key} if credentials else {}
 
+    def __repr__(self) -> str:
+        who = self.credentials.identifier if self.credentials else None
+        return f"_Core(base_url={self.base_url!r}, identifier={who!r}, tokens={self.tokens!r})"
+
+    # -- building and parsing (pure) ---------------------------------------------------------
     def build(self, http: httpx.Client | httpx.AsyncClient, call: ApiCall[Any]) -> httpx.Request:
-        headers = {"Accept": "application/json"}
-        if self.credentials is not None:
-            headers["X-CAP-API-KEY"] = self.credentials.api_key
-        if call.endpoint.auth:
-            headers.update(self.tokens.headers())
+        """The ``httpx.Request`` of a call, with the current tokens (or the API key)."""
+        headers = self.tokens.headers() if call.endpoint.auth else self._key_headers
         content = None
         if call.body is not None:
-            headers["Content-Type"] = "application/json"
+            headers = {**headers, "Content-Type": "application/json"}
             content = json.dumps(call.body, separators=(",", ":")).encode()
         return http.build_request(
             call.endpoint.method,
@@ -79,150 +168,328 @@ class _Core:
             content=content,
         )
 
-    def handle(self, call: ApiCall[T], response: httpx.Response) -> T:
-        """Adopt tokens, then parse the body into the declared model or raise the mapped error."""
-        self.tokens.update(response.headers)
+    @staticmethod
+    def error(call: ApiCall[Any], response: httpx.Response) -> APIError:
+        try:
+            body = json.loads(response.content) if response.content else None
+        except ValueError:
+            body = None
+        endpoint = call.endpoint
+        return error_from_response(
+            response.status_code, body, method=endpoint.method, path=call.path
+        )
+
+    @staticmethod
+    def parse(call: ApiCall[T], response: httpx.Response) -> T:
+        """The body of a successful answer as the declared model (an empty body allowed)."""
+        model: Any = call.endpoint.response
+        if model is None:
+            return None  # type: ignore[return-value]
+        content = response.content
+        try:
+            if not content:
+                try:
+                    return model.model_validate({})  # type: ignore[no-any-return]
+                except ValidationError:
+                    return None  # type: ignore[return-value]  # e.g. logout's empty 200
+            return model.model_validate_json(content)  # type: ignore[no-any-return]
+        except ValidationError as exc:
+            detail = f"{exc.error_count()} validation error(s), first: {exc.errors()[0]['msg']}"
+            raise UnexpectedResponseError(
+                call.endpoint.name, response.status_code, detail
+            ) from None
+
+    # -- procedures (the decision logic, written once) ---------------------------------------
+    def procedure(self, call: ApiCall[T], *, relogin: bool = True) -> Procedure[T]:
+        """Execute one call: session, limits, send, token adoption, re-login, retries, parsing."""
+        endpoint = call.endpoint
+        auth = endpoint.auth
+        limiter = self.limiter if endpoint.rate is not RateClass.NONE else None
+        attempt = 0
+        waited = 0.0
+        relogged = False
+        while True:
+            if auth and not self.tokens.present:
+                if not relogin or self.credentials is None:
+                    raise ConfigurationError(
+                        f"{endpoint.name} needs a session: configure api_key, identifier and"
+                        " password"
+                    )
+                yield Relogin(self.tokens.generation)
+                continue
+            if limiter is not None:
+                wait = limiter.reserve(endpoint.rate, time.monotonic(), self.max_rate_wait)
+                if wait > self.max_rate_wait:
+                    raise ClientRateLimitError(endpoint.name, wait)
+                if wait > 0.0:
+                    yield Sleep(wait)
+            generation = self.tokens.generation
+            request = self.build(self._http, call)
+            attempt += 1
+            sent_at = time.time()
+            started = time.perf_counter()
+            try:
+                response: httpx.Response = yield Send(request)
+            except httpx.TransportError as exc:
+                sent = was_sent(exc)
+                error: CapitalError = _network_error(exc, sent)
+                self._log(call, attempt, started, None, type(exc).__name__)
+                decision = decide(
+                    status=None, sent=sent, safe=endpoint.safe, order_write=endpoint.order_write
+                )
+                if decision is Decision.UNKNOWN:
+                    raise self._unknown(call, sent_at, str(error)) from exc
+                if decision is Decision.RETRY:
+                    delay = self.retry.next_delay(attempt, waited, rate_limited=False)
+                    if delay is not None:
+                        waited += delay
+                        _log_retry(call, delay, error)
+                        yield Sleep(delay)
+                        continue
+                raise error from exc
+            self.tokens.update(response.headers, generation if auth else None)
+            status = response.status_code
+            if logger.isEnabledFor(_DEBUG):
+                self._log(call, attempt, started, status, None)
+            if status < 400:
+                result = self.parse(call, response)
+                if endpoint.path == "/session" and endpoint.method != "GET":
+                    self._session_effect(call)
+                return result
+            api_error = self.error(call, response)
+            if (
+                isinstance(api_error, SessionExpiredError)
+                and auth
+                and relogin
+                and not relogged
+                and self.credentials is not None
+            ):
+                # Rejected before anything was done: safe to repeat, even an order write.
+                relogged = True
+                yield Relogin(generation)
+                continue
+            decision = decide(
+                status=status, sent=True, safe=endpoint.safe, order_write=endpoint.order_write
+            )
+            if decision is Decision.UNKNOWN:
+                raise self._unknown(call, sent_at, str(api_error)) from api_error
+            if decision is Decision.RETRY:
+                delay = self.retry.next_delay(attempt, waited, rate_limited=status == 429)
+                if delay is not None:
+                    waited += delay
+                    _log_retry(call, delay, api_error)
+                    yield Sleep(delay)
+                    continue
+            raise api_error
+
+    def flow_procedure(self, flow: Flow[T], *, relogin: bool = True) -> Procedure[T]:
+        """Execute a flow: each of its calls through :meth:`procedure`, its sleeps as sleeps."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                action = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            if isinstance(action, Sleep):
+                yield action
+                continue
+            try:
+                value = yield from self.procedure(action, relogin=relogin)
+            except CapitalError as exc:
+                error = exc
+
+    def login_procedure(self) -> Procedure[LoginResponse]:
+        """Log in (plain or encrypted), then return to the account chosen with switch_account."""
+        if self.credentials is None:
+            raise ConfigurationError("logging in needs api_key, identifier and password")
+        flow = login_flow(self.credentials, encrypted=self.encrypted)
+        response = yield from self.flow_procedure(flow, relogin=False)
+        self.login_response = response
+        self.login_count += 1
+        if self.account_id is not None and self.account_id != response.current_account_id:
+            # A new session starts on the preferred account: go back to the chosen one.
+            switch = ep.SWITCH_ACCOUNT.call(body={"accountId": self.account_id})
+            yield from self.procedure(switch, relogin=False)
+        logger.debug("logged in (%s password)", "encrypted" if self.encrypted else "plain")
+        return response
+
+    def _session_effect(self, call: ApiCall[Any]) -> None:
+        """Token-side effects of PUT /session (account switch) and DELETE /session (logout)."""
+        method = call.endpoint.method
+        if method == "PUT":
+            self.account_id = str((call.body or {}).get("accountId"))
+        elif method == "DELETE":
+            self.tokens.clear()
+            self.account_id = None
+            self.login_response = None
+
+    # -- helpers -----------------------------------------------------------------------------
+    _http: httpx.Client | httpx.AsyncClient
+
+    def bind(self, http: httpx.Client | httpx.AsyncClient) -> None:
+        """The HTTP client whose defaults (timeouts, headers) requests are built with."""
+        self._http = http
+
+    @staticmethod
+    def _unknown(call: ApiCall[Any], sent_at: float, cause: str) -> OrderOutcomeUnknown:
+        endpoint = call.endpoint
+        return OrderOutcomeUnknown(
+            endpoint.name, call.path, call.body, sent_at, cause, method=endpoint.method
+        )
+
+    @staticmethod
+    def _log(
+        call: ApiCall[Any], attempt: int, started: float, status: int | None, failure: str | None
+    ) -> None:
+        if not logger.isEnabledFor(_DEBUG):
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
         endpoint = call.endpoint
         logger.debug(
-            "%s %s -> %s (%d bytes)",
+            "%s %s %s -> %s in %.1f ms (attempt %d)",
+            endpoint.name,
             endpoint.method,
             call.path,
-            response.status_code,
-            len(response.content),
+            status if status is not None else failure,
+            elapsed_ms,
+            attempt,
         )
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            raise error_from_response(
-                response.status_code, body, method=endpoint.method, path=call.path
-            )
-        if endpoint.response is None:
-            return None  # type: ignore[return-value]
-        content = response.content or b"{}"
-        model: Any = endpoint.response
-        return model.model_validate_json(content)  # type: ignore[no-any-return]
-
-    def needs_login(self, call: ApiCall[Any]) -> bool:
-        return call.endpoint.auth and not self.tokens.present
-
-
-def _network_error(exc: httpx.TransportError) -> NetworkError:
-    if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(f"request timed out ({type(exc).__name__})")
-    return NetworkError(f"connection failed ({type(exc).__name__})")
 
 
 class SyncTransport:
-    """Sends calls with an ``httpx.Client`` and drives flows synchronously."""
+    """Drives the core's procedures with an ``httpx.Client``, ``time.sleep`` and a thread lock."""
 
     def __init__(self, core: _Core, http: httpx.Client) -> None:
         self.core = core
         self.http = http
+        core.bind(http)
         self._login_lock = threading.Lock()
+        self._attempts = 0  # logins tried; a waiter that saw one fail gives up with its error
+        self._failure: CapitalError | None = None
+
+    def __repr__(self) -> str:
+        return f"SyncTransport({self.core!r})"
 
     def execute(self, call: ApiCall[T]) -> T:
-        if self.core.needs_login(call):
-            self.login()
-        try:
-            return self._send(call)
-        except SessionExpiredError:
-            if self.core.credentials is None:
-                raise
-            self.login()
-            return self._send(call)
-
-    def _send(self, call: ApiCall[T]) -> T:
-        request = self.core.build(self.http, call)
-        try:
-            response = self.http.send(request)
-        except httpx.TransportError as exc:
-            raise _network_error(exc) from None
-        return self.core.handle(call, response)
-
-    def login(self) -> LoginResponse:
-        if self.core.credentials is None:
-            raise SessionExpiredError(401, "error.null.client.token")
-        with self._login_lock:
-            self.core.login_response = self.run(
-                login_flow(self.core.credentials, encrypted=self.core.encrypted)
-            )
-            return self.core.login_response
+        """Send one declared call (logging in, limiting, retrying as needed)."""
+        return self._drive(self.core.procedure(call))
 
     def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its result, sending its calls and sleeping its sleeps."""
-        result: Any = None
+        """Drive a flow to its result."""
+        return self._drive(self.core.flow_procedure(flow))
+
+    def login(self) -> LoginResponse:
+        """Log in now (always a fresh session)."""
+        with self._login_lock:
+            return self._drive(self.core.login_procedure())
+
+    def _relogin(self, generation: int) -> None:
+        seen = self._attempts
+        with self._login_lock:
+            tokens = self.core.tokens
+            if tokens.generation != generation and tokens.present:
+                return  # somebody else logged in meanwhile
+            if self._attempts != seen and self._failure is not None:
+                raise self._failure  # the login we waited for failed: do not hammer the server
+            self._attempts += 1
+            self._failure = None
+            try:
+                self._drive(self.core.login_procedure())
+            except CapitalError as exc:
+                self._failure = exc
+                raise
+
+    def _drive(self, procedure: Procedure[T]) -> T:
+        value: Any = None
         error: BaseException | None = None
+        send = procedure.send
         while True:
             try:
-                action = flow.throw(error) if error is not None else flow.send(result)
+                action = procedure.throw(error) if error is not None else send(value)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            result, error = None, None
-            try:
-                if isinstance(action, Sleep):
-                    time.sleep(action.seconds)
-                else:
-                    result = (
-                        self._send(action) if not action.endpoint.auth else self.execute(action)
-                    )
-            except (APIError, NetworkError) as exc:
-                error = exc
+            value, error = None, None
+            kind = type(action)
+            if kind is Send:
+                try:
+                    value = self.http.send(action.request)  # type: ignore[union-attr]
+                except httpx.TransportError as exc:
+                    error = exc
+            elif kind is Sleep:
+                time.sleep(action.seconds)  # type: ignore[union-attr]
+            else:
+                try:
+                    self._relogin(action.generation)  # type: ignore[union-attr]
+                except CapitalError as exc:
+                    error = exc
 
 
 class AsyncTransport:
-    """Sends calls with an ``httpx.AsyncClient`` and drives flows with ``await``."""
+    """Drives the core's procedures with an ``httpx.AsyncClient``, ``asyncio.sleep`` and an
+    ``asyncio.Lock``."""
 
     def __init__(self, core: _Core, http: httpx.AsyncClient) -> None:
         self.core = core
         self.http = http
+        core.bind(http)
         self._login_lock = asyncio.Lock()
+        self._attempts = 0  # logins tried; a waiter that saw one fail gives up with its error
+        self._failure: CapitalError | None = None
+
+    def __repr__(self) -> str:
+        return f"AsyncTransport({self.core!r})"
 
     async def execute(self, call: ApiCall[T]) -> T:
-        if self.core.needs_login(call):
-            await self.login()
-        try:
-            return await self._send(call)
-        except SessionExpiredError:
-            if self.core.credentials is None:
-                raise
-            await self.login()
-            return await self._send(call)
-
-    async def _send(self, call: ApiCall[T]) -> T:
-        request = self.core.build(self.http, call)
-        try:
-            response = await self.http.send(request)
-        except httpx.TransportError as exc:
-            raise _network_error(exc) from None
-        return self.core.handle(call, response)
-
-    async def login(self) -> LoginResponse:
-        if self.core.credentials is None:
-            raise SessionExpiredError(401, "error.null.client.token")
-        async with self._login_lock:
-            self.core.login_response = await self.run(
-                login_flow(self.core.credentials, encrypted=self.core.encrypted)
-            )
-            return self.core.login_response
+        """Send one declared call (logging in, limiting, retrying as needed)."""
+        return await self._drive(self.core.procedure(call))
 
     async def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its result, sending its calls and sleeping its sleeps."""
-        result: Any = None
+        """Drive a flow to its result."""
+        return await self._drive(self.core.flow_procedure(flow))
+
+    async def login(self) -> LoginResponse:
+        """Log in now (always a fresh session)."""
+        async with self._login_lock:
+            return await self._drive(self.core.login_procedure())
+
+    async def _relogin(self, generation: int) -> None:
+        seen = self._attempts
+        async with self._login_lock:
+            tokens = self.core.tokens
+            if tokens.generation != generation and tokens.present:
+                return  # somebody else logged in meanwhile
+            if self._attempts != seen and self._failure is not None:
+                raise self._failure  # the login we waited for failed: do not hammer the server
+            self._attempts += 1
+            self._failure = None
+            try:
+                await self._drive(self.core.login_procedure())
+            except CapitalError as exc:
+                self._failure = exc
+                raise
+
+    async def _drive(self, procedure: Procedure[T]) -> T:
+        value: Any = None
         error: BaseException | None = None
+        send = procedure.send
         while True:
             try:
-                action = flow.throw(error) if error is not None else flow.send(result)
+                action = procedure.throw(error) if error is not None else send(value)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            result, error = None, None
-            try:
-                if isinstance(action, Sleep):
-                    await asyncio.sleep(action.seconds)
-                elif action.endpoint.auth:
-                    result = await self.execute(action)
-                else:
-                    result = await self._send(action)
-            except (APIError, NetworkError) as exc:
-                error = exc
+            value, error = None, None
+            kind = type(action)
+            if kind is Send:
+                try:
+                    value = await self.http.send(action.request)  # type: ignore[union-attr]
+                except httpx.TransportError as exc:
+                    error = exc
+            elif kind is Sleep:
+                await asyncio.sleep(action.seconds)  # type: ignore[union-attr]
+            else:
+                try:
+                    await self._relogin(action.generation)  # type: ignore[union-attr]
+                except CapitalError as exc:
+                    error = exc

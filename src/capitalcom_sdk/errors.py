@@ -14,6 +14,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "CapitalError",
+    "ClientRateLimitError",
     "ConfigurationError",
     "DealRejectedError",
     "InvalidRequestError",
@@ -25,6 +26,7 @@ __all__ = [
     "ServerError",
     "SessionExpiredError",
     "TimeoutError",
+    "UnexpectedResponseError",
     "error_from_response",
     "split_error_code",
 ]
@@ -47,7 +49,15 @@ class RequestValidationError(CapitalError, ValueError):
 
 
 class NetworkError(CapitalError):
-    """The server could not be reached or the connection broke."""
+    """The server could not be reached or the connection broke.
+
+    ``sent`` is False when the request certainly never left (connection refused, pool timeout),
+    True when it may have reached the server.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        self.sent = sent
+        super().__init__(message)
 
 
 class TimeoutError(NetworkError):
@@ -94,7 +104,24 @@ class SessionExpiredError(AuthenticationError):
 
 
 class RateLimitError(APIError):
-    """HTTP 429 ``error.too-many.requests``."""
+    """HTTP 429 ``error.too-many.requests`` (after the retry budget was spent)."""
+
+
+class ClientRateLimitError(RateLimitError):
+    """The client-side limiter would have to wait longer than allowed (``max_rate_wait``).
+
+    Nothing was sent. Typical cause: the demo budget of 1000 order POSTs per hour is spent.
+    ``wait`` is how many seconds the next slot is away.
+    """
+
+    def __init__(self, endpoint: str, wait: float) -> None:
+        self.wait = wait
+        self.endpoint = endpoint
+        super().__init__(429, None, raw_error_code="client-side rate limit")
+        self.args = (f"{endpoint}: client-side rate limit, next slot in {wait:.1f} s",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class InvalidRequestError(APIError):
@@ -131,19 +158,49 @@ class DealRejectedError(CapitalError):
 class OrderOutcomeUnknown(CapitalError):
     """An order write was sent but its outcome is unknown (timeout, reset, 5xx after sending).
 
-    It is never sent again automatically. ``request`` holds what was sent (endpoint name, path,
-    body); pass this exception to ``client.reconcile(...)`` to find the resulting deal.
+    It is never sent again automatically. It holds what was sent: ``endpoint`` (name, e.g.
+    ``positions.open``), ``method``, ``path``, ``body`` and ``sent_at`` (epoch seconds, client
+    clock, taken just before sending); ``cause`` says what went wrong. Pass it to
+    ``client.reconcile(...)`` to find the resulting deal.
     """
 
     def __init__(
-        self, endpoint: str, path: str, body: dict[str, Any] | None, sent_at: float, cause: str
+        self,
+        endpoint: str,
+        path: str,
+        body: dict[str, Any] | None,
+        sent_at: float,
+        cause: str,
+        *,
+        method: str = "POST",
     ) -> None:
         self.endpoint = endpoint
+        self.method = method
         self.path = path
         self.body = dict(body or {})
         self.sent_at = sent_at
         self.cause = cause
         super().__init__(f"outcome of {endpoint} unknown ({cause}); call reconcile() to find out")
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """What was sent, as a plain dict (endpoint, method, path, body, sent_at)."""
+        return {
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "path": self.path,
+            "body": dict(self.body),
+            "sent_at": self.sent_at,
+        }
+
+
+class UnexpectedResponseError(CapitalError):
+    """A successful answer whose body does not fit the declared model (``endpoint`` names it)."""
+
+    def __init__(self, endpoint: str, status: int, detail: str) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        super().__init__(f"{endpoint}: unexpected response body (HTTP {status}): {detail}")
 
 
 _SESSION_CODES = frozenset(

@@ -1,0 +1,137 @@
+"""The pure limiter: never more than a documented limit, never much slower than it."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capitalcom_sdk._endpoints import RateClass
+from capitalcom_sdk._ratelimit import GENERAL, RateLimiter, SlidingWindow, WindowSpec
+
+LIMITED = [RateClass.GENERAL, RateClass.SESSION, RateClass.TRADING, RateClass.TOPUP]
+
+
+def _max_in_window(times: list[float], period: float) -> int:
+    """The most bookings inside any half-open window (t - period, t]."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - period:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def _fresh_key() -> str:
+    return f"key-{uuid.uuid4()}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0.0, max_value=0.4, allow_nan=False), st.sampled_from(LIMITED)
+        ),
+        min_size=1,
+        max_size=120,
+    )
+)
+def test_limiter_never_exceeds_any_documented_limit(steps: list[tuple[float, RateClass]]) -> None:
+    limiter = RateLimiter(_fresh_key(), demo=True)
+    now = 0.0
+    sent: dict[RateClass, list[float]] = {rate: [] for rate in LIMITED}
+    for advance, rate in steps:
+        now += advance
+        wait = limiter.reserve(rate, now)
+        assert wait >= 0.0
+        sent[rate].append(now + wait)
+    everything = [t for times in sent.values() for t in times]
+    assert _max_in_window(everything, 1.0) <= 10
+    assert _max_in_window(sent[RateClass.TRADING], 0.1) <= 1
+    assert _max_in_window(sent[RateClass.SESSION], 1.0) <= 1
+    assert _max_in_window(sent[RateClass.TOPUP], 1.0) <= 10
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=0.05, allow_nan=False), min_size=1, max_size=60))
+def test_general_window_keeps_up_with_the_allowed_rate(advances: list[float]) -> None:
+    limiter = RateLimiter(_fresh_key())
+    now = 0.0
+    booked: list[float] = []
+    for advance in advances:
+        now += advance
+        booked.append(now + limiter.reserve(RateClass.GENERAL, now))
+        # The greedy optimum: as soon as the 10th previous request has left the window.
+        earliest = now if len(booked) <= 10 else max(now, booked[-11] + GENERAL.span)
+        assert abs(booked[-1] - earliest) < 1e-9
+
+
+def test_burst_of_one_hundred_is_paced_at_ten_per_span() -> None:
+    limiter = RateLimiter(_fresh_key())
+    times = [limiter.reserve(RateClass.GENERAL, 0.0) for _ in range(100)]
+    assert times[:10] == [0.0] * 10
+    assert times[10] == GENERAL.span
+    assert abs(times[-1] - 9 * GENERAL.span) < 1e-9
+
+
+def test_login_window_is_shared_by_clients_of_one_key_only() -> None:
+    key = _fresh_key()
+    first, second, other = RateLimiter(key), RateLimiter(key), RateLimiter(_fresh_key())
+    assert first.reserve(RateClass.SESSION, 0.0) == 0.0
+    assert second.reserve(RateClass.SESSION, 0.0) > 1.0  # same key: waits for the first
+    assert other.reserve(RateClass.SESSION, 0.0) == 0.0  # another key: independent
+    assert key not in repr(first)
+
+
+def test_get_takes_a_free_slot_before_a_waiting_order() -> None:
+    limiter = RateLimiter(_fresh_key())
+    assert limiter.reserve(RateClass.TRADING, 0.0) == 0.0
+    assert limiter.reserve(RateClass.TRADING, 0.0) > 0.1  # order pacing
+    assert limiter.reserve(RateClass.GENERAL, 0.0) == 0.0  # not queued behind the order
+
+
+def test_reserve_refuses_to_book_beyond_max_wait() -> None:
+    limiter = RateLimiter(_fresh_key(), trading=(WindowSpec(2, 3600.0),))
+    assert limiter.reserve(RateClass.TRADING, 0.0) == 0.0
+    assert limiter.reserve(RateClass.TRADING, 1.0) == 0.0
+    wait = limiter.reserve(RateClass.TRADING, 2.0, max_wait=60.0)
+    assert wait > 3000
+    # Nothing was booked: the next general request is not delayed by the refused order.
+    assert limiter.reserve(RateClass.GENERAL, 2.0) == 0.0
+    assert limiter.reserve(RateClass.TRADING, 2.0, max_wait=60.0) > 3000
+
+
+def test_unlimited_class_never_waits() -> None:
+    limiter = RateLimiter(_fresh_key())
+    assert all(limiter.reserve(RateClass.NONE, 0.0) == 0.0 for _ in range(1000))
+
+
+def test_concurrent_threads_get_distinct_slots() -> None:
+    limiter = RateLimiter(_fresh_key())
+    booked: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(25):
+            at = limiter.reserve(RateClass.GENERAL, 0.0)
+            with lock:
+                booked.append(at)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _max_in_window(booked, 1.0) <= 10
+    assert len(booked) == 200
+    assert max(booked) <= 19 * GENERAL.span + 1e-9
+
+
+def test_window_prunes_old_bookings() -> None:
+    window = SlidingWindow(WindowSpec(2, 1.0))
+    for i in range(100):
+        window.book(float(i), float(i))
+    assert len(window.booked) <= 3
