@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from capitalcom_sim.config import SimConfig, single_user
+from capitalcom_sim.config import (
+    DEFAULT_PASSWORD,
+    SimConfig,
+    UserConfig,
+    default_accounts,
+    single_user,
+)
 from capitalcom_sim.ratelimit import HOURLY, TOPUP_DAILY, Caller, RateLimiter, limits_for
 from tests.conftest import SimHandle
 
@@ -24,17 +30,8 @@ class FakeMonotonic:
 
 @pytest.fixture
 def sim_config() -> SimConfig:
-    second = single_user(api_key="key-2", identifier="second@example.com")
-    second = type(second)(
-        "87654321",
-        second.identifier,
-        second.api_key,
-        second.password,
-        tuple(
-            type(a)(str(int(a.account_id) + 500), a.account_name, a.currency, a.balance, a.preferred)
-            for a in second.accounts
-        ),
-    )
+    accounts = default_accounts(client_index=1)
+    second = UserConfig("87654321", "second@example.com", "key-2", DEFAULT_PASSWORD, accounts)
     return SimConfig(users=(single_user(), second), rate_limits=True, seed=7)
 
 
@@ -59,7 +56,8 @@ def _login(http: httpx.Client, api_key: str, identifier: str, password: str) -> 
         json={"identifier": identifier, "password": password},
     )
     assert response.status_code == 200, response.text
-    return {"CST": response.headers["CST"], "X-SECURITY-TOKEN": response.headers["X-SECURITY-TOKEN"]}
+    headers = response.headers
+    return {"CST": headers["CST"], "X-SECURITY-TOKEN": headers["X-SECURITY-TOKEN"]}
 
 
 def _stats(sim: SimHandle) -> dict[str, int]:

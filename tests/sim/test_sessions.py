@@ -29,7 +29,8 @@ def _login(http: httpx.Client, sim: SimHandle, **body: Any) -> httpx.Response:
 
 
 def _tokens(response: httpx.Response) -> dict[str, str]:
-    return {"CST": response.headers["CST"], "X-SECURITY-TOKEN": response.headers["X-SECURITY-TOKEN"]}
+    headers = response.headers
+    return {"CST": headers["CST"], "X-SECURITY-TOKEN": headers["X-SECURITY-TOKEN"]}
 
 
 def _encrypt(password: str, key_b64: str, timestamp: int) -> str:
