@@ -1,0 +1,1 @@
+"""The command groups of ``capitalcom``, one module per API area."""

@@ -1,0 +1,60 @@
+"""Helpers shared by the command modules: file exports and rendering of confirmations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from capitalcom_sdk.cli._output import key_values
+from capitalcom_sdk.cli._state import CliState
+
+
+def export(
+    state: CliState, result: Any, kind: Any, csv: Path | None, parquet: Path | None
+) -> dict[str, str]:
+    """Write the rows of ``result`` to the requested files; returns {format: path}."""
+    from capitalcom_sdk import data
+
+    written: dict[str, str] = {}
+    if csv is not None:
+        count = data.write_csv(result, csv, kind=kind)
+        written["csv"] = str(csv)
+        state.output.note(f"wrote {count} rows to [bold]{csv}[/]")
+    if parquet is not None:
+        count = data.write_parquet(result, parquet, kind=kind)
+        written["parquet"] = str(parquet)
+        state.output.note(f"wrote {count} rows to [bold]{parquet}[/]")
+    return written
+
+
+def render_deal(console: Any, title: str, result: Any) -> None:
+    """A confirmation (or a bare deal reference with ``--no-wait``) for people."""
+    if not hasattr(result, "deal_status"):
+        console.print(f"{title}: sent, deal reference [bold]{result.deal_reference}[/]")
+        return
+    status = str(getattr(result.deal_status, "value", result.deal_status))
+    colour = "green" if status == "ACCEPTED" else "red"
+    console.print(f"{title}: [{colour}]{status}[/]")
+    rows = [
+        ("deal reference", result.deal_reference),
+        ("deal id", result.deal_id),
+        ("epic", result.epic),
+        ("direction", result.direction),
+        ("size", result.size),
+        ("level", result.level),
+        ("stop level", result.stop_level),
+        ("profit level", result.profit_level),
+        ("status", result.status),
+        ("reason", result.reason),
+    ]
+    opened = getattr(result, "opened_deal_ids", [])
+    if opened:
+        rows.append(("position", ", ".join(opened)))
+    console.print(key_values(None, [(k, v) for k, v in rows if v is not None]))
+
+
+def untyped(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A trading method called with runtime values (``confirm`` as a bool, options as a dict)
+    that its Literal-typed overloads cannot express statically."""
+    return method
