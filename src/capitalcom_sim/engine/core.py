@@ -7,35 +7,48 @@ are recorded in confirms (never raised); malformed or out-of-band requests raise
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
+import math
 import threading
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from capitalcom_sim.config import SimConfig
+from capitalcom_sim.engine.accounts import CURRENCY_SYMBOLS, AccountState
+from capitalcom_sim.engine.catalog import Catalog
 from capitalcom_sim.engine.clock import Clock
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
-from capitalcom_sim.engine.prices import PriceEngine
+from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
+from capitalcom_sim.engine.trading import TradingMixin
 from capitalcom_sim.engine.types import (
     Activity,
     Balance,
     Confirm,
     MarketSnapshot,
     NavigationNode,
-    OpenPositionRequest,
     Position,
     Preferences,
     Sentiment,
-    StopsRequest,
     Transaction,
     Watchlist,
     WorkingOrder,
-    WorkingOrderAmend,
-    WorkingOrderRequest,
 )
+from capitalcom_sim.errors import ApiError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TICK_MS = 1000
+TOP_UP_MIN = -400_000.0
+TOP_UP_MAX = 400_000.0
+DEMO_BALANCE_MAX = 100_000.0
+_SNAPSHOT_CACHE_MAX = 4096
 
 
-class Engine:
+class Engine(TradingMixin):
     """Markets, prices, accounts, positions, working orders, confirms, history, watchlists.
 
     Args:
@@ -50,6 +63,17 @@ class Engine:
         self.lock = threading.RLock()
         self.instruments = InstrumentTable.default()
         self.prices = PriceEngine(self.instruments, seed=config.seed, tick_ms=tick_ms)
+        self.catalog = Catalog(self.instruments, config.seed)
+        self.accounts: dict[str, AccountState] = {}
+        for user in config.users:
+            for account in user.accounts:
+                self.accounts[account.account_id] = AccountState(
+                    account.account_id, user.client_id, account.currency, float(account.balance)
+                )
+        self._recent: dict[str, list[str]] = {}
+        self._snapshots: dict[tuple[str, int], MarketSnapshot] = {}
+        now = clock.now_ms()
+        self._processed_ms = now - now % tick_ms
 
     # ---- time and triggers -------------------------------------------------------------------
     def advance_to(self, now_ms: int | None = None) -> None:
@@ -58,7 +82,9 @@ class Engine:
         ``now_ms`` defaults to the clock's time. Crossings inside the span are found on the
         price path (bar high/low), not only at its end. Cheap when nothing is open.
         """
-        raise NotImplementedError
+        with self.lock:
+            now = self.clock.now_ms() if now_ms is None else now_ms
+            self._run_triggers(now)
 
     process = advance_to
     process_until = advance_to
@@ -68,19 +94,77 @@ class Engine:
         self, epic: str, *, mid: float | None = None, bid: float | None = None
     ) -> tuple[float, float]:
         """Pin the price from now on (spread kept); returns the new (bid, offer)."""
-        raise NotImplementedError
+        inst = self.instruments.require(epic)
+        if (mid is None) == (bid is None):
+            raise ApiError(400, "error.invalid.price")
+        value = mid if mid is not None else float(bid) + inst.spread / 2  # type: ignore[arg-type]
+        units = self._price_units(inst, value)
+        with self.lock:
+            now = self.clock.now_ms()
+            self._run_triggers(now)
+            self.prices.pin(epic, now, units)
+            self._snapshots.clear()
+            return self.prices.quote(epic, now)
 
     def set_path(self, epic: str, points: Sequence[tuple[int, float]]) -> tuple[float, float]:
         """Follow a piecewise-linear mid path (epoch ms, mid); pinned after its last point."""
-        raise NotImplementedError
+        inst = self.instruments.require(epic)
+        if not points:
+            raise ApiError(400, "error.invalid.path")
+        knots = [(int(t), self._price_units(inst, v)) for t, v in points]
+        with self.lock:
+            now = self.clock.now_ms()
+            self._run_triggers(now)
+            self.prices.set_path(epic, knots)
+            self._snapshots.clear()
+            return self.prices.quote(epic, now)
 
     def replay_bars(self, epic: str, csv_text: str) -> int:
-        """Make prices follow CSV bars (``time,open,high,low,close[,volume]``); returns count."""
-        raise NotImplementedError
+        """Make prices follow CSV bars (``time,open,high,low,close[,volume]``); returns count.
+
+        ``time`` is epoch ms or ``YYYY-MM-DDTHH:MM:SS`` (UTC); each bar lasts until the next
+        one starts (the last one as long as the one before it, one minute when alone).
+        """
+        inst = self.instruments.require(epic)
+        rows = _parse_bars_csv(csv_text)
+        bars: list[tuple[int, int, int, int, int, int, int | None]] = []
+        for i, (start, o, h, low, c, volume) in enumerate(rows):
+            if i + 1 < len(rows):
+                duration = rows[i + 1][0] - start
+            elif i > 0:
+                duration = start - rows[i - 1][0]
+            else:
+                duration = 60_000
+            if duration <= 0:
+                raise ApiError(400, "error.invalid.bars.time")
+            uo, uh, ul, uc = (self._price_units(inst, x) for x in (o, h, low, c))
+            if not ul <= min(uo, uc) <= max(uo, uc) <= uh:
+                raise ApiError(400, "error.invalid.bars.ohlc")
+            bars.append((start, duration, uo, uh, ul, uc, volume))
+        with self.lock:
+            self._run_triggers(self.clock.now_ms())
+            self.prices.replay_bars(epic, bars)
+            self._snapshots.clear()
+        return len(bars)
 
     def release(self, epic: str) -> tuple[float, float]:
         """Back to the seeded process from now on; returns the current (bid, offer)."""
-        raise NotImplementedError
+        self.instruments.require(epic)
+        with self.lock:
+            now = self.clock.now_ms()
+            self._run_triggers(now)
+            self.prices.release(epic, now)
+            self._snapshots.clear()
+            return self.prices.quote(epic, now)
+
+    @staticmethod
+    def _price_units(inst: Instrument, value: float) -> int:
+        if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            raise ApiError(400, "error.invalid.price")
+        units = round(value * inst.scale)
+        if units < 1 or value > 1e12:
+            raise ApiError(400, "error.invalid.price")
+        return units
 
     # ---- markets -----------------------------------------------------------------------------
     def instrument(self, epic: str) -> Instrument:
@@ -89,32 +173,107 @@ class Engine:
 
     def snapshot(self, epic: str, now_ms: int | None = None) -> MarketSnapshot:
         """Bid/offer, day high/low/change and status of a market now (cached per tick)."""
-        raise NotImplementedError
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        tick = now - now % self.prices.tick_ms
+        key = (epic, tick)
+        cached = self._snapshots.get(key)
+        if cached is not None:
+            return cached
+        inst = self.instruments.require(epic)
+        with self.lock:
+            snap = self._compute_snapshot(inst, now, tick)
+            if len(self._snapshots) >= _SNAPSHOT_CACHE_MAX:
+                self._snapshots.clear()
+            self._snapshots[key] = snap
+            return snap
+
+    def _compute_snapshot(self, inst: Instrument, now: int, tick: int) -> MarketSnapshot:
+        prices = self.prices
+        bid, offer = prices.quote(inst.epic, now)
+        hours = inst.opening_hours
+        is_open = hours.is_open(now)
+        last_open = hours.last_open_before(now)
+        update_ms = tick if is_open or last_open is None else last_open - 1
+        day = prices.aggregate(inst.epic, align("DAY", now), tick + prices.tick_ms)
+        high = low = change = pct = None
+        if day is not None:
+            high, low = day.bid.high, day.bid.low
+            change = round(bid - day.bid.open, inst.decimals)
+            pct = round(change / day.bid.open * 100, 4) if day.bid.open else 0.0
+        return MarketSnapshot(
+            epic=inst.epic,
+            bid=bid,
+            offer=offer,
+            high=high,
+            low=low,
+            net_change=change,
+            percentage_change=pct,
+            update_ms=update_ms,
+            market_status="TRADEABLE" if is_open else "CLOSED",
+            market_modes=("REGULAR",) if is_open else ("VIEW_ONLY",),
+        )
 
     def search(self, term: str) -> list[Instrument]:
         """Instruments whose name, epic or symbol contains ``term`` (case-insensitive)."""
-        raise NotImplementedError
+        return self.catalog.search(term)
 
     def navigation(
-        self, node_id: str | None = None, limit: int = 500
+        self, node_id: str | None = None, limit: int = 500, client_id: str | None = None
     ) -> tuple[list[NavigationNode], list[Instrument] | None]:
         """Children of a navigation node (root when None): sub-nodes and, for leaves, markets."""
-        raise NotImplementedError
+        with self.lock:
+
+            def change(inst: Instrument) -> tuple[float, float]:
+                snap = self.snapshot(inst.epic)
+                pct = snap.percentage_change or 0.0
+                spread = (snap.high - snap.low) / snap.bid if snap.high and snap.low else 0.0
+                return pct, spread
+
+            recent = list(reversed(self._recent.get(client_id or "", [])))
+            return self.catalog.navigation(node_id, limit, change, recent)
 
     def sentiment(self, epic: str) -> Sentiment:
         """Client sentiment of a market (deterministic per seed and hour; sums to 100)."""
-        raise NotImplementedError
+        return self.catalog.sentiment(epic, self.clock.now_ms())
 
     # ---- accounts ----------------------------------------------------------------------------
+    def _account(self, account_id: str) -> AccountState:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise ApiError(401, "error.null.accountId")
+        return account
+
     def balance(self, account_id: str) -> Balance:
         """The account's balance, deposit, unrealised P&L and available funds (its currency)."""
-        raise NotImplementedError
+        with self.lock:
+            account = self._account(account_id)
+            now = self.clock.now_ms()
+            upl = margin = 0.0
+            for position in account.positions.values():
+                upl += self._upl(account, position, now)
+                margin += self._margin(account, position, now)
+            balance = account.deposit + upl
+            return Balance(
+                balance=round(balance, 2),
+                deposit=round(account.deposit, 2),
+                profit_loss=round(upl, 2),
+                available=round(balance - margin, 2),
+            )
 
     def account_currency(self, account_id: str) -> str:
-        raise NotImplementedError
+        return self._account(account_id).currency
+
+    @staticmethod
+    def currency_symbol(currency: str) -> str:
+        return CURRENCY_SYMBOLS.get(currency, currency)
 
     def preferences(self, account_id: str) -> Preferences:
-        raise NotImplementedError
+        with self.lock:
+            prefs = self._account(account_id).preferences
+            return Preferences(
+                prefs.hedging_mode,
+                {group: replace(lev) for group, lev in prefs.leverages.items()},
+            )
 
     def set_preferences(
         self,
@@ -122,50 +281,89 @@ class Engine:
         leverages: dict[str, int] | None = None,
         hedging_mode: bool | None = None,
     ) -> None:
-        """Change leverages / hedging mode; 400 ``error.invalid.leverage.value`` when invalid."""
-        raise NotImplementedError
+        """Change leverages / hedging mode; 400 ``error.invalid.leverage.value`` when invalid.
+
+        Hedging mode cannot be switched off while opposite positions of one market are open
+        (400 ``error.invalid.hedgingMode``).
+        """
+        with self.lock:
+            account = self._account(account_id)
+            prefs = account.preferences
+            for group, value in (leverages or {}).items():
+                lev = prefs.leverages.get(group)
+                if lev is None:
+                    raise ApiError(400, "error.invalid.leverage.group")
+                if value not in lev.available:
+                    raise ApiError(400, "error.invalid.leverage.value")
+            if hedging_mode is False and prefs.hedging_mode:
+                directions: dict[str, set[str]] = {}
+                for pos in account.positions.values():
+                    directions.setdefault(pos.epic, set()).add(pos.direction)
+                if any(len(d) > 1 for d in directions.values()):
+                    raise ApiError(400, "error.invalid.hedgingMode")
+            for group, value in (leverages or {}).items():
+                prefs.leverages[group].current = value
+            if hedging_mode is not None:
+                prefs.hedging_mode = hedging_mode
 
     def top_up(self, account_id: str, amount: float) -> None:
-        """Adjust a demo balance (see docs/simulator-engine-notes.md for the error codes)."""
-        raise NotImplementedError
+        """Adjust a demo balance; see docs/simulator-engine-notes.md for the error codes."""
+        if not self.config.demo:
+            raise ApiError(400, "error.invalid.account.type")
+        if not math.isfinite(amount) or not TOP_UP_MIN <= amount <= TOP_UP_MAX or amount == 0:
+            raise ApiError(400, "error.invalid.amount")
+        with self.lock:
+            account = self._account(account_id)
+            result = account.deposit + amount
+            if result > DEMO_BALANCE_MAX:
+                raise ApiError(400, "error.invalid.balance.maxvalue", _fmt(DEMO_BALANCE_MAX))
+            if result < 0:
+                raise ApiError(400, "error.invalid.balance.minvalue", _fmt(0.0))
+            account.deposit = result
+            now = self.clock.now_ms()
+            account.add_transaction(
+                Transaction(
+                    date_ms=now,
+                    instrument_name=None,
+                    transaction_type="DEPOSIT" if amount > 0 else "WITHDRAWAL",
+                    note="Deposit" if amount > 0 else "Withdrawal",
+                    reference=_short_reference(),
+                    amount=round(amount, 2),
+                    currency=account.currency,
+                )
+            )
 
-    # ---- trading -----------------------------------------------------------------------------
-    def open_position(self, account_id: str, request: OpenPositionRequest) -> str:
-        """Place a market order; returns its ``o_`` deal reference (outcome in the confirm)."""
-        raise NotImplementedError
-
-    def update_position(self, account_id: str, deal_id: str, stops: StopsRequest) -> str:
-        """Amend stops/limits of a position; returns ``p_<dealId>``."""
-        raise NotImplementedError
-
-    def close_position(self, account_id: str, deal_id: str) -> str:
-        """Close a whole position at market; returns ``p_<dealId>``."""
-        raise NotImplementedError
-
+    # ---- read-only trading views -------------------------------------------------------------
     def positions(self, account_id: str) -> list[Position]:
         """Open positions with their current ``upl`` (oldest first)."""
-        raise NotImplementedError
+        with self.lock:
+            account = self._account(account_id)
+            now = self.clock.now_ms()
+            return [
+                replace(p, upl=round(self._upl(account, p, now), 2))
+                for p in account.positions.values()
+            ]
 
     def position(self, account_id: str, deal_id: str) -> Position:
         """One open position or ApiError 404 ``error.not-found.dealId``."""
-        raise NotImplementedError
-
-    def create_working_order(self, account_id: str, request: WorkingOrderRequest) -> str:
-        """Create a LIMIT/STOP order; returns an ``o_`` reference."""
-        raise NotImplementedError
-
-    def update_working_order(self, account_id: str, deal_id: str, amend: WorkingOrderAmend) -> str:
-        raise NotImplementedError
-
-    def delete_working_order(self, account_id: str, deal_id: str) -> str:
-        raise NotImplementedError
+        with self.lock:
+            account = self._account(account_id)
+            found = account.positions.get(deal_id)
+            if found is None:
+                raise ApiError(404, "error.not-found.dealId")
+            return replace(found, upl=round(self._upl(account, found, self.clock.now_ms()), 2))
 
     def working_orders(self, account_id: str) -> list[WorkingOrder]:
-        raise NotImplementedError
+        with self.lock:
+            return [replace(o) for o in self._account(account_id).orders.values()]
 
     def confirm(self, account_id: str, deal_reference: str) -> Confirm:
         """The confirm of a reference or ApiError 404 ``error.not-found.dealReference``."""
-        raise NotImplementedError
+        with self.lock:
+            found = self._account(account_id).confirms.get(deal_reference)
+            if found is None:
+                raise ApiError(404, "error.not-found.dealReference")
+            return found
 
     # ---- history -----------------------------------------------------------------------------
     def activities(
@@ -177,31 +375,107 @@ class Engine:
         deal_id: str | None = None,
         filters: Sequence[tuple[str, bool, frozenset[str]]] = (),
     ) -> list[Activity]:
-        """Activities in [from, to] (newest first); filters are (field, equals, values)."""
-        raise NotImplementedError
+        """Activities with from <= date <= to (newest first); filters are (field, equals, values).
+
+        Filter fields: ``epic``, ``source``, ``status``, ``type``; all filters must hold.
+        """
+        with self.lock:
+            records = list(self._account(account_id).activities)
+        out = []
+        for record in reversed(records):
+            if not from_ms <= record.date_ms <= to_ms:
+                continue
+            if deal_id is not None and record.deal_id != deal_id:
+                continue
+            if all((getattr(record, f) in values) == equals for f, equals, values in filters):
+                out.append(record)
+        return out
 
     def transactions(
         self, account_id: str, from_ms: int, to_ms: int, transaction_type: str | None = None
     ) -> list[Transaction]:
-        raise NotImplementedError
+        """Transactions with from <= date <= to (newest first), optionally of one type."""
+        with self.lock:
+            records = list(self._account(account_id).transactions)
+        return [
+            r
+            for r in reversed(records)
+            if from_ms <= r.date_ms <= to_ms
+            and (transaction_type is None or r.transaction_type == transaction_type)
+        ]
 
     # ---- watchlists (per client) -------------------------------------------------------------
     def watchlists(self, client_id: str) -> list[Watchlist]:
-        raise NotImplementedError
+        with self.lock:
+            return self.catalog.watchlists(client_id)
 
     def watchlist(self, client_id: str, watchlist_id: str) -> Watchlist:
         """404 ``error.invalid.watchlist`` when unknown."""
-        raise NotImplementedError
+        with self.lock:
+            return self.catalog.watchlist(client_id, watchlist_id)
 
     def create_watchlist(self, client_id: str, name: str, epics: Sequence[str]) -> tuple[str, bool]:
         """Returns (watchlistId, all epics added)."""
-        raise NotImplementedError
+        with self.lock:
+            return self.catalog.create_watchlist(client_id, name, epics)
 
     def add_to_watchlist(self, client_id: str, watchlist_id: str, epic: str) -> None:
-        raise NotImplementedError
+        with self.lock:
+            self.catalog.add_to_watchlist(client_id, watchlist_id, epic)
 
     def delete_watchlist(self, client_id: str, watchlist_id: str) -> None:
-        raise NotImplementedError
+        with self.lock:
+            self.catalog.delete_watchlist(client_id, watchlist_id)
 
     def remove_from_watchlist(self, client_id: str, watchlist_id: str, epic: str) -> None:
-        raise NotImplementedError
+        with self.lock:
+            self.catalog.remove_from_watchlist(client_id, watchlist_id, epic)
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value))
+
+
+def _short_reference() -> str:
+    return str(uuid.uuid4().int % 10**8).zfill(8)
+
+
+def _parse_time(text: str) -> int:
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        raise ApiError(400, "error.invalid.bars.time") from None
+    return int(parsed.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def _parse_bars_csv(text: str) -> list[tuple[int, float, float, float, float, int | None]]:
+    reader = csv.reader(io.StringIO(text.strip()))
+    rows = [r for r in reader if r and any(cell.strip() for cell in r)]
+    if not rows:
+        raise ApiError(400, "error.invalid.bars")
+    header = [h.strip().lower() for h in rows[0]]
+    if header[:5] != ["time", "open", "high", "low", "close"]:
+        raise ApiError(400, "error.invalid.bars.header")
+    has_volume = len(header) > 5 and header[5] == "volume"
+    out: list[tuple[int, float, float, float, float, int | None]] = []
+    for row in rows[1:]:
+        if len(row) < 5:
+            raise ApiError(400, "error.invalid.bars.row")
+        try:
+            o, h, low, c = (float(x) for x in row[1:5])
+            volume = int(float(row[5])) if has_volume and len(row) > 5 and row[5].strip() else None
+        except ValueError:
+            raise ApiError(400, "error.invalid.bars.row") from None
+        if not all(math.isfinite(x) for x in (o, h, low, c)):
+            raise ApiError(400, "error.invalid.bars.row")
+        out.append((_parse_time(row[0]), o, h, low, c, volume))
+    if not out:
+        raise ApiError(400, "error.invalid.bars")
+    out.sort(key=lambda r: r[0])
+    return out
+
+
+__all__ = ["DEFAULT_TICK_MS", "DURATION_MS", "Engine"]

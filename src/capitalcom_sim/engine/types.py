@@ -143,6 +143,7 @@ class Position:
     stop_distance: float | None = None  # the trailing distance when trailing_stop
     profit_level: float | None = None
     upl: float = 0.0  # filled in when handed out
+    watch_from_ms: int = 0  # first tick on which its stops may trigger
 
     @property
     def deal_reference(self) -> str:
@@ -168,6 +169,7 @@ class WorkingOrder:
     trailing_stop: bool = False
     stop_distance: float | None = None  # signed: stop level - order level
     profit_distance: float | None = None  # signed: profit level - order level
+    watch_from_ms: int = 0  # first tick on which it may fill
 
 
 @dataclass(frozen=True, slots=True)
