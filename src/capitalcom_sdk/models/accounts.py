@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import WireModel
 from capitalcom_sdk.models.enums import OpenAccountStatus, OpenAccountType, OpenLeverageGroup
 from capitalcom_sdk.models.session import AccountBalance
@@ -22,7 +23,7 @@ class Account(WireModel):
     symbol: str | None = None
 
 
-class Accounts(WireModel):
+class Accounts(WireModel, Tabular):
     """``GET /accounts``."""
 
     accounts: list[Account] = Field(default_factory=list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
 from capitalcom_sdk.models.enums import (
     OpenActivitySource,
@@ -42,7 +43,7 @@ class Activity(WireModel):
     details: ActivityDetails | None = None
 
 
-class ActivityHistory(WireModel):
+class ActivityHistory(WireModel, Tabular):
     """``GET /history/activity``; the SDK's merged results are newest first."""
 
     activities: list[Activity] = Field(default_factory=list)
@@ -70,7 +71,7 @@ class Transaction(WireModel):
         return float(value) if isinstance(value, str) else value
 
 
-class TransactionHistory(WireModel):
+class TransactionHistory(WireModel, Tabular):
     """``GET /history/transactions``; the SDK's merged results are newest first."""
 
     transactions: list[Transaction] = Field(default_factory=list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
+from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
 from capitalcom_sdk.models.enums import (
     OpenInstrumentType,
@@ -166,7 +167,7 @@ class MarketDetails(WireModel):
     snapshot: MarketSnapshot | None = None
 
 
-class Markets(WireModel):
+class Markets(WireModel, Tabular):
     """``GET /markets``: ``markets`` (all / search) or ``market_details`` (by epics)."""
 
     markets: list[MarketSummary] | None = None

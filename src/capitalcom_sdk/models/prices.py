@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
 from capitalcom_sdk.models.enums import OpenInstrumentType
 
@@ -35,7 +36,7 @@ class PriceBar(WireModel):
     last_traded_volume: float | None = None
 
 
-class PriceHistory(WireModel):
+class PriceHistory(WireModel, Tabular):
     """``GET /prices/{epic}``: bars in ascending time."""
 
     prices: list[PriceBar] = Field(default_factory=list)

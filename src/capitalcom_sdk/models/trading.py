@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
 from capitalcom_sdk.models.enums import (
     AffectedDealStatus,
@@ -48,7 +49,7 @@ class PositionWithMarket(WireModel):
     market: MarketSummary | None = None
 
 
-class Positions(WireModel):
+class Positions(WireModel, Tabular):
     """``GET /positions``."""
 
     positions: list[PositionWithMarket] = Field(default_factory=list)
@@ -88,7 +89,7 @@ class WorkingOrderWithMarket(WireModel):
     market_data: MarketSummary | None = None
 
 
-class WorkingOrders(WireModel):
+class WorkingOrders(WireModel, Tabular):
     """``GET /workingorders``."""
 
     working_orders: list[WorkingOrderWithMarket] = Field(default_factory=list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import WireModel
 from capitalcom_sdk.models.enums import OpenWatchlistCreateStatus
 from capitalcom_sdk.models.markets import MarketSummary
@@ -25,7 +26,7 @@ class Watchlists(WireModel):
     watchlists: list[Watchlist] = Field(default_factory=list)
 
 
-class WatchlistMarkets(WireModel):
+class WatchlistMarkets(WireModel, Tabular):
     """``GET /watchlists/{id}``: the markets of a watchlist."""
 
     markets: list[MarketSummary] = Field(default_factory=list)

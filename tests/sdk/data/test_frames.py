@@ -141,3 +141,33 @@ def test_importing_the_data_package_imports_no_optional_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_sdk_list_models_have_table_methods(tmp_path: Any) -> None:
+    from capitalcom_sdk.models.history import ActivityHistory, TransactionHistory
+    from capitalcom_sdk.models.markets import Markets
+    from capitalcom_sdk.models.prices import PriceHistory
+    from capitalcom_sdk.models.trading import Positions
+
+    history = PriceHistory.model_validate({"prices": wire_bars(6)})
+    pd.testing.assert_frame_equal(history.to_pandas(), to_pandas({"prices": wire_bars(6)}))
+    assert history.to_csv(tmp_path / "p.csv") == 6
+    assert history.to_parquet(tmp_path / "p.parquet") == 6
+    positions = Positions.model_validate({"positions": [POSITION]})
+    assert positions.to_pandas()["deal_id"].tolist() == [POSITION["position"]["dealId"]]
+    activities = ActivityHistory.model_validate({"activities": [ACTIVITY]})
+    assert activities.to_pandas()["source"].tolist() == ["CLOSE_OUT"]
+    transactions = TransactionHistory.model_validate({"transactions": [TRANSACTION]})
+    assert transactions.to_pandas()["amount"].tolist() == [-1.05]
+    markets = Markets.model_validate({"markets": [MARKET]})
+    assert markets.to_pandas()["epic"].tolist() == ["SILVER"]
+
+
+def test_docs_data_md_lists_the_current_schemas() -> None:
+    from pathlib import Path
+
+    from capitalcom_sdk.data._docs import BEGIN, END, schema_tables
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "data.md").read_text(encoding="utf-8")
+    generated = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert generated == schema_tables(), "regenerate: python -m capitalcom_sdk.data._docs"
