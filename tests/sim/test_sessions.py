@@ -159,7 +159,7 @@ def test_session_details_and_token_echo(http: httpx.Client, sim: SimHandle) -> N
     response = http.get("/session", headers=_tokens(login))
     assert response.status_code == 200
     assert response.json()["accountId"] == login.json()["currentAccountId"]
-    assert response.json()["streamEndpoint"].startswith("wss://")
+    assert response.json()["streamEndpoint"] == sim.base_url.replace("http://", "ws://") + "/"
     assert _tokens(response) == _tokens(login)
 
 

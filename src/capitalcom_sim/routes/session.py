@@ -20,6 +20,12 @@ _TRUE = (True, "true")
 _FALSE = (False, "false", None)
 
 
+def _streaming_host(request: Request) -> str:
+    """This simulator's WebSocket root, ``ws://host:port/`` (clients append ``connect``)."""
+    host = request.headers.get("host") or request.url.netloc
+    return f"{'wss' if request.url.scheme == 'https' else 'ws'}://{host}/"
+
+
 def _balance(state: SimState, account: AccountConfig) -> dict[str, float]:
     """The account's balance block; from the engine once it keeps accounts."""
     engine_balance = getattr(state.engine, "account_balance", None)
@@ -100,7 +106,7 @@ async def create_session(request: Request) -> Response:
         "currencyIsoCode": account.currency,
         "currencySymbol": SYMBOLS.get(account.currency, account.currency),
         "currentAccountId": account.account_id,
-        "streamingHost": STREAMING_HOST,
+        "streamingHost": _streaming_host(request),
         "accounts": accounts,
         "clientId": user.client_id,
         "timezoneOffset": user.timezone_offset,
@@ -120,7 +126,7 @@ async def session_details(request: Request) -> Response:
         "timezoneOffset": session.user.timezone_offset,
         "locale": session.user.locale,
         "currency": account.currency,
-        "streamEndpoint": STREAMING_HOST,
+        "streamEndpoint": _streaming_host(request),
     }
     return json_response(payload, session=session)
 
