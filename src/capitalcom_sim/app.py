@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from capitalcom_sim import control, stream_control
@@ -21,12 +21,10 @@ from capitalcom_sim.state import SimState
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
 # errorCodes for HTTP-level failures the real API documents no code for (our choice).
 _HTTP_ERROR_CODES = {
     404: "error.not-found.route",
     405: "error.method-not-allowed",
-    413: "error.request.too-large",
 }
 
 
@@ -41,6 +39,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = json_response({"errorCode": code}, status=exc.status_code)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names only the first route's methods; list every route on this path.
+        allowed = sorted(
+            method
+            for route in request.app.router.routes
+            if isinstance(route, Route) and route.path_regex.match(request.url.path)
+            for method in route.methods or ()
+        )
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 
@@ -69,7 +76,6 @@ def create_app(config: SimConfig | None = None) -> SimApp:
             HTTPException: _http_error,
             Exception: _internal_error,
         },
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.sim = SimState.from_config(config)
     return app

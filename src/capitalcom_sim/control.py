@@ -11,7 +11,7 @@ import itertools
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +22,8 @@ from capitalcom_sim.faults import FaultSpecError
 from capitalcom_sim.http import json_body, json_response, sim_state
 from capitalcom_sim.openapi import openapi_document
 from capitalcom_sim.state import SimState
+
+T = TypeVar("T")
 
 
 def _invalid(field_name: str) -> ApiError:
@@ -37,15 +39,12 @@ def _number(body: dict[str, Any], key: str) -> float | None:
     return float(value)
 
 
-def _engine_method(state: SimState, *names: str) -> Callable[..., Any]:
-    """A method of the engine (dotted name), or 501 while the engine lacks it."""
-    for name in names:
-        target: Any = state.engine
-        for part in name.split("."):
-            target = getattr(target, part, None)
-        if callable(target):
-            return target  # type: ignore[no-any-return]
-    raise ApiError(501, "error.sim.engine-unavailable")
+def _engine_call(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call an engine method; 501 while the engine has not implemented it."""
+    try:
+        return method(*args, **kwargs)
+    except NotImplementedError:
+        raise ApiError(501, "error.sim.engine-unavailable") from None
 
 
 def _clock_json(state: SimState) -> dict[str, Any]:
@@ -81,8 +80,10 @@ async def post_price(request: Request) -> Response:
     state = sim_state(request)
     epic = request.path_params["epic"]
     body = await json_body(request)
+    engine = state.engine
+    engine.instrument(epic)  # 404 error.not-found.epic for unknown markets
     if body.get("release") is True:
-        _engine_method(state, "release_price")(epic)
+        bid_now, offer_now = _engine_call(engine.release, epic)
     elif "path" in body:
         points = body["path"]
         if not isinstance(points, list) or not points:
@@ -102,7 +103,7 @@ async def post_price(request: Request) -> Response:
             parsed.append((int(point[0]), float(point[1])))
         if any(b[0] <= a[0] for a, b in itertools.pairwise(parsed)):
             raise _invalid("path")
-        _engine_method(state, "set_price_path")(epic, parsed)
+        bid_now, offer_now = _engine_call(engine.set_path, epic, parsed)
     else:
         mid, bid = _number(body, "mid"), _number(body, "bid")
         if (mid is None) == (bid is None):
@@ -110,8 +111,7 @@ async def post_price(request: Request) -> Response:
         value = mid if mid is not None else bid
         if value is None or value <= 0:
             raise _invalid("mid" if mid is not None else "bid")
-        _engine_method(state, "pin_price")(epic, mid=mid, bid=bid)
-    bid_now, offer_now = _engine_method(state, "prices.quote")(epic, state.clock.now_ms())
+        bid_now, offer_now = _engine_call(engine.set_price, epic, mid=mid, bid=bid)
     return json_response({"epic": epic, "bid": bid_now, "offer": offer_now})
 
 
@@ -154,9 +154,11 @@ async def post_bars(request: Request) -> Response:
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError:
         raise _invalid("body") from None
-    bars = parse_bars_csv(text)
-    _engine_method(state, "replay_bars")(request.path_params["epic"], bars)
-    return json_response({"bars": len(bars)})
+    epic = request.path_params["epic"]
+    state.engine.instrument(epic)
+    parse_bars_csv(text)  # validated here so that bad input is a 400 naming the row
+    count = _engine_call(state.engine.replay_bars, epic, text)
+    return json_response({"bars": count})
 
 
 async def post_fault(request: Request) -> Response:

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from capitalcom_sim.errors import ApiError
 from capitalcom_sim.faults import MAX_HOLD_MS, Fault
 from capitalcom_sim.http import COMMON_HEADERS
 from capitalcom_sim.ratelimit import Caller, limits_for
@@ -24,7 +25,9 @@ from capitalcom_sim.state import SimState
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 8 * 1024 * 1024
 UNMATCHED = "(unmatched)"
+TOO_LARGE = "error.request.too-large"
 _TEMPLATE_CACHE_SIZE = 4096
 _RAW_COMMON_HEADERS = [
     (name.lower().encode("latin-1"), value.encode("latin-1"))
@@ -153,6 +156,20 @@ class PlatformMiddleware:
         return counting_send
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                await send_json(send, 413, {"errorCode": TOO_LARGE})
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise ApiError(413, TOO_LARGE)
+            return message
+
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -162,7 +179,7 @@ class PlatformMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, limited_receive, tracking_send)
         except Exception:
             logger.exception("simulator bug while serving %s %s", scope["method"], scope["path"])
             if not started:

@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from capitalcom_sim.config import SimConfig, UserConfig
 from capitalcom_sim.crypto import EncryptionKeys
@@ -45,7 +44,7 @@ class SimState:
     limiter: RateLimiter
     faults: FaultStore
     stats: Stats
-    engine: Any = None
+    engine: Engine
     on_account_switch: list[AccountSwitchHook] = field(default_factory=list)
     on_session_end: list[SessionEndHook] = field(default_factory=list)
     on_reset: list[Callable[[], None]] = field(default_factory=list)
@@ -100,9 +99,12 @@ class SimState:
             return now
 
     def _engine_catch_up(self, before_ms: int, now_ms: int) -> None:
-        process = getattr(self.engine, "process_until", None)
-        if process is not None and now_ms >= before_ms:
-            process(now_ms)
+        if now_ms < before_ms:
+            return  # a jump back in time triggers nothing
+        try:
+            self.engine.advance_to(now_ms)
+        except NotImplementedError:
+            logger.debug("engine.advance_to not implemented yet; triggers skipped")
 
     # -- hooks ----------------------------------------------------------------------------
 

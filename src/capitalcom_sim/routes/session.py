@@ -27,16 +27,21 @@ def _streaming_host(request: Request) -> str:
 
 
 def _balance(state: SimState, account: AccountConfig) -> dict[str, float]:
-    """The account's balance block; from the engine once it keeps accounts."""
-    engine_balance = getattr(state.engine, "account_balance", None)
-    if engine_balance is not None:
-        balance: dict[str, float] = engine_balance(account.account_id)
-        return balance
+    """The account's balance block, from the engine's books."""
+    try:
+        balance = state.engine.balance(account.account_id)
+    except NotImplementedError:  # engine accounts not landed yet: the configured balance
+        return {
+            "balance": account.balance,
+            "deposit": account.balance,
+            "profitLoss": 0.0,
+            "available": account.balance,
+        }
     return {
-        "balance": account.balance,
-        "deposit": account.balance,
-        "profitLoss": 0.0,
-        "available": account.balance,
+        "balance": balance.balance,
+        "deposit": balance.deposit,
+        "profitLoss": balance.profit_loss,
+        "available": balance.available,
     }
 
 

@@ -1,0 +1,197 @@
+"""The /_sim/ control plane: clock, reset, stats, openapi; and the API's answers to bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from capitalcom_sim.middleware import UNMATCHED, RouteTemplates
+from capitalcom_sim.openapi import endpoint_count
+from tests.conftest import SimHandle
+
+
+@pytest.fixture
+def control(sim: SimHandle) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim.base_url + "/_sim", timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def api(sim: SimHandle) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim.base_url + "/api/v1", timeout=10) as client:
+        yield client
+
+
+def _login(sim: SimHandle, api: httpx.Client) -> dict[str, str]:
+    response = api.post(
+        "/session",
+        headers={"X-CAP-API-KEY": sim.api_key},
+        json={"identifier": sim.identifier, "password": sim.password},
+    )
+    headers = response.headers
+    return {"CST": headers["CST"], "X-SECURITY-TOKEN": headers["X-SECURITY-TOKEN"]}
+
+
+def test_clock_set_then_advance_then_speed(control: httpx.Client, api: httpx.Client) -> None:
+    start = 1_700_000_000_000
+    response = control.post("/clock", json={"speed": 0, "advance": 60, "set": start})
+    assert response.json() == {"now": start + 60_000, "speed": 0.0}
+    assert control.get("/clock").json() == {"now": start + 60_000, "speed": 0.0}
+    assert api.get("/time").json() == {"serverTime": start + 60_000}
+    response = control.post("/clock", json={"advance": 0.5})
+    assert response.json()["now"] == start + 60_500
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"advance": -1}, "advance"),
+        ({"advance": "1"}, "advance"),
+        ({"speed": -2}, "speed"),
+        ({"set": True}, "set"),
+        ({"set": -5}, "set"),
+        ({"rewind": 3}, "rewind"),
+    ],
+)
+def test_clock_rejects_bad_input(control: httpx.Client, body: dict[str, Any], field: str) -> None:
+    response = control.post("/clock", json=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errorCode": f"error.sim.invalid.{field}"},
+    )
+
+
+def test_reset_forgets_sessions_faults_and_stats(
+    sim: SimHandle, control: httpx.Client, api: httpx.Client
+) -> None:
+    tokens = _login(sim, api)
+    control.post("/faults", json={"path": "/api/v1/nothing", "kind": "drop"})
+    control.post("/clock", json={"advance": 3600})
+    state_before = sim.state
+    resets: list[bool] = []
+    sim.state.on_reset.append(lambda: resets.append(True))
+
+    response = control.post("/reset")
+
+    assert response.status_code == 200
+    assert sim.state is state_before
+    assert resets == [True]
+    assert api.get("/ping", headers=tokens).status_code == 401
+    assert control.get("/faults").json() == {"faults": []}
+    stats = control.get("/stats").json()
+    assert stats["requests"] == {"GET /api/v1/ping": 1}
+    assert abs(control.get("/clock").json()["now"] - api.get("/time").json()["serverTime"]) < 5000
+
+
+def test_stats_count_by_method_and_path_template(
+    sim: SimHandle, control: httpx.Client, api: httpx.Client
+) -> None:
+    tokens = _login(sim, api)
+    api.get("/ping", headers=tokens)
+    api.get("/ping", headers=tokens)
+    api.put("/session", headers=tokens, json={"accountId": "nope"})
+    api.get("/no/such/route")
+    control.get("/clock")  # the control plane is not counted
+    stats = control.get("/stats").json()
+    assert stats["requests"] == {
+        "POST /api/v1/session": 1,
+        "GET /api/v1/ping": 2,
+        "PUT /api/v1/session": 1,
+        f"GET {UNMATCHED}": 1,
+    }
+    assert stats["status"] == {"200": 3, "400": 1, "404": 1}
+    assert set(stats["rejected_429"]) >= {"general", "session", "trading", "hourly"}
+
+
+def test_route_templates_name_path_parameters() -> None:
+    async def endpoint(request: Any) -> None:
+        return None
+
+    routes: list[Any] = [
+        Route("/api/v1/positions", endpoint),
+        Route("/api/v1/positions/{dealId}", endpoint),
+    ]
+    templates = RouteTemplates(routes)
+    assert templates.lookup("/api/v1/positions/abc-1") == "/api/v1/positions/{dealId}"
+    assert templates.lookup("/api/v1/positions") == "/api/v1/positions"
+    assert templates.lookup("/api/v1/positions/a/b") == UNMATCHED
+
+
+def test_openapi_describes_the_36_real_endpoints(control: httpx.Client) -> None:
+    document = control.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    operations = [(method, path) for path, ops in document["paths"].items() for method in ops]
+    assert len(operations) == endpoint_count() == 36
+    assert all(path.startswith("/api/v1/") for _, path in operations)
+    login = document["paths"]["/api/v1/session"]["post"]
+    assert login["security"] == [{"ApiKey": []}]
+    assert "CST" in login["responses"]["200"]["headers"]
+    schemes = document["components"]["securitySchemes"]
+    assert {s["name"] for s in schemes.values()} == {"X-CAP-API-KEY", "CST", "X-SECURITY-TOKEN"}
+
+
+# ---- the real API never answers 500 to bad input -------------------------------------------
+
+
+def test_unknown_route_is_a_json_404(api: httpx.Client) -> None:
+    response = api.get("/nothing/here")
+    assert (response.status_code, response.json()) == (404, {"errorCode": "error.not-found.route"})
+
+
+def test_wrong_method_is_a_json_405(api: httpx.Client) -> None:
+    response = api.patch("/session")
+    assert response.status_code == 405
+    assert response.json() == {"errorCode": "error.method-not-allowed"}
+    assert "GET" in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b'{"identifier": NaN}', b"\xff\xfe\x00", b"[" * 100_000],
+)
+def test_malformed_json_is_a_400(sim: SimHandle, api: httpx.Client, body: bytes) -> None:
+    response = api.post(
+        "/session",
+        headers={"X-CAP-API-KEY": sim.api_key, "Content-Type": "application/json"},
+        content=body,
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errorCode": "error.malformed.request"},
+    )
+
+
+def test_oversized_body_is_a_413(sim: SimHandle, api: httpx.Client) -> None:
+    response = api.post(
+        "/session", headers={"X-CAP-API-KEY": sim.api_key}, content=b" " * (9 * 1024 * 1024)
+    )
+    assert (response.status_code, response.json()) == (
+        413,
+        {"errorCode": "error.request.too-large"},
+    )
+
+
+def test_trailing_slash_is_accepted(sim: SimHandle, api: httpx.Client) -> None:
+    tokens = _login(sim, api)
+    assert api.get("/ping/", headers=tokens).json() == {"status": "OK"}
+    assert api.get("/time/").status_code == 200
+
+
+def test_a_bug_in_a_route_is_a_json_500_and_logged(
+    sim: SimHandle, api: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(account_id: str) -> Any:
+        raise RuntimeError("bug")
+
+    sim.state.engine.balance = broken  # type: ignore[method-assign]
+    response = api.post(
+        "/session",
+        headers={"X-CAP-API-KEY": sim.api_key},
+        json={"identifier": sim.identifier, "password": sim.password},
+    )
+    assert (response.status_code, response.json()) == (500, {"errorCode": "error.internal"})
+    assert any("simulator bug" in r.getMessage() for r in caplog.records)
