@@ -67,7 +67,12 @@ class SimApp(Starlette):
 def create_app(config: SimConfig | None = None) -> SimApp:
     """Build a simulator app; each call has its own state (clock, market, sessions)."""
     config = config or SimConfig()
-    route_list: list[BaseRoute] = [*general.routes, *session.routes, *control.routes]
+    route_list: list[BaseRoute] = [
+        *general.routes,
+        *session.routes,
+        *control.routes,
+        *stream_control.routes,
+    ]
     route_list += stream_control.routes  # /connect websocket and /_sim/stream/*
     app = SimApp(
         routes=route_list,
