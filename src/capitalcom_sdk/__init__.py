@@ -38,12 +38,23 @@ from capitalcom_sdk.models import (
     TimeInForce,
     TransactionType,
 )
+from capitalcom_sdk.streaming import (
+    AsyncStream,
+    OHLCBar,
+    Quote,
+    Stream,
+    StreamError,
+    StreamOptions,
+    StreamStats,
+    SubscriptionError,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
     "AsyncClient",
+    "AsyncStream",
     "AuthenticationError",
     "CapitalError",
     "Client",
@@ -58,14 +69,21 @@ __all__ = [
     "MarketStatus",
     "NetworkError",
     "NotFoundError",
+    "OHLCBar",
     "OrderOutcomeUnknown",
     "OrderType",
     "PriceHistory",
+    "Quote",
     "RateLimitError",
     "RequestValidationError",
     "Resolution",
     "ServerError",
     "SessionExpiredError",
+    "Stream",
+    "StreamError",
+    "StreamOptions",
+    "StreamStats",
+    "SubscriptionError",
     "TimeInForce",
     "TransactionType",
     "__version__",

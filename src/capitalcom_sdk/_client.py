@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
 
@@ -27,6 +27,9 @@ from capitalcom_sdk.resources.prices import AsyncPrices, Prices
 from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
 from capitalcom_sdk.resources.session import AsyncSession, Session
 from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
+
+if TYPE_CHECKING:  # streaming (websockets) is imported when a stream is opened
+    from capitalcom_sdk.streaming import AsyncStream, Event, Stream
 
 Environment = Literal["demo", "live"]
 
@@ -202,6 +205,18 @@ class Client(_ClientBase):
         """
         return self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
 
+    def stream(self, *, on_event: Callable[[Event], Any] | None = None, **options: Any) -> Stream:
+        """A WebSocket stream of quotes and OHLC bars: ``with client.stream() as stream:``.
+
+        Keyword options are :class:`~capitalcom_sdk.streaming.StreamOptions` fields; see
+        docs/streaming.md. ``on_event`` delivers events to a callback thread instead.
+        """
+        from capitalcom_sdk.streaming import Stream, StreamOptions
+        from capitalcom_sdk.streaming._sources import SyncTransportSession
+
+        session = SyncTransportSession(self._transport)
+        return Stream(session, StreamOptions(**options), on_event=on_event)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -285,6 +300,16 @@ class AsyncClient(_ClientBase):
         """Find out whether an order whose outcome was unknown was placed (see
         :meth:`Client.reconcile`)."""
         return await self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+
+    def stream(self, **options: Any) -> AsyncStream:
+        """A WebSocket stream of quotes and OHLC bars: ``async with client.stream() as s:``.
+
+        Keyword options are :class:`~capitalcom_sdk.streaming.StreamOptions` fields.
+        """
+        from capitalcom_sdk.streaming import AsyncStream, StreamOptions
+        from capitalcom_sdk.streaming._sources import AsyncTransportSession
+
+        return AsyncStream(AsyncTransportSession(self._transport), StreamOptions(**options))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

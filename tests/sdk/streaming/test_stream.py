@@ -1,0 +1,338 @@
+"""client.stream() against the simulator over real WebSockets on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC
+
+import httpx
+import pytest
+
+from capitalcom_sdk import AsyncClient, Client
+from capitalcom_sdk.streaming import (
+    AsyncStream,
+    Event,
+    OHLCBar,
+    Quote,
+    StreamClosedError,
+    SubscriptionError,
+)
+from capitalcom_sim.config import SimConfig
+from capitalcom_sim.streaming import hub_for
+from tests.conftest import SimHandle
+from tests.sdk.streaming.support import START_MS, open_epics, stream_config, with_aliases
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    return stream_config(speed=0.0)
+
+
+async def _collect(
+    stream: AsyncStream, until: Callable[[list[Event]], bool], wait: float = 10.0
+) -> list[Event]:
+    events: list[Event] = []
+    async with asyncio.timeout(wait):
+        async for event in stream:
+            events.append(event)
+            if until(events):
+                return events
+    return events
+
+
+def _expected_quotes(sim: SimHandle, epic: str, start: int, end: int) -> list[tuple[int, float]]:
+    prices = sim.state.engine.prices
+    tick = prices.tick_ms
+    last = prices.quote(epic, start)
+    out = []
+    for t in range(start + tick, end + 1, tick):
+        quote = prices.quote(epic, t)
+        if quote != last:
+            out.append((t, quote[0]))
+        last = quote
+    return out
+
+
+async def test_quotes_arrive_typed_with_utc_timestamps_and_equal_the_engine(
+    sim: SimHandle,
+) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        await stream.subscribe_quotes(["GOLD", "BTCUSD"])
+        sim.state.clock.advance(10)
+        expected = {
+            e: _expected_quotes(sim, e, START_MS, START_MS + 10_000) for e in ("GOLD", "BTCUSD")
+        }
+        total = sum(len(v) for v in expected.values())
+        events = await _collect(stream, lambda got: len(got) >= total)
+    assert all(isinstance(e, Quote) for e in events)
+    for epic, quotes in expected.items():
+        got = [(e.timestamp_ms, e.bid) for e in events if isinstance(e, Quote) and e.epic == epic]
+        assert got == quotes
+    first = events[0]
+    assert isinstance(first, Quote)
+    assert first.timestamp.tzinfo is UTC
+    assert int(first.timestamp.timestamp() * 1000) == first.timestamp_ms
+    assert first.offer > first.bid
+    assert first.product == "CFD"
+
+
+async def test_ohlc_bars_arrive_per_side_when_the_bar_closes(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        await stream.subscribe_ohlc(["GOLD"], resolution="MINUTE")
+        sim.state.clock.advance(60)
+        events = await _collect(stream, lambda got: len(got) >= 2)
+    bars = sorted((e for e in events if isinstance(e, OHLCBar)), key=lambda b: b.price_type)
+    assert [b.price_type for b in bars] == ["ask", "bid"]
+    [engine_bar] = sim.state.engine.prices.bars("GOLD", "MINUTE", START_MS, START_MS)
+    ask, bid = bars
+    assert (bid.open, bid.high, bid.low, bid.close) == (
+        engine_bar.bid.open,
+        engine_bar.bid.high,
+        engine_bar.bid.low,
+        engine_bar.bid.close,
+    )
+    assert ask.close == engine_bar.ask.close
+    assert bid.start_ms == START_MS
+    assert bid.start.tzinfo is UTC
+    assert (bid.resolution, bid.bar_type) == ("MINUTE", "classic")
+
+
+async def test_unknown_epic_raises_naming_it_and_the_valid_ones_stay_subscribed(
+    sim: SimHandle,
+) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        with pytest.raises(SubscriptionError) as refused:
+            await stream.subscribe_quotes(["GOLD", "NOT_AN_EPIC", "BTCUSD"])
+        assert refused.value.epics == ["NOT_AN_EPIC"]
+        assert refused.value.error_code == "error.invalid.epic"
+        assert "NOT_AN_EPIC" in str(refused.value)
+        assert stream.subscriptions["quotes"] == ["BTCUSD", "GOLD"]
+        [conn] = hub_for(sim.state).describe()
+        assert conn["quotes"] == ["BTCUSD", "GOLD"]
+
+
+async def test_unsubscribe_stops_quotes_and_closes_an_empty_connection(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        await stream.subscribe_quotes(["GOLD", "BTCUSD"])
+        await stream.unsubscribe_quotes(["GOLD"])
+        assert hub_for(sim.state).describe()[0]["quotes"] == ["BTCUSD"]
+        sim.state.clock.advance(5)
+        events = await _collect(stream, lambda got: len(got) >= 3)
+        assert {e.epic for e in events} == {"BTCUSD"}
+        await stream.unsubscribe_quotes(["BTCUSD"])
+        assert stream.stats.connections == 0
+        for _ in range(100):
+            if not hub_for(sim.state).describe():
+                break
+            await asyncio.sleep(0.02)
+        assert hub_for(sim.state).describe() == []
+
+
+def test_sync_client_iterates_in_the_caller_thread(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs()) as client, client.stream() as stream:
+        stream.subscribe_quotes("BTCUSD")
+        sim.state.clock.advance(5)
+        events = [stream.get(timeout=5) for _ in range(3)]
+    assert all(isinstance(e, Quote) and e.epic == "BTCUSD" for e in events)
+    with pytest.raises(StreamClosedError):
+        stream.subscribe_quotes("GOLD")
+
+
+def test_sync_client_delivers_to_a_callback_thread(sim: SimHandle) -> None:
+    got: list[Event] = []
+    done = threading.Event()
+
+    def on_event(event: Event) -> None:
+        got.append(event)
+        if len(got) >= 3:
+            done.set()
+
+    with Client(**sim.client_kwargs()) as client, client.stream(on_event=on_event) as stream:
+        stream.subscribe_quotes(["BTCUSD"])
+        sim.state.clock.advance(5)
+        assert done.wait(5)
+    assert all(isinstance(e, Quote) for e in got)
+
+
+def test_sync_stream_works_inside_a_running_event_loop(sim: SimHandle) -> None:
+    async def main() -> Event | None:
+        with Client(**sim.client_kwargs()) as client, client.stream() as stream:
+            stream.subscribe_quotes(["BTCUSD"])
+            sim.state.clock.advance(3)
+            return stream.get(timeout=5)
+
+    assert isinstance(asyncio.run(main()), Quote)
+
+
+async def test_bad_arguments_are_refused_before_anything_is_sent(sim: SimHandle) -> None:
+    from capitalcom_sdk import RequestValidationError
+
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        with pytest.raises(RequestValidationError) as empty:
+            await stream.subscribe_quotes([])
+        assert empty.value.field == "epics"
+        with pytest.raises(RequestValidationError) as resolution:
+            await stream.subscribe_ohlc(["GOLD"], resolution="MINUTE_3")
+        assert resolution.value.field == "resolution"
+        with pytest.raises(RequestValidationError) as bar_type:
+            await stream.subscribe_ohlc(["GOLD"], bar_type="renko")
+        assert bar_type.value.field == "bar_type"
+    assert hub_for(sim.state).describe() == []
+    with pytest.raises(RequestValidationError):
+        client.stream(ping_interval=0)
+
+
+# -- staying up -------------------------------------------------------------------------------
+
+
+async def _first_quote_after(stream: AsyncStream, epic: str, after: float) -> float:
+    """Seconds from ``after`` (monotonic) until a quote of ``epic`` arrives."""
+    async with asyncio.timeout(10):
+        async for event in stream:
+            if isinstance(event, Quote) and event.epic == epic and time.monotonic() > after:
+                return time.monotonic() - after
+    raise AssertionError("stream ended")
+
+
+async def _drain(stream: AsyncStream) -> None:
+    while stream.get_nowait() is not None:
+        pass
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
+async def test_dropped_connection_is_resubscribed_within_two_seconds(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        await stream.subscribe_quotes(["BTCUSD", "GOLD"])
+        await _first_quote_after(stream, "BTCUSD", time.monotonic())
+        async with httpx.AsyncClient(base_url=sim.base_url) as http:
+            dropped = await http.post("/_sim/stream/drop", json={})
+        assert dropped.json() == {"dropped": 1}
+        dropped_at = time.monotonic()
+        await _drain(stream)
+        assert await _first_quote_after(stream, "BTCUSD", dropped_at) < 2.0
+        assert await _first_quote_after(stream, "GOLD", dropped_at) < 2.0
+        assert stream.stats.reconnects == 1
+        [conn] = hub_for(sim.state).describe()
+        assert conn["quotes"] == ["BTCUSD", "GOLD"]
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
+async def test_session_expiry_during_the_stream_logs_in_again_and_resubscribes(
+    sim: SimHandle,
+) -> None:
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(stale_after=0.5, probe_timeout=1.0) as stream,
+    ):
+        await stream.subscribe_quotes(["BTCUSD"])
+        await _first_quote_after(stream, "BTCUSD", time.monotonic())
+        logins = stream.stats.logins
+        async with httpx.AsyncClient(base_url=sim.base_url) as http:
+            expired = await http.post("/_sim/sessions/expire", json={})
+        assert expired.json()["expired"] == 1
+        expired_at = time.monotonic()
+        await _drain(stream)
+        assert await _first_quote_after(stream, "BTCUSD", expired_at) < 2.0
+        assert stream.stats.logins == logins + 1
+        assert len(sim.state.sessions.active()) == 1
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
+async def test_account_switch_during_the_stream_keeps_quotes_coming(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        await stream.subscribe_quotes(["BTCUSD"])
+        await _first_quote_after(stream, "BTCUSD", time.monotonic())
+        login = client._core.login_response
+        assert login is not None
+        other = next(
+            a.account_id for a in login.accounts if a.account_id != login.current_account_id
+        )
+        await client.session.switch_account(other)
+        switched_at = time.monotonic()
+        await _drain(stream)
+        assert await _first_quote_after(stream, "BTCUSD", switched_at) < 2.0
+        [conn] = hub_for(sim.state).describe()
+        assert conn["accountId"] == other
+        assert conn["quotes"] == ["BTCUSD"]
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=20.0)])
+async def test_stalled_connection_is_detected_by_the_watchdog(sim: SimHandle) -> None:
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(stale_after=0.3, probe_timeout=0.5) as stream,
+    ):
+        await stream.subscribe_quotes(["BTCUSD"])
+        await _first_quote_after(stream, "BTCUSD", time.monotonic())
+        async with httpx.AsyncClient(base_url=sim.base_url) as http:
+            await http.post("/_sim/stream/stall", json={"seconds": 30})
+        stalled_at = time.monotonic()
+        await _drain(stream)
+        assert await _first_quote_after(stream, "BTCUSD", stalled_at) < 3.0
+        assert stream.stats.reconnects == 1
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=100.0)])
+async def test_pings_keep_the_connection_past_ten_simulated_minutes(sim: SimHandle) -> None:
+    # At 100x, 10 simulated minutes pass in 6 s: a 1 s ping keeps the connection.
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream(ping_interval=1.0) as s:
+        await s.subscribe_quotes(["BTCUSD"])
+        await asyncio.sleep(7.5)
+        assert s.stats.reconnects == 0
+        assert sim.state.clock.now_ms() - START_MS > 700_000
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
+async def test_hundred_instruments_spread_over_three_connections(sim: SimHandle) -> None:
+    epics = open_epics(sim.state.engine)
+    epics += with_aliases(sim.state, 100 - len(epics), epics)
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
+        await stream.subscribe_quotes(epics)
+        assert stream.stats.connections == 3
+        conns = hub_for(sim.state).describe()
+        assert sorted(c["instruments"] for c in conns) == [20, 40, 40]
+        assert sorted(e for c in conns for e in c["quotes"]) == sorted(epics)
+        seen: set[str] = set()
+        async with asyncio.timeout(15):
+            async for event in stream:
+                seen.add(event.epic)
+                if len(seen) == 100:
+                    break
+    assert seen == set(epics)
+
+
+async def test_slow_consumer_drops_the_oldest_quotes_per_epic_and_counts_them(
+    sim: SimHandle,
+) -> None:
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(max_queue=50) as stream,
+    ):
+        await stream.subscribe_quotes(["BTCUSD", "ETHUSD"])
+        await stream.subscribe_ohlc(["BTCUSD"], resolution="MINUTE")
+        sim.state.clock.advance(120)  # ~240 quotes and 4 bars, nobody reading
+        for _ in range(200):
+            stats = stream.stats
+            if stats.quotes + stats.bars >= 200:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        stats = stream.stats
+        assert stats.dropped_quotes > 0
+        assert sum(stats.dropped_by_epic.values()) == stats.dropped_quotes
+        events = stream.drain(10_000)
+    quotes = [e for e in events if isinstance(e, Quote)]
+    bars = [e for e in events if isinstance(e, OHLCBar)]
+    assert len(quotes) == 50
+    assert len(bars) == 4  # never dropped
+    assert stats.quotes == len(quotes) + stats.dropped_quotes
+    for epic in ("BTCUSD", "ETHUSD"):
+        times = [q.timestamp_ms for q in quotes if q.epic == epic]
+        assert times == sorted(times)
+        # the newest quote of each epic survives
+        assert times[-1] == max(
+            _t for _t, _ in _expected_quotes(sim, epic, START_MS, START_MS + 120_000)
+        )
