@@ -249,12 +249,25 @@ class Harness:
         assert confirm["dealStatus"] == "ACCEPTED", confirm
         return str(confirm["affectedDeals"][0]["dealId"]), str(reference)
 
-    def working_order(self, tokens: dict[str, str]) -> str:
-        level = self.call(tokens, "GET", "/markets/SILVER")["snapshot"]["bid"] * 0.9
-        body = {"epic": "SILVER", "direction": "BUY", "size": 1, "level": round(level, 2)}
+    def working_order(self, tokens: dict[str, str], full: bool = False) -> str:
+        """A BUY LIMIT on SILVER below the market; ``full`` adds an expiry, a stop and a limit."""
+        level = round(self.call(tokens, "GET", "/markets/SILVER")["snapshot"]["bid"] * 0.9, 2)
+        body: dict[str, Any] = {"epic": "SILVER", "direction": "BUY", "size": 1, "level": level}
+        if full:
+            body["goodTillDate"] = _fmt(self.sim_now() + timedelta(days=30))
+            body["stopLevel"] = round(level * 0.95, 2)
+            body["profitLevel"] = round(level * 1.05, 2)
         reference = self.call(tokens, "POST", "/workingorders", {**body, "type": "LIMIT"})
         confirm = self.call(tokens, "GET", f"/confirms/{reference['dealReference']}")
+        assert confirm["dealStatus"] == "ACCEPTED", confirm
         return str(confirm["dealId"])
+
+    def rejected_order(self, tokens: dict[str, str], epic: str) -> None:
+        """A BUY LIMIT far above the market: rejected, leaving a REJECTED activity."""
+        offer = self.call(tokens, "GET", f"/markets/{epic}")["snapshot"]["offer"]
+        body = {"epic": epic, "direction": "BUY", "size": 1, "level": offer * 2, "type": "LIMIT"}
+        reference = self.call(tokens, "POST", "/workingorders", body)["dealReference"]
+        assert self.call(tokens, "GET", f"/confirms/{reference}")["dealStatus"] == "REJECTED"
 
     def watchlist(self, tokens: dict[str, str]) -> str:
         body = {"name": "contract", "epics": ["SILVER"]}
@@ -306,7 +319,9 @@ def prepare(harness: Harness, example: Example) -> tuple[str, str, dict[str, str
     if url.endswith("/positions") and example.method == "GET":
         harness.open_position(tokens)
     if url.endswith("/workingorders") and example.method == "GET":
-        harness.working_order(tokens)
+        harness.working_order(tokens, full=True)  # the example's order has expiry and stops
+    if "history/activity?filter=" in url:
+        harness.rejected_order(tokens, "GOLD")  # the filter asks for REJECTED orders on GOLD
     if url.endswith("/watchlists") and example.method == "GET":
         harness.watchlist(tokens)
     if "history/activity?from=" in url and not example.is_error:
@@ -315,9 +330,10 @@ def prepare(harness: Harness, example: Example) -> tuple[str, str, dict[str, str
         now = harness.sim_now()
         url = re.sub(r"from=[^&]+", f"from={_fmt(now - timedelta(minutes=10))}", url)
         url = re.sub(r"to=[^&]+", f"to={_fmt(now)}", url)
-    if "history/transactions" in url:
+    if "history/transactions" in url and "type=DEPOSIT" not in url:
         deal_id, _ = harness.open_position(tokens)
         harness.call(tokens, "DELETE", f"/positions/{deal_id}")
+    if "type=DEPOSIT" in url:
         harness.call(tokens, "POST", "/accounts/topUp", {"amount": 100})
     if body is not None and "goodTillDate" in body and not example.is_error:
         future = _fmt(harness.sim_now() + timedelta(days=30))
