@@ -16,7 +16,17 @@ from capitalcom_sim.config import SimConfig
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.http import error_response, json_response
 from capitalcom_sim.middleware import PlatformMiddleware
-from capitalcom_sim.routes import general, session
+from capitalcom_sim.routes import (
+    accounts,
+    general,
+    history,
+    markets,
+    prices,
+    sentiment,
+    session,
+    trading,
+    watchlists,
+)
 from capitalcom_sim.state import SimState
 
 logger = logging.getLogger(__name__)
@@ -70,6 +80,13 @@ def create_app(config: SimConfig | None = None) -> SimApp:
     route_list: list[BaseRoute] = [
         *general.routes,
         *session.routes,
+        *accounts.routes,
+        *history.routes,
+        *trading.routes,
+        *markets.routes,
+        *prices.routes,
+        *sentiment.routes,
+        *watchlists.routes,
         *control.routes,
         *stream_control.routes,
     ]

@@ -394,12 +394,15 @@ class Engine(TradingMixin):
     def transactions(
         self, account_id: str, from_ms: int, to_ms: int, transaction_type: str | None = None
     ) -> list[Transaction]:
-        """Transactions with from <= date <= to (newest first), optionally of one type."""
+        """Transactions with from <= date <= to, optionally of one type.
+
+        Oldest first, as in the recorded example (activities are newest first).
+        """
         with self.lock:
             records = list(self._account(account_id).transactions)
         return [
             r
-            for r in reversed(records)
+            for r in records
             if from_ms <= r.date_ms <= to_ms
             and (transaction_type is None or r.transaction_type == transaction_type)
         ]
