@@ -1,4 +1,4 @@
-"""The simulator's command line starts a server that answers on the printed URL."""
+"""The simulator's command line and its users file."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from capitalcom_sim.__main__ import build_parser, config_from_args
+from capitalcom_sim.config import ConfigError, SimConfig
 
 
 def _free_port() -> int:
@@ -17,26 +26,144 @@ def _free_port() -> int:
         return port
 
 
-def test_module_cli_serves_time_on_the_given_port() -> None:
-    port = _free_port()
-    args = [sys.executable, "-m", "capitalcom_sim", "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--api-key", "K", "--identifier", "I", "--password", "P", "--seed", "3"]
+@contextmanager
+def _cli(*extra: str) -> Iterator[tuple[str, list[str]]]:
+    """Run ``python -m capitalcom_sim`` and yield (base URL, the lines it printed at start)."""
+    args = [sys.executable, "-m", "capitalcom_sim", *extra]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        first_line = proc.stdout.readline()
-        assert f"http://127.0.0.1:{port}" in first_line
+        lines = [proc.stdout.readline() for _ in range(4)]
+        url = lines[0].strip().rsplit(" ", 1)[-1]
         deadline = time.monotonic() + 10
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/time") as resp:
-                    body = json.load(resp)
+                httpx.get(f"{url}/api/v1/time", timeout=1)
                 break
-            except OSError:
+            except httpx.TransportError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        assert isinstance(body["serverTime"], int)
+        yield url, lines
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_module_cli_serves_time_on_the_given_port() -> None:
+    port = _free_port()
+    with _cli(
+        "--host", "127.0.0.1", "--port", str(port), "--api-key", "K", "--identifier", "I",
+        "--password", "P", "--seed", "3",
+    ) as (url, lines):  # fmt: skip
+        assert f"http://127.0.0.1:{port}" in lines[0]
+        assert url == f"http://127.0.0.1:{port}"
+        body = httpx.get(f"{url}/api/v1/time").json()
+        login = httpx.post(
+            f"{url}/api/v1/session",
+            headers={"X-CAP-API-KEY": "K"},
+            json={"identifier": "I", "password": "P"},
+        )
+    assert isinstance(body["serverTime"], int)
+    assert login.status_code == 200
+    printed = "".join(lines)
+    assert "seed: 3" in printed
+    assert "rate limits: on" in printed
+    assert "api key: (as given)" in printed  # credentials from flags are not echoed
+    assert "password: (as given)" in printed
+
+
+def test_port_zero_prints_the_port_chosen_and_the_defaults() -> None:
+    with _cli("--port", "0", "--no-rate-limits", "--session-max-minutes", "5") as (url, lines):
+        assert url.startswith("http://127.0.0.1:")
+        assert not url.endswith(":0")
+    printed = "".join(lines)
+    assert "api key: sim-api-key" in printed
+    assert "rate limits: off" in printed
+    assert "5 min max" in printed
+
+
+def _users_file(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+USERS: dict[str, Any] = {
+    "seed": 9,
+    "users": [
+        {
+            "identifier": "alice@example.com",
+            "apiKey": "alice-key",
+            "password": "alice-pass",
+            "accounts": [
+                {"accountId": "11111111111111111", "currency": "GBP", "balance": 2500},
+                {"accountId": "11111111111111112", "currency": "USD", "accountName": "Dollars"},
+            ],
+        },
+        {"clientId": "22222222", "identifier": "bob@example.com", "apiKey": "bob-key",
+         "password": "bob-pass", "timezoneOffset": 1},
+    ],
+}  # fmt: skip
+
+
+def test_users_file_with_several_users(tmp_path: Path) -> None:
+    path = _users_file(tmp_path, USERS)
+    with _cli("--port", "0", "--users", str(path)) as (url, lines):
+        logins = {
+            who: httpx.post(
+                f"{url}/api/v1/session",
+                headers={"X-CAP-API-KEY": f"{who}-key"},
+                json={"identifier": f"{who}@example.com", "password": f"{who}-pass"},
+            ).json()
+            for who in ("alice", "bob")
+        }
+    assert "users: 2" in "".join(lines)
+    alice = logins["alice"]
+    assert alice["currentAccountId"] == "11111111111111111"
+    assert alice["currencyIsoCode"] == "GBP"
+    assert [a["accountName"] for a in alice["accounts"]] == ["GBP", "Dollars"]
+    assert logins["bob"]["clientId"] == "22222222"
+    assert logins["bob"]["timezoneOffset"] == 1
+    assert len(logins["bob"]["accounts"]) == 2  # default accounts when none are given
+
+
+def test_flags_override_the_file_settings(tmp_path: Path) -> None:
+    path = _users_file(tmp_path, {**USERS, "rateLimits": True})
+    args = build_parser().parse_args(
+        ["--users", str(path), "--seed", "4", "--no-rate-limits", "--clock-speed", "0"]
+    )
+    config = config_from_args(args)
+    assert (config.seed, config.rate_limits, config.clock_speed) == (4, False, 0.0)
+    assert len(config.users) == 2
+
+
+BOB: dict[str, Any] = USERS["users"][1]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"users": []}, "non-empty list"),
+        ({"users": [{"identifier": "a", "password": "p"}]}, "users[0].apiKey"),
+        ({"users": [{**BOB, "accounts": [{"accountId": "1"}]}]}, "at least two accounts"),
+        ({"users": [BOB], "colour": "red"}, "unknown keys"),
+        ({"users": [BOB, BOB]}, "duplicate API key"),
+        ({"users": [{**BOB, "accounts": [{"accountId": "1", "balance": "x"}]}]}, "balance"),
+    ],
+)
+def test_bad_users_files_name_the_problem(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        SimConfig.from_dict(data)
+
+
+def test_bad_users_file_exits_with_status_2(tmp_path: Path) -> None:
+    path = _users_file(tmp_path, {"users": []})
+    result = subprocess.run(
+        [sys.executable, "-m", "capitalcom_sim", "--port", "0", "--users", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "non-empty list" in result.stderr

@@ -195,3 +195,27 @@ def test_a_bug_in_a_route_is_a_json_500_and_logged(
     )
     assert (response.status_code, response.json()) == (500, {"errorCode": "error.internal"})
     assert any("simulator bug" in r.getMessage() for r in caplog.records)
+
+
+def test_concurrent_clients_see_consistent_state(sim: SimHandle) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(_: int) -> list[int]:
+        statuses = []
+        with httpx.Client(base_url=sim.base_url + "/api/v1", timeout=10) as client:
+            tokens = _login(sim, client)
+            for _ in range(20):
+                statuses.append(client.get("/ping", headers=tokens).status_code)
+                statuses.append(client.get("/session", headers=tokens).status_code)
+            statuses.append(client.delete("/session", headers=tokens).status_code)
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = [s for statuses in pool.map(worker, range(8)) for s in statuses]
+
+    assert set(results) == {200}
+    stats = httpx.get(f"{sim.base_url}/_sim/stats").json()
+    assert stats["requests"]["GET /api/v1/ping"] == 8 * 20
+    assert stats["requests"]["POST /api/v1/session"] == 8
+    assert stats["status"]["200"] == len(results) + 8
+    assert sim.state.sessions.active() == []
