@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 
@@ -39,13 +40,30 @@ class SecretRegistry:
 
 registry = SecretRegistry()
 
+# A secret header next to its value, as header tuples (httpcore), dict reprs or "Name: value"
+# lines show it. Tokens arrive in a response before anyone could register them, so they are
+# also masked by the header name.
+_SECRET_HEADER_VALUE = re.compile(
+    r"""(?ix)
+    ( b?['"](?:cst|x-security-token|x-cap-api-key)['"] \s* [,:] \s* b?['"] )  # ('cst', b'
+    [^'"]+
+    |
+    ( \b(?:cst|x-security-token|x-cap-api-key) \s* [:=] \s* )            # CST: value
+    [^\s,;'"]+
+    """
+)
+
+
+def _mask_headers(text: str) -> str:
+    return _SECRET_HEADER_VALUE.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
+
 
 class RedactingFilter(logging.Filter):
     """Replaces registered secrets in a record's formatted message (and drops its args)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = registry.redact(message)
+        redacted = _mask_headers(registry.redact(message))
         if redacted != message or record.args:
             record.msg = redacted
             record.args = None

@@ -366,7 +366,8 @@ class SyncTransport:
         self.http = http
         core.bind(http)
         self._login_lock = threading.Lock()
-        self._attempts = 0  # logins tried; a waiter that saw one fail gives up with its error
+        # Logins finished; a caller that waited while one failed gives up with its error.
+        self._finished = 0
         self._failure: CapitalError | None = None
 
     def __repr__(self) -> str:
@@ -386,20 +387,22 @@ class SyncTransport:
             return self._drive(self.core.login_procedure())
 
     def _relogin(self, generation: int) -> None:
-        seen = self._attempts
+        seen = self._finished
         with self._login_lock:
             tokens = self.core.tokens
             if tokens.generation != generation and tokens.present:
                 return  # somebody else logged in meanwhile
-            if self._attempts != seen and self._failure is not None:
+            if self._finished != seen and self._failure is not None:
                 raise self._failure  # the login we waited for failed: do not hammer the server
-            self._attempts += 1
-            self._failure = None
             try:
                 self._drive(self.core.login_procedure())
             except CapitalError as exc:
                 self._failure = exc
                 raise
+            else:
+                self._failure = None
+            finally:
+                self._finished += 1
 
     def _drive(self, procedure: Procedure[T]) -> T:
         value: Any = None
@@ -435,7 +438,8 @@ class AsyncTransport:
         self.http = http
         core.bind(http)
         self._login_lock = asyncio.Lock()
-        self._attempts = 0  # logins tried; a waiter that saw one fail gives up with its error
+        # Logins finished; a caller that waited while one failed gives up with its error.
+        self._finished = 0
         self._failure: CapitalError | None = None
 
     def __repr__(self) -> str:
@@ -455,20 +459,22 @@ class AsyncTransport:
             return await self._drive(self.core.login_procedure())
 
     async def _relogin(self, generation: int) -> None:
-        seen = self._attempts
+        seen = self._finished
         async with self._login_lock:
             tokens = self.core.tokens
             if tokens.generation != generation and tokens.present:
                 return  # somebody else logged in meanwhile
-            if self._attempts != seen and self._failure is not None:
+            if self._finished != seen and self._failure is not None:
                 raise self._failure  # the login we waited for failed: do not hammer the server
-            self._attempts += 1
-            self._failure = None
             try:
                 await self._drive(self.core.login_procedure())
             except CapitalError as exc:
                 self._failure = exc
                 raise
+            else:
+                self._failure = None
+            finally:
+                self._finished += 1
 
     async def _drive(self, procedure: Procedure[T]) -> T:
         value: Any = None

@@ -1,0 +1,158 @@
+"""Sessions against the simulator: lazy login, single-flight re-login, switch, logout."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from capitalcom_sdk import AsyncClient, AuthenticationError, Client, ConfigurationError
+from tests.conftest import SimHandle
+
+LOGIN = "POST /api/v1/session"
+
+
+def logins(sim: SimHandle) -> int:
+    return int(sim.state.stats.snapshot()["requests"].get(LOGIN, 0))
+
+
+def expire_by_idling(sim: SimHandle) -> None:
+    sim.state.clock.advance(601)  # > 10 minutes without use
+
+
+def test_expired_session_relogs_once(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs()) as client:
+        client.general.ping()
+        expire_by_idling(sim)
+        assert client.general.ping().status == "OK"
+        assert client.general.ping().status == "OK"
+    assert logins(sim) == 2
+
+
+async def test_expired_session_relogs_once_async(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as client:
+        await client.general.ping()
+        expire_by_idling(sim)
+        assert (await client.general.ping()).status == "OK"
+    assert logins(sim) == 2
+
+
+async def test_fifty_tasks_on_an_expired_session_cause_one_login(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as client:
+        await client.general.ping()
+        generation = client._core.tokens.generation
+        expire_by_idling(sim)
+        results = await asyncio.gather(*(client.general.ping() for _ in range(50)))
+        assert client._core.tokens.generation == generation + 1
+    assert {r.status for r in results} == {"OK"}
+    assert logins(sim) == 2
+
+
+async def test_fifty_tasks_on_a_fresh_client_cause_one_login(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as client:
+        await asyncio.gather(*(client.general.ping() for _ in range(50)))
+    assert logins(sim) == 1
+
+
+def test_eight_threads_on_an_expired_session_cause_one_login(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        client.general.ping()
+        expire_by_idling(sim)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: client.general.ping().status, range(40)))
+    assert set(statuses) == {"OK"}
+    assert logins(sim) == 2
+
+
+async def test_waiters_share_a_failed_login_instead_of_repeating_it(sim: SimHandle) -> None:
+    kwargs = {**sim.client_kwargs(), "password": "wrong-password"}
+    async with AsyncClient(**kwargs, rate_limit=False) as client:
+        results = await asyncio.gather(
+            *(client.general.ping() for _ in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(r, AuthenticationError) for r in results)
+        assert logins(sim) == 1
+        # A later call tries again (the failure is not remembered forever).
+        with pytest.raises(AuthenticationError):
+            await client.general.ping()
+    assert logins(sim) == 2
+
+
+def test_encrypted_login_fetches_the_key_and_works(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), encrypted_password=True) as client:
+        assert client.general.ping().status == "OK"
+    requests = sim.state.stats.snapshot()["requests"]
+    assert requests.get("GET /api/v1/session/encryptionKey") == 1
+    assert requests.get(LOGIN) == 1
+
+
+def test_explicit_login_switches_between_plain_and_encrypted(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        plain = client.session.login()
+        encrypted = client.session.login(encrypted=True)
+        assert plain.current_account_id == encrypted.current_account_id
+        assert client.general.ping().status == "OK"
+    assert logins(sim) == 2
+
+
+def test_switched_account_survives_a_relogin(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        login = client.session.login()
+        other = next(a.account_id for a in login.accounts if not a.preferred)
+        before = client._core.tokens.generation
+        client.session.switch_account(other)
+        assert client._core.tokens.generation > before  # the new security token was adopted
+        assert client.session.details().account_id == other
+        expire_by_idling(sim)
+        assert client.session.details().account_id == other
+    assert logins(sim) == 2
+
+
+def test_logout_clears_tokens_and_the_next_call_logs_in_again(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        client.general.ping()
+        client.session.logout()
+        assert not client._core.tokens.present
+        assert client.general.ping().status == "OK"
+    assert logins(sim) == 2
+
+
+def test_two_clients_keep_separate_sessions(sim: SimHandle) -> None:
+    with (
+        Client(**sim.client_kwargs(), rate_limit=False) as first,
+        Client(**sim.client_kwargs(), rate_limit=False) as second,
+    ):
+        first.general.ping()
+        second.general.ping()
+        assert first._core.tokens.cst != second._core.tokens.cst
+        first.session.logout()
+        assert second.general.ping().status == "OK"  # unaffected
+    assert logins(sim) == 2
+
+
+def test_calls_without_credentials_need_none_or_explain(sim: SimHandle) -> None:
+    with Client(base_url=sim.base_url) as client:
+        assert client.general.server_time().server_time > 0
+        with pytest.raises(ConfigurationError, match="api_key, identifier and password"):
+            client.general.ping()
+    assert logins(sim) == 0
+
+
+def test_hard_session_lifetime_is_handled_like_idle_expiry(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        for _ in range(7):  # keep it busy past the 60-minute cap
+            client.general.ping()
+            sim.state.clock.advance(590)
+        assert client.general.ping().status == "OK"
+    assert logins(sim) == 2
+
+
+def test_logins_of_one_api_key_are_spaced_a_second_apart(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs()) as first, Client(**sim.client_kwargs()) as second:
+        started = time.monotonic()
+        first.session.login()
+        second.session.login()
+        elapsed = time.monotonic() - started
+    assert elapsed >= 1.0  # POST /session: 1 per second per API key, shared in the process
