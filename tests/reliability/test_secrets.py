@@ -1,0 +1,316 @@
+"""No secret anywhere: API key, password, CST and X-SECURITY-TOKEN stay out of every text.
+
+A whole session is run with every logger of the process at DEBUG (SDK, httpx, httpcore,
+websockets, the simulator): logins both ways, retries, a session expiry, errors, an order whose
+outcome is unknown, streaming with a forced reconnect, and CLI runs with ``--json`` and ``-vv``.
+The user's API key and password are distinctive strings (tests/reliability/conftest.py) and
+every CST / security token the simulator ever issued is captured from its session store, so a
+plain substring search over all logs, reprs, exception messages and CLI output is meaningful.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from capitalcom_sdk import (
+    AsyncClient,
+    AuthenticationError,
+    CapitalError,
+    Client,
+    OrderOutcomeUnknown,
+)
+from capitalcom_sdk.cli._app import app
+from capitalcom_sim.server import SimServer
+from capitalcom_sim.sessions import Session, SessionStore
+from tests.conftest import SimHandle, start_sim
+from tests.reliability.conftest import (
+    FAST_RETRY,
+    SECRET_API_KEY,
+    SECRET_PASSWORD,
+    config,
+    handle,
+)
+
+WRONG_PASSWORD = "RELIAB-wrong-pass-88qq-Xy"
+
+
+class TokenCapture:
+    """Wraps the simulator's session store to remember every token pair it issues."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.tokens: set[str] = set()
+        self._create = store.create
+
+        def create(*args: Any, **kwargs: Any) -> Session:
+            session = self._create(*args, **kwargs)
+            self.tokens.update((session.cst, session.security_token))
+            return session
+
+        store.create = create  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def server() -> Iterator[SimServer]:
+    server = start_sim(config(3))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sim(server: SimServer) -> SimHandle:
+    return handle(server)
+
+
+@pytest.fixture
+def capture(sim: SimHandle) -> TokenCapture:
+    return TokenCapture(sim.state.sessions)
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)  # the root: every logger of the process
+    for name in ("httpx", "httpcore", "websockets", "capitalcom_sdk", "capitalcom_sim"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    return caplog
+
+
+def assert_no_secret(texts: list[str], secrets: set[str]) -> None:
+    everything = "\n".join(texts)
+    assert everything  # something was produced to search in
+    for secret in secrets:
+        assert len(secret) >= 12
+        where = everything.find(secret)
+        assert where < 0, f"secret leaked: ...{everything[max(0, where - 120) : where + 40]!r}"
+
+
+def error_texts(exc: BaseException) -> list[str]:
+    texts = [str(exc), repr(exc), repr(exc.args)]
+    texts += [f"{k}={v!r}" for k, v in vars(exc).items()]
+    return texts
+
+
+def test_debug_logged_session_with_retries_expiry_errors_and_streaming_leaks_nothing(
+    sim: SimHandle, capture: TokenCapture, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    texts: list[str] = []
+    with Client(**sim.client_kwargs(), retry=FAST_RETRY, rate_limit=False) as client:
+        login = client.session.login()
+        texts += [repr(login), login.model_dump_json()]
+        login = client.session.login(encrypted=True)
+        texts += [repr(login)]
+        texts += [repr(client.session.details()), repr(client.general.ping())]
+        # Retries after 503, a dropped connection and a 429.
+        faults = sim.state.faults
+        faults.add({"method": "GET", "path": "/api/v1/ping", "kind": "status", "times": 1})
+        faults.add({"method": "GET", "path": "/api/v1/ping", "kind": "drop", "times": 1})
+        faults.add(
+            {"method": "GET", "path": "/api/v1/ping", "kind": "status", "status": 429, "times": 1}
+        )
+        client.general.ping()
+        # The session expires on the server: one re-login, transparently.
+        sim.state.expire_sessions()
+        texts += [repr(client.session.details())]
+        # Errors: a persistent 5xx on a read, and an order write whose outcome is unknown.
+        faults.add({"method": "GET", "path": "/api/v1/session", "kind": "status", "times": None})
+        with pytest.raises(CapitalError) as read_error:
+            client.session.details()
+        texts += error_texts(read_error.value)
+        faults.clear()
+        faults.add({"method": "POST", "path": "/api/v1/positions", "kind": "apply_then_drop"})
+        with pytest.raises(OrderOutcomeUnknown) as unknown:
+            client.positions.open("GOLD", "BUY", 1)
+        texts += [*error_texts(unknown.value), repr(unknown.value.request)]
+        faults.clear()
+        # Streaming, then a forced drop so it reconnects (with the same or new tokens).
+        with client.stream(ping_interval=5, backoff_initial=0.01) as stream:
+            stream.subscribe_quotes(["GOLD"])
+            assert stream.get(timeout=10) is not None
+            sim.state.expire_sessions()  # the stream's session ends: it must log in again
+            client.general.ping()  # REST logs in again too
+            event = stream.get(timeout=10)
+            assert event is not None
+            texts += [repr(stream), repr(event), repr(stream.stats)]
+        texts += [repr(client), repr(client._transport), repr(client._core)]
+        texts += [repr(client._core.tokens), repr(client._core.credentials)]
+        texts += [str(client._core.tokens), str(client._core.limiter)]
+        client.session.logout()
+
+    # A login with a wrong password; an async client with the encrypted login.
+    kwargs = {**sim.client_kwargs(), "password": WRONG_PASSWORD}
+    with Client(**kwargs, rate_limit=False) as bad, pytest.raises(AuthenticationError) as denied:
+        bad.general.ping()
+    texts += [*error_texts(denied.value), repr(bad)]
+
+    secrets = {SECRET_API_KEY, SECRET_PASSWORD, WRONG_PASSWORD, *capture.tokens}
+    assert len(capture.tokens) >= 8  # four logins at least (two explicit, two after expiry)
+    records = debug_logs.records
+    logged = [r.getMessage() for r in records] + [debug_logs.text]
+    logged += [repr(r.args) for r in records if r.args]
+    names = {r.name.split(".")[0] for r in records}
+    assert {"httpcore", "capitalcom_sdk"} <= names, names  # header dumps were at DEBUG
+    assert any("retrying" in m for m in logged)
+    assert_no_secret(logged + texts, secrets)
+
+
+async def test_async_client_with_encrypted_login_leaks_nothing(
+    sim: SimHandle, capture: TokenCapture, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    texts: list[str] = []
+    async with AsyncClient(
+        **sim.client_kwargs(), encrypted_password=True, retry=FAST_RETRY, rate_limit=False
+    ) as client:
+        await client.general.ping()
+        sim.state.faults.add(
+            {"method": "GET", "path": "/api/v1/ping", "kind": "status", "times": None}
+        )
+        with pytest.raises(CapitalError) as failed:
+            await client.general.ping()
+        texts += error_texts(failed.value)
+        sim.state.faults.clear()
+        async with client.stream(backoff_initial=0.01) as stream:
+            await stream.subscribe_quotes(["GOLD", "SILVER"])
+            event = await anext(aiter(stream))
+            texts += [repr(stream), repr(event)]
+        texts += [repr(client), repr(client._core), repr(client._transport)]
+    secrets = {SECRET_API_KEY, SECRET_PASSWORD, *capture.tokens}
+    assert len(capture.tokens) >= 2
+    assert_no_secret(
+        [r.getMessage() for r in debug_logs.records] + [debug_logs.text] + texts, secrets
+    )
+
+
+def _cli_env(sim: SimHandle, **overrides: str | None) -> dict[str, str | None]:
+    env: dict[str, str | None] = {
+        "CAPITAL_API_KEY": sim.api_key,
+        "CAPITAL_IDENTIFIER": sim.identifier,
+        "CAPITAL_PASSWORD": sim.password,
+        "CAPITAL_BASE_URL": sim.base_url,
+        "CAPITAL_ENV": None,
+        "CAPITAL_ACCOUNT_ID": None,
+        "COLUMNS": "200",
+    }
+    env.update(overrides)
+    return env
+
+
+def _run_cli(workdir: Path, env: dict[str, str | None], *args: str) -> tuple[int, str]:
+    cwd = os.getcwd()
+    os.chdir(workdir)  # no .env of the checkout; any file the CLI writes lands here
+    try:
+        result = CliRunner().invoke(app, list(args), env=env)
+    finally:
+        os.chdir(cwd)
+    return result.exit_code, result.stdout + "\n" + result.stderr
+
+
+def test_cli_json_and_verbose_output_leak_nothing_and_cache_no_tokens(
+    sim: SimHandle,
+    capture: TokenCapture,
+    debug_logs: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    env = _cli_env(sim)
+    outputs: list[str] = []
+    runs = [
+        ("--json", "session", "login"),
+        ("--json", "--encrypted-password", "session", "details"),
+        ("-vv", "--json", "accounts", "list"),
+        ("-vv", "session", "login"),
+        ("--json", "session", "switch", "0"),  # an API error in JSON
+    ]
+    for args in runs:
+        _code, text = _run_cli(tmp_path, env, *args)
+        outputs.append(text)
+    code, text = _run_cli(
+        tmp_path,
+        _cli_env(sim, CAPITAL_PASSWORD=WRONG_PASSWORD),
+        "--json",
+        "-vv",
+        "session",
+        "login",
+    )
+    assert code != 0
+    outputs.append(text)
+    assert '"clientId"' in outputs[0]
+    secrets = {SECRET_API_KEY, SECRET_PASSWORD, WRONG_PASSWORD, *capture.tokens}
+    assert len(capture.tokens) >= 8
+    texts = outputs + [r.getMessage() for r in debug_logs.records] + [debug_logs.text]
+    # Any file the CLI left behind (a token cache, a log) is searched too, and must be private.
+    for path in [*tmp_path.rglob("*"), *home.rglob("*")]:
+        if path.is_file():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o077 == 0, f"{path} is readable by others ({oct(mode)})"
+            texts.append(path.read_text(errors="replace"))
+    assert_no_secret(texts, secrets)
+
+
+def test_cli_refuses_live_trading_writes_without_the_opt_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No request at all may leave: the transport refuses to connect anywhere."""
+    attempts: list[httpx.Request] = []
+
+    def refuse(self: Any, request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        raise httpx.ConnectError("test: no network", request=request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
+    env: dict[str, str | None] = {
+        "CAPITAL_API_KEY": SECRET_API_KEY,
+        "CAPITAL_IDENTIFIER": "someone@example.com",
+        "CAPITAL_PASSWORD": SECRET_PASSWORD,
+        "CAPITAL_BASE_URL": None,
+        "CAPITAL_ENV": "live",
+    }
+    writes = [
+        ("positions", "open", "GOLD", "BUY", "1"),
+        ("orders", "create", "GOLD", "BUY", "1", "1500", "--type", "LIMIT"),
+        ("positions", "update", "some-deal-id", "--stop-level", "1400"),
+        ("positions", "close", "some-deal-id"),
+        ("orders", "cancel", "some-deal-id"),
+    ]
+    for args in writes:
+        code, text = _run_cli(tmp_path, env, "--json", *args)
+        assert code != 0, (args, text)
+        assert "--i-understand-live-trading" in text, text
+        assert SECRET_PASSWORD not in text
+    assert attempts == []  # refused before any connection was attempted
+
+
+def test_simulator_binds_loopback_unless_told_otherwise() -> None:
+    server = SimServer(config(1))
+    try:
+        assert server.host == "127.0.0.1"
+        bound = server._sock.getsockname()[0]
+        assert bound == "127.0.0.1"
+    finally:
+        server._sock.close()
+    # Not reachable on another local address of this machine (if it has one).
+    with SimServer(config(1)) as running:
+        addresses = {
+            info[4][0]
+            for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+            if not info[4][0].startswith("127.")
+        }
+        for address in addresses:
+            with socket.socket() as probe:
+                probe.settimeout(0.5)
+                assert probe.connect_ex((address, running.port)) != 0
