@@ -51,6 +51,8 @@ _LEVEL_DUR = [DURATION_MS[name] for name in LEVEL_NAMES]
 _LEVEL_OF = {name: i for i, name in enumerate(LEVEL_NAMES)}
 _LEAF = len(LEVEL_NAMES) - 1
 _M64 = (1 << 64) - 1
+_OCTAVES = 6  # value-noise octaves of the long-range level: periods of 1 to 32 weeks
+_AMPLITUDE = [0.6 * math.sqrt(1 << octave) for octave in range(_OCTAVES)]
 
 # (open, high, low, close, volume) in price units; None = no open tick in the window.
 Node = tuple[int, int, int, int, int]
@@ -138,6 +140,7 @@ class PriceEngine:
         self._lock = threading.RLock()
         self._segments: dict[str, list[Segment]] = {}
         self._epic_keys = {i.epic: zlib.crc32(i.epic.encode()) for i in instruments}
+        self._lattice_cache: dict[tuple[int, int], float] = {}
 
     # ---- public API --------------------------------------------------------------------------
     def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
@@ -668,16 +671,23 @@ class PriceEngine:
         weekly = inst.daily_volatility * math.sqrt(5)
         x = 0.0
         base_key = (self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 64
-        for octave in range(7):
-            period = WEEK_MS << octave
-            pos = (t - _MONDAY_EPOCH_MS) / period
+        cache = self._lattice_cache
+        if len(cache) > 200_000:
+            cache.clear()
+        since = t - _MONDAY_EPOCH_MS
+        for octave in range(_OCTAVES):
+            pos = since / (WEEK_MS << octave)
             i0 = math.floor(pos)
             frac = pos - i0
-            g0 = _unit_noise(base_key + octave, i0)
-            g1 = _unit_noise(base_key + octave, i0 + 1)
-            smooth = frac * frac * (3 - 2 * frac)
-            x += 0.6 * weekly * math.sqrt(1 << octave) * (g0 + (g1 - g0) * smooth)
-        return max(1, round(inst.base_price * math.exp(x) * inst.scale))
+            key = base_key + octave
+            g0 = cache.get((key, i0))
+            if g0 is None:
+                g0 = cache[(key, i0)] = _unit_noise(key, i0)
+            g1 = cache.get((key, i0 + 1))
+            if g1 is None:
+                g1 = cache[(key, i0 + 1)] = _unit_noise(key, i0 + 1)
+            x += _AMPLITUDE[octave] * (g0 + (g1 - g0) * frac * frac * (3 - 2 * frac))
+        return max(1, round(inst.base_price * math.exp(weekly * x) * inst.scale))
 
     def _tick_value(self, inst: Instrument, tick: int) -> int:
         for seg in self._segments.get(inst.epic, ()):

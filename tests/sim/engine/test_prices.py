@@ -1,0 +1,234 @@
+"""The seeded price process: determinism, exact aggregation across resolutions, hours, speed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capitalcom_sim.engine import Clock, Engine
+from capitalcom_sim.engine.instruments import InstrumentTable
+from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
+from capitalcom_sim.engine.types import RESOLUTIONS, Bar
+
+from .conftest import DAY, HOUR, WEDNESDAY_NOON, make_config
+
+TABLE = InstrumentTable.default()
+CHILD = {
+    "MINUTE_5": "MINUTE",
+    "MINUTE_15": "MINUTE_5",
+    "MINUTE_30": "MINUTE_15",
+    "HOUR": "MINUTE",
+    "HOUR_4": "HOUR",
+    "DAY": "HOUR",
+    "WEEK": "DAY",
+}
+
+
+def engine_prices(seed: int = 7) -> PriceEngine:
+    return PriceEngine(TABLE, seed=seed, tick_ms=1000)
+
+
+def aggregate(bars: list[Bar]) -> tuple[float, ...]:
+    return (
+        bars[0].bid.open,
+        max(b.bid.high for b in bars),
+        min(b.bid.low for b in bars),
+        bars[-1].bid.close,
+        bars[0].ask.open,
+        max(b.ask.high for b in bars),
+        min(b.ask.low for b in bars),
+        bars[-1].ask.close,
+        sum(b.volume for b in bars),
+    )
+
+
+def flat(bar: Bar) -> tuple[float, ...]:
+    return (
+        *(getattr(bar.bid, f) for f in ("open", "high", "low", "close")),
+        *(getattr(bar.ask, f) for f in ("open", "high", "low", "close")),
+        bar.volume,
+    )
+
+
+def test_same_seed_same_prices_other_seed_other_prices() -> None:
+    a, b, c = engine_prices(7), engine_prices(7), engine_prices(8)
+    start = WEDNESDAY_NOON - DAY
+    bars_a = a.bars("SILVER", "MINUTE", start, WEDNESDAY_NOON)
+    assert bars_a == b.bars("SILVER", "MINUTE", start, WEDNESDAY_NOON)
+    assert bars_a != c.bars("SILVER", "MINUTE", start, WEDNESDAY_NOON)
+    assert a.quote("BTCUSD", WEDNESDAY_NOON) == b.quote("BTCUSD", WEDNESDAY_NOON)
+
+
+def test_results_do_not_depend_on_what_was_asked_before() -> None:
+    fresh, warmed = engine_prices(), engine_prices()
+    warmed.bars("GOLD", "WEEK", WEDNESDAY_NOON - 400 * 7 * DAY, WEDNESDAY_NOON)
+    warmed.bars("GOLD", "MINUTE", WEDNESDAY_NOON - 3 * HOUR, WEDNESDAY_NOON)
+    window = (WEDNESDAY_NOON - 5 * DAY, WEDNESDAY_NOON)
+    assert warmed.bars("GOLD", "HOUR", *window) == fresh.bars("GOLD", "HOUR", *window)
+
+
+@pytest.mark.parametrize("resolution", list(CHILD))
+def test_every_bar_is_the_exact_aggregate_of_its_children(resolution: str) -> None:
+    prices = engine_prices()
+    child = CHILD[resolution]
+    end = align(resolution, WEDNESDAY_NOON)
+    start = end - 3 * DURATION_MS[resolution]
+    parents = prices.bars("EURUSD", resolution, start, end)
+    assert parents
+    for parent in parents:
+        children = prices.bars(
+            "EURUSD", child, parent.start_ms, parent.start_ms + DURATION_MS[resolution] - 1
+        )
+        assert aggregate(children) == flat(parent)
+
+
+def test_a_minute_bar_is_the_aggregate_of_its_ticks() -> None:
+    prices = engine_prices()
+    for bar in prices.bars("SILVER", "MINUTE", WEDNESDAY_NOON - 5 * 60_000, WEDNESDAY_NOON):
+        ticks = [prices.quote("SILVER", bar.start_ms + i * 1000) for i in range(60)]
+        bids = [t[0] for t in ticks]
+        assert (bids[0], max(bids), min(bids), bids[-1]) == (
+            bar.bid.open,
+            bar.bid.high,
+            bar.bid.low,
+            bar.bid.close,
+        )
+        assert max(t[1] for t in ticks) == bar.ask.high
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    epic=st.sampled_from(["SILVER", "US500", "BTCUSD", "AAPL", "DE40", "5CPSG"]),
+    offset_minutes=st.integers(min_value=0, max_value=2 * 365 * 1440),
+    resolution=st.sampled_from(["MINUTE_5", "MINUTE_15", "HOUR", "HOUR_4", "DAY"]),
+)
+def test_aggregation_holds_anywhere_in_two_years(
+    epic: str, offset_minutes: int, resolution: str
+) -> None:
+    prices = engine_prices(11)
+    t = WEDNESDAY_NOON - offset_minutes * 60_000
+    start = align(resolution, t)
+    parent = prices.bars(epic, resolution, start, start)
+    children = prices.bars(epic, CHILD[resolution], start, start + DURATION_MS[resolution] - 1)
+    if not parent:
+        assert children == []  # closed for the whole bar
+    else:
+        assert aggregate(children) == flat(parent[0])
+
+
+def test_quotes_change_only_on_the_tick_grid_and_keep_the_spread() -> None:
+    prices = engine_prices()
+    inst = TABLE.require("SILVER")
+    for second in range(30):
+        t = WEDNESDAY_NOON + second * 1000
+        bid, offer = prices.quote("SILVER", t)
+        assert prices.quote("SILVER", t + 999) == (bid, offer)
+        assert round(offer - bid, 3) == inst.spread
+        assert bid == round(bid, inst.decimals)
+
+
+def test_closed_markets_have_no_bars_and_crypto_trades_all_weekend() -> None:
+    prices = engine_prices()
+    saturday = WEDNESDAY_NOON + 3 * DAY
+    assert prices.bars("SILVER", "HOUR", saturday - 6 * HOUR, saturday + 6 * HOUR) == []
+    assert prices.bars("AAPL", "MINUTE", WEDNESDAY_NOON, WEDNESDAY_NOON + HOUR) == []  # pre-open
+    assert len(prices.bars("BTCUSD", "HOUR", saturday - 6 * HOUR, saturday + 6 * HOUR)) == 13
+    # Friday's last SILVER tick (21:58:59) is the quote all weekend
+    friday_last = WEDNESDAY_NOON + 2 * DAY + 9 * HOUR + 58 * 60_000 + 59_000
+    assert prices.quote("SILVER", saturday) == prices.quote("SILVER", friday_last)
+
+
+def test_daily_break_is_respected() -> None:
+    prices = engine_prices()
+    day = align("DAY", WEDNESDAY_NOON)
+    minutes = prices.bars("SILVER", "MINUTE", day + 21 * HOUR, day + 23 * HOUR + 10 * 60_000)
+    starts = {(b.start_ms - day) // 60_000 for b in minutes}
+    assert 21 * 60 + 58 in starts
+    assert not starts & set(range(21 * 60 + 59, 23 * 60 + 5))
+    assert 23 * 60 + 5 in starts
+
+
+def test_bar_in_progress_holds_only_ticks_up_to_now() -> None:
+    prices = engine_prices()
+    now = WEDNESDAY_NOON + 30 * 60_000 + 15_500
+    hour = prices.bars("SILVER", "HOUR", WEDNESDAY_NOON, now, now_ms=now)
+    assert [b.start_ms for b in hour] == [WEDNESDAY_NOON]
+    minutes = prices.bars("SILVER", "MINUTE", WEDNESDAY_NOON, now, now_ms=now)
+    assert len(minutes) == 31
+    assert aggregate(minutes) == flat(hour[0])
+    assert minutes[-1].bid.close == prices.quote("SILVER", now)[0]
+
+
+@pytest.mark.parametrize("resolution", RESOLUTIONS)
+def test_a_thousand_bars_two_years_back_are_fast(resolution: str) -> None:
+    prices = engine_prices(99)  # cold caches
+    end = WEDNESDAY_NOON - 2 * 365 * DAY
+    start = end - 1000 * DURATION_MS[resolution]
+    began = time.perf_counter()
+    bars = prices.bars("BTCUSD", resolution, start, end - 1, limit=1000)
+    elapsed = time.perf_counter() - began
+    assert len(bars) == 1000
+    assert elapsed < 0.25, f"{resolution}: {elapsed * 1000:.0f} ms"
+
+
+def test_pinned_price_path_and_release(clock: Clock) -> None:
+    engine = Engine(make_config(), clock)
+    bid, offer = engine.set_price("SILVER", mid=25.0)
+    assert (bid, offer) == (24.99, 25.01)
+    clock.advance(3600)
+    assert engine.prices.quote("SILVER", clock.now_ms()) == (24.99, 25.01)
+    now = clock.now_ms()
+    engine.set_path("SILVER", [(now, 25.0), (now + 100_000, 26.0)])
+    assert engine.prices.quote("SILVER", now + 50_000) == (25.49, 25.51)
+    assert engine.prices.quote("SILVER", now + 500_000) == (25.99, 26.01)
+    engine.set_price("SILVER", bid=30.0)
+    assert engine.prices.quote("SILVER", clock.now_ms()) == (30.0, 30.02)
+    clock.advance(60)
+    seeded = Engine(make_config(), Clock(clock.now_ms(), speed=0))
+    engine.release("SILVER")
+    later = clock.now_ms() + 5000
+    assert engine.prices.quote("SILVER", later) == seeded.prices.quote("SILVER", later)
+
+
+def test_replayed_bars_come_back_exactly(engine: Engine) -> None:
+    start = WEDNESDAY_NOON - 2 * HOUR
+    rows = ["time,open,high,low,close,volume"]
+    expected = []
+    for i in range(5):
+        o, h, low, c = 20 + i, 21.5 + i, 19.25 + i, 20.75 + i
+        rows.append(f"{start + i * 60_000},{o},{h},{low},{c},{100 + i}")
+        expected.append((o, h, low, c, 100 + i))
+    assert engine.replay_bars("SILVER", "\n".join(rows)) == 5
+    bars = engine.prices.bars("SILVER", "MINUTE", start, start + 4 * 60_000)
+    half = 0.01  # SILVER spread 0.02: bid = mid - 0.01
+    got = [
+        (b.bid.open + half, b.bid.high + half, b.bid.low + half, b.bid.close + half, b.volume)
+        for b in bars
+    ]
+    assert [tuple(round(x, 3) for x in g) for g in got] == expected
+    # the seeded process resumes after the replayed span
+    fresh = Engine(make_config(), Clock(WEDNESDAY_NOON, speed=0))
+    later = WEDNESDAY_NOON - HOUR
+    assert engine.prices.quote("SILVER", later) == fresh.prices.quote("SILVER", later)
+
+
+def test_bad_control_input_is_rejected(engine: Engine) -> None:
+    from capitalcom_sim.errors import ApiError
+
+    for call in (
+        lambda: engine.set_price("SILVER", mid=-1),
+        lambda: engine.set_price("SILVER", mid=float("nan")),
+        lambda: engine.set_price("SILVER"),
+        lambda: engine.set_path("SILVER", []),
+        lambda: engine.replay_bars("SILVER", "time,open,high,low,close\n1,2,1,3,2"),
+        lambda: engine.replay_bars("SILVER", "nonsense"),
+    ):
+        with pytest.raises(ApiError) as caught:
+            call()
+        assert caught.value.status == 400
+    with pytest.raises(ApiError) as caught:
+        engine.set_price("NOPE", mid=1)
+    assert caught.value.status == 404
