@@ -41,10 +41,7 @@ class Session(SyncResource):
 
     def logout(self) -> StatusResponse:
         """End the session; the tokens are dropped (a later call logs in again)."""
-        try:
-            return self._call(ep.LOGOUT.call())
-        finally:
-            self._transport.core.tokens.clear()
+        return self._call(ep.LOGOUT.call())
 
 
 class AsyncSession(AsyncResource):
@@ -68,7 +65,4 @@ class AsyncSession(AsyncResource):
 
     async def logout(self) -> StatusResponse:
         """End the session; the tokens are dropped (a later call logs in again)."""
-        try:
-            return await self._call(ep.LOGOUT.call())
-        finally:
-            self._transport.core.tokens.clear()
+        return await self._call(ep.LOGOUT.call())

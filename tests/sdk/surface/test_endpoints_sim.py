@@ -7,6 +7,7 @@ then prove that every documented route was hit, by each client on its own simula
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import re
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from capitalcom_sdk import (
     AsyncClient,
@@ -39,21 +41,51 @@ def sim_config() -> SimConfig:
     return SimConfig(users=(single_user(),), rate_limits=False, seed=7, start_ms=WEDNESDAY_NOON_MS)
 
 
-class _Awaitable:
-    """Makes a sync namespace's methods awaitable so one scenario serves both clients."""
+class _Recorded:
+    """Proxy of a client that records every result; makes a sync client's methods awaitable so
+    one scenario serves both clients."""
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Any, results: list[Any], sync: bool) -> None:
         self._target = target
+        self._results = results
+        self._sync = sync
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         if not callable(value):
-            return _Awaitable(value)
+            return _Recorded(value, self._results, self._sync)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return value(*args, **kwargs)
+            result = value(*args, **kwargs) if self._sync else await value(*args, **kwargs)
+            self._results.append(result)
+            return result
 
         return call
+
+
+LEGACY_NAMES = {
+    "controlledRiskAllowed",
+    "minControlledRiskStopDistance",
+    "minNormalStopOrLimitDistance",
+    "maxStopOrLimitDistance",
+}
+
+
+def unknown_fields(value: Any, where: str = "") -> set[str]:
+    """Wire names kept as extras anywhere in ``value`` (fields no model declares)."""
+    found: set[str] = set()
+    if isinstance(value, BaseModel):
+        name = type(value).__name__
+        found |= {f"{name}.{key}" for key in value.model_extra or {} if key not in LEGACY_NAMES}
+        for field in type(value).model_fields:
+            found |= unknown_fields(getattr(value, field))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found |= unknown_fields(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            found |= unknown_fields(item)
+    return found
 
 
 def _template(key: str) -> str:
@@ -140,7 +172,7 @@ async def scenario(c: Any) -> None:
         o.working_order_data.deal_id for o in (await c.orders.list()).working_orders
     }
 
-    activity = (await c.history.activity(last_period=3600)).activities
+    activity = (await c.history.activity(last_period=3600, detailed=True)).activities
     assert activity
     await c.history.transactions(last_period=3600)
 
@@ -156,16 +188,24 @@ def _hit_routes(sim: SimHandle) -> set[str]:
 
 
 def test_sync_client_exercises_every_endpoint(sim: SimHandle) -> None:
-    import asyncio
-
+    results: list[Any] = []
     with Client(**sim.client_kwargs(), rate_limit=False) as client:
-        asyncio.run(scenario(_Awaitable(client)))
-    missing = _documented_routes() - _hit_routes(sim)
-    assert missing == set()
+        asyncio.run(scenario(_Recorded(client, results, sync=True)))
+    assert _documented_routes() - _hit_routes(sim) == set()
+    assert unknown_fields(results) == set(), "the models declare every field the simulator sends"
 
 
 async def test_async_client_exercises_every_endpoint(sim: SimHandle) -> None:
+    results: list[Any] = []
     async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as client:
-        await scenario(client)
-    missing = _documented_routes() - _hit_routes(sim)
-    assert missing == set()
+        await scenario(_Recorded(client, results, sync=False))
+    assert _documented_routes() - _hit_routes(sim) == set()
+    assert unknown_fields(results) == set()
+    assert len(results) >= 40  # one per client call of the scenario
+
+
+def test_unknown_fields_finds_extras_but_not_legacy_names() -> None:
+    market = MarketDetails.model_validate(
+        {"instrument": {"epic": "X", "controlledRiskAllowed": True, "newThing": 1}}
+    )
+    assert unknown_fields([market]) == {"Instrument.newThing"}
