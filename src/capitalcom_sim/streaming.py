@@ -9,7 +9,6 @@ described in docs/streaming.md ("Simulator behaviour").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
@@ -179,7 +178,7 @@ class StreamHub:
         self._bars_seen: dict[tuple[str, str], int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         state.on_reset.append(self._on_reset)
 
     # -- engine adapter (CONTRACTS section 2) ----------------------------------------------------
@@ -270,18 +269,22 @@ class StreamHub:
             self._safe_tick()
             reply = self.handle_message(conn, text)
             self._enqueue(conn, reply, droppable=False)
-            self._wake.set()
+            self._wake_up()
 
     async def _write_loop(self, conn: StreamConnection) -> None:
-        websocket = conn.websocket
+        send = conn.websocket.send
+        out = conn.out
         try:
             while True:
-                frame = await conn.out.get()
+                frame = await out.get()
                 pause = conn.stalled_until - time.monotonic()
                 if pause > 0:
                     await asyncio.sleep(pause)
-                await websocket.send_text(frame)
+                await send({"type": "websocket.send", "text": frame})
                 conn.frames_sent += 1
+                while not out.empty() and conn.stalled_until <= time.monotonic():
+                    await send({"type": "websocket.send", "text": out.get_nowait()})
+                    conn.frames_sent += 1
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket went away; the read loop notices and cleans up
@@ -510,7 +513,6 @@ class StreamHub:
 
     def _ensure_ticker(self) -> None:
         if self._ticker is None or self._ticker.done():
-            self._wake = asyncio.Event()
             self._ticker = asyncio.get_running_loop().create_task(
                 self._run_ticker(), name="sim-stream-ticker"
             )
@@ -522,12 +524,25 @@ class StreamHub:
             logger.exception("stream ticker failed")
             return _MAX_IDLE_SLEEP
 
+    def _wake_up(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def _run_ticker(self) -> None:
+        # A bare future plus call_later: wait_for() costs an extra task and loop iterations,
+        # which showed up as milliseconds of quote latency.
+        loop = asyncio.get_running_loop()
         while self.connections:
             delay = self._safe_tick()
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiter = waiter
+            handle = loop.call_later(delay, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                handle.cancel()
+                self._waiter = None
 
     def tick(self) -> float:
         """Emit everything due up to the simulator's now; returns real seconds to sleep."""
@@ -702,6 +717,11 @@ class StreamHub:
             drop_all()
         else:
             loop.call_soon_threadsafe(drop_all)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _quote_frame(epic: str, bid: float, offer: float, t_ms: int, tick_ms: int) -> str:
