@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -219,3 +220,127 @@ def test_concurrent_clients_see_consistent_state(sim: SimHandle) -> None:
     assert stats["requests"]["POST /api/v1/session"] == 8
     assert stats["status"]["200"] == len(results) + 8
     assert sim.state.sessions.active() == []
+
+
+# ---- prices and bars (delegated to the engine) ----------------------------------------------
+
+
+def _quote(api: httpx.Client, tokens: dict[str, str], epic: str) -> tuple[float, float]:
+    snapshot = api.get(f"/markets/{epic}", headers=tokens).json()["snapshot"]
+    return snapshot["bid"], snapshot["offer"]
+
+
+def test_price_pin_keeps_the_spread_and_release_goes_back(
+    sim: SimHandle, control: httpx.Client, api: httpx.Client
+) -> None:
+    tokens = _login(sim, api)
+    bid, offer = _quote(api, tokens, "SILVER")
+    pinned = control.post("/prices/SILVER", json={"mid": 30.0}).json()
+    assert pinned["epic"] == "SILVER"
+    assert pinned["bid"] < 30.0 < pinned["offer"]
+    assert round(pinned["offer"] - pinned["bid"], 6) == round(offer - bid, 6)
+    control.post("/clock", json={"advance": 120})
+    assert _quote(api, tokens, "SILVER") == (pinned["bid"], pinned["offer"])
+    by_bid = control.post("/prices/SILVER", json={"bid": 31.0}).json()
+    assert by_bid["bid"] == 31.0
+    released = control.post("/prices/SILVER", json={"release": True})
+    assert released.status_code == 200
+
+
+def test_price_path_is_followed_on_the_clock(
+    sim: SimHandle, control: httpx.Client, api: httpx.Client
+) -> None:
+    tokens = _login(sim, api)
+    now = control.post("/clock", json={"speed": 0}).json()["now"]
+    start = now - now % 60_000 + 60_000
+    path = [[start, 20.0], [start + 60_000, 40.0]]
+    assert control.post("/prices/SILVER", json={"path": path}).status_code == 200
+    control.post("/clock", json={"set": start + 30_000})
+    bid, offer = _quote(api, tokens, "SILVER")
+    assert abs((bid + offer) / 2 - 30.0) < 0.1
+    control.post("/clock", json={"set": start + 120_000})
+    bid, offer = _quote(api, tokens, "SILVER")
+    assert abs((bid + offer) / 2 - 40.0) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "mid"),
+        ({"mid": 1, "bid": 1}, "mid"),
+        ({"mid": -3}, "mid"),
+        ({"path": []}, "path"),
+        ({"path": [[2, 1.0], [1, 2.0]]}, "path"),
+        ({"path": [["x", 1.0]]}, "path"),
+    ],
+)
+def test_bad_price_controls(control: httpx.Client, body: dict[str, Any], field: str) -> None:
+    response = control.post("/prices/SILVER", json=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errorCode": f"error.sim.invalid.{field}"},
+    )
+
+
+def test_price_control_of_an_unknown_market(control: httpx.Client) -> None:
+    response = control.post("/prices/NOPE", json={"mid": 1})
+    assert (response.status_code, response.json()) == (404, {"errorCode": "error.not-found.epic"})
+
+
+def test_bars_replay_drives_price_history(
+    sim: SimHandle, control: httpx.Client, api: httpx.Client
+) -> None:
+    tokens = _login(sim, api)
+    now = control.post("/clock", json={"speed": 0}).json()["now"]
+    start = now - now % 60_000 - 10 * 60_000
+    rows = [
+        f"{start + i * 60_000},{20 + i},{21 + i},{19 + i},{20.5 + i},{100 + i}" for i in range(3)
+    ]
+    csv_text = "time,open,high,low,close,volume\n" + "\n".join(rows) + "\n"
+    response = control.post("/bars/SILVER", content=csv_text, headers={"Content-Type": "text/csv"})
+    assert response.json() == {"bars": 3}
+    begin = datetime.fromtimestamp(start / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    prices = api.get("/prices/SILVER", headers=tokens, params={"from": begin, "max": 3}).json()[
+        "prices"
+    ]
+    assert [round((p["closePrice"]["bid"] + p["closePrice"]["ask"]) / 2, 3) for p in prices] == [
+        20.5,
+        21.5,
+        22.5,
+    ]
+
+
+@pytest.mark.parametrize(
+    "csv_text",
+    ["a,b\n1,2\n", "time,open,high,low,close\n1,x,2,1,1\n", "time,open,high,low,close\n"],
+)
+def test_bad_bars_are_400s(control: httpx.Client, csv_text: str) -> None:
+    response = control.post("/bars/SILVER", content=csv_text)
+    assert response.status_code == 400
+    assert response.json()["errorCode"].startswith("error.sim.invalid.")
+
+
+def test_advancing_the_clock_runs_the_engine_triggers(
+    sim: SimHandle, control: httpx.Client, api: httpx.Client
+) -> None:
+    tokens = _login(sim, api)
+    control.post("/clock", json={"speed": 0})
+    control.post("/prices/SILVER", json={"mid": 25.0})
+    order = {"epic": "SILVER", "direction": "BUY", "size": 1, "level": 24.0, "type": "LIMIT"}
+    assert api.post("/workingorders", headers=tokens, json=order).status_code == 200
+    assert len(api.get("/workingorders", headers=tokens).json()["workingOrders"]) == 1
+    control.post("/prices/SILVER", json={"mid": 23.0})
+    engine = sim.state.engine
+    calls: list[int | None] = []
+    original = engine.advance_to
+
+    def recording(now_ms: int | None = None) -> None:
+        calls.append(now_ms)
+        original(now_ms)
+
+    engine.advance_to = recording  # type: ignore[method-assign]
+    now = control.post("/clock", json={"advance": 5}).json()["now"]
+    assert calls == [now]
+    assert api.get("/workingorders", headers=tokens).json()["workingOrders"] == []
+    positions = api.get("/positions", headers=tokens).json()["positions"]
+    assert [p["position"]["direction"] for p in positions] == ["BUY"]
