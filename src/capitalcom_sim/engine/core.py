@@ -55,10 +55,19 @@ class Engine(TradingMixin):
         config: the simulator configuration (seed, users and their accounts, demo flag).
         clock: the simulated clock; ``advance_to`` runs triggers up to its time.
         tick_ms: the quote grid (quotes change only on multiples of it); must divide 60000.
+        overnight_fees: charge the instruments' overnight rates daily at 22:00 UTC.
     """
 
-    def __init__(self, config: SimConfig, clock: Clock, *, tick_ms: int = DEFAULT_TICK_MS) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        clock: Clock,
+        *,
+        tick_ms: int = DEFAULT_TICK_MS,
+        overnight_fees: bool = True,
+    ) -> None:
         self.config = config
+        self.overnight_fees = overnight_fees
         self.clock = clock
         self.lock = threading.RLock()
         self.instruments = InstrumentTable.default()

@@ -358,7 +358,18 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     _fx("USDSGD", 1.34, 5, 0.0003),
     # commodities (SILVER as in the documented example)
     _commodity("NATURALGAS", "Natural Gas", 2.76, 3, 0.005, 0.03),
-    _commodity("SILVER", "Silver", 24.3, 3, 0.02, 0.018, margin_factor=10.0, trailing_stops=False),
+    _commodity(
+        "SILVER",
+        "Silver",
+        24.3,
+        3,
+        0.02,
+        0.018,
+        margin_factor=10.0,
+        trailing_stops=False,
+        long_rate=-0.0199715,  # the documented example's rates
+        short_rate=0.0117515,
+    ),
     _commodity("GOLD", "Gold", 2350.0, 2, 0.3, 0.01),
     _commodity("OIL_CRUDE", "Crude Oil", 78.5, 2, 0.03, 0.02, symbol="Crude Oil"),
     _commodity("OIL_BRENT", "Brent Oil", 82.4, 2, 0.03, 0.02),

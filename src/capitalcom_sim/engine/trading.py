@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from capitalcom_sim.engine.clock import Clock
 
 _MAX_EVENTS_PER_RUN = 10_000
+_DAY_MS = 86_400_000
+SWAP_HOUR_UTC = 22  # overnight fees are charged daily at 22:00 UTC
+
+
+def next_swap_after(t_ms: int) -> int:
+    """The first daily charge instant strictly after ``t``."""
+    charge = t_ms - t_ms % _DAY_MS + SWAP_HOUR_UTC * 3_600_000
+    return charge if charge > t_ms else charge + _DAY_MS
+
+
 _FAR = 1 << 62
 
 
@@ -92,6 +102,7 @@ class TradingMixin:
     accounts: dict[str, AccountState]
     _recent: dict[str, list[str]]
     _processed_ms: int
+    overnight_fees: bool
 
     def _account(self, account_id: str) -> AccountState:  # pragma: no cover - engine's
         raise NotImplementedError
@@ -465,6 +476,7 @@ class TradingMixin:
                 stop_distance=stops.trailing_distance,
                 profit_level=stops.profit_level,
                 watch_from_ms=self._next_tick(now),
+                next_swap_ms=next_swap_after(now) if self.overnight_fees else None,
             )
             account.positions[deal_id] = position
             affected.append(AffectedDeal(deal_id, "OPENED"))
@@ -922,6 +934,15 @@ class TradingMixin:
     def _position_event(
         self, account: AccountState, position: Position, start: int, end: int, order: int
     ) -> _Event | None:
+        best = self._price_event(account, position, start, end, order)
+        swap = position.next_swap_ms
+        if swap is not None and swap < end and (best is None or swap < best.time):
+            return _Event(swap, order, "SWAP", account, position.deal_id, 0)
+        return best
+
+    def _price_event(
+        self, account: AccountState, position: Position, start: int, end: int, order: int
+    ) -> _Event | None:
         s = max(start, position.watch_from_ms)
         if s >= end:
             return None
@@ -994,6 +1015,9 @@ class TradingMixin:
 
     def _apply(self, event: _Event) -> None:
         account = event.account
+        if event.kind == "SWAP":
+            self._charge_overnight_fee(account, account.positions[event.deal_id], event.time)
+            return
         if event.kind in ("SL", "TP", "TRAIL"):
             position = account.positions[event.deal_id]
             inst = self.instruments.require(position.epic)
@@ -1055,6 +1079,39 @@ class TradingMixin:
         )
         status = "EXECUTED" if confirm is not None else "REJECTED"
         self._order_activity(account, inst, working, reference, event.time, status, "SYSTEM")
+
+    def _charge_overnight_fee(self, account: AccountState, position: Position, when: int) -> None:
+        """Daily fee: notional x the instrument's long/short rate (percent per day)."""
+        inst = self.instruments.require(position.epic)
+        mid = self._mid_now(inst, when)
+        close = self._price(inst, self._closing_units(inst, position.direction, mid))
+        rate = inst.long_rate if position.direction == "BUY" else inst.short_rate
+        fx = self._fx_rate(inst.currency, account.currency, when)
+        amount = round(close * position.size * rate / 100 * fx, 2)
+        position.next_swap_ms = when + _DAY_MS
+        if amount == 0:
+            return
+        account.deposit += amount
+        account.add_transaction(
+            Transaction(
+                date_ms=when,
+                instrument_name=inst.name,
+                transaction_type="SWAP",
+                note="Overnight fee",
+                reference=position.deal_id.split("-")[0],
+                amount=amount,
+                currency=account.currency,
+            )
+        )
+        details = self._details(
+            inst,
+            position.deal_reference,
+            position.size,
+            position.direction,
+            close,
+            position.guaranteed_stop,
+        )
+        self._activity(account, when, inst, position.deal_id, "SYSTEM", "SWAP", "ACCEPTED", details)
 
     def _settle_trailing(self, start: int, end: int) -> None:
         """Move trailing stops to where the price walk since the last run took them."""

@@ -144,6 +144,7 @@ class Position:
     profit_level: float | None = None
     upl: float = 0.0  # filled in when handed out
     watch_from_ms: int = 0  # first tick on which its stops may trigger
+    next_swap_ms: int | None = None  # next overnight-fee charge (None: fees off)
 
     @property
     def deal_reference(self) -> str:

@@ -347,3 +347,21 @@ def test_leverage_preferences_change_the_margin(engine: Engine) -> None:
     engine.open_position(USD_ACCOUNT, buy("US500", 1))
     [position] = engine.positions(USD_ACCOUNT)
     assert position.leverage == 10
+
+
+def test_overnight_fee_is_charged_daily_at_22_utc(engine: Engine, clock: Clock) -> None:
+    engine.set_price("SILVER", mid=25.0)  # bid 24.99
+    engine.open_position(USD_ACCOUNT, buy("SILVER", 100))
+    clock.advance(9 * 3600)  # 21:00: nothing yet
+    engine.advance_to()
+    assert engine.transactions(USD_ACCOUNT, 0, clock.now_ms()) == []
+    clock.advance(2 * 24 * 3600)  # crosses 22:00 twice
+    engine.advance_to()
+    swaps = engine.transactions(USD_ACCOUNT, 0, clock.now_ms(), "SWAP")
+    # 24.99 x 100 x -0.0199715 % = -0.49909 USD per night
+    assert [(s.amount, s.date_ms) for s in swaps] == [
+        (-0.5, WEDNESDAY_NOON + 10 * HOUR),
+        (-0.5, WEDNESDAY_NOON + 34 * HOUR),
+    ]
+    assert engine.balance(USD_ACCOUNT).deposit == 9999.0
+    assert Engine(make_config(), clock, overnight_fees=False).overnight_fees is False
