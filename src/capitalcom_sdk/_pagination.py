@@ -97,6 +97,8 @@ def price_history_flow(
     """All bars of ``[start, end]`` (end defaults to now), paging past the 1000-bar limit."""
     market = check.epic(epic)
     res = check.resolution(resolution)
+    if start is None:
+        raise RequestValidationError("from", "a start is required")
     first, last = check.date_range(start, end)
     assert first is not None
     now = yield from _server_now()
@@ -214,7 +216,7 @@ def activity_flow(
     if deal_id is not None:
         extra["dealId"] = check.identifier(deal_id, "dealId")
     if filter is not None:
-        extra["filter"] = check.identifier(filter, "filter")
+        extra["filter"] = check.fiql_filter(filter)
     windows = yield from _ranged(start, end, last_period, ACTIVITY_MAX_RANGE)
     pages: list[Activity] = []
     for done, window in enumerate(_windows_or_single(windows), start=1):

@@ -21,6 +21,10 @@ MAX_LAST_PERIOD = 86_400
 TOP_UP_LIMIT = 400_000.0
 WATCHLIST_NAME_LENGTH = (1, 20)
 NAVIGATION_LIMIT = (1, 500)
+MAX_SIZE = 1e9
+"""Sanity bound of a deal size (no market allows more; each has its own ``maxDealSize``)."""
+MAX_IDENTIFIER_LENGTH = 128
+MAX_FILTER_LENGTH = 2000
 
 STOP_FIELDS = ("stopLevel", "stopDistance", "stopAmount")
 PROFIT_FIELDS = ("profitLevel", "profitDistance", "profitAmount")
@@ -44,51 +48,63 @@ def positive(value: Any, field: str) -> float:
 
 
 def size(value: Any, field: str = "size") -> float:
-    """A deal size: finite and > 0."""
-    return positive(value, field)
+    """A deal size: finite, > 0 and at most :data:`MAX_SIZE`."""
+    number = positive(value, field)
+    if number > MAX_SIZE:
+        raise RequestValidationError(field, f"must be at most {MAX_SIZE:g}, got {value!r}")
+    return number
 
 
 def direction(value: Any, field: str = "direction") -> str:
     """``BUY`` or ``SELL``; a :class:`Direction` or a case-insensitive string."""
-    if isinstance(value, str):
-        text = value.strip().upper()
-        if text in Direction.__members__:
-            return text
+    if isinstance(value, str) and value.strip().upper() in Direction.__members__:
+        return value.strip().upper()
     raise RequestValidationError(field, f"must be BUY or SELL, got {value!r}")
 
 
 def order_type(value: Any, field: str = "type") -> str:
     """``LIMIT`` or ``STOP``; an :class:`OrderType` or a case-insensitive string."""
-    if isinstance(value, str):
-        text = value.strip().upper()
-        if text in OrderType.__members__:
-            return text
+    if isinstance(value, str) and value.strip().upper() in OrderType.__members__:
+        return value.strip().upper()
     raise RequestValidationError(field, f"must be LIMIT or STOP, got {value!r}")
 
 
 def resolution(value: Any, field: str = "resolution") -> Resolution:
     """One of the eight resolutions (case-insensitive)."""
-    if isinstance(value, str):
-        text = value.strip().upper()
-        if text in Resolution.__members__:
-            return Resolution(text)
+    if isinstance(value, str) and value.strip().upper() in Resolution.__members__:
+        return Resolution(value.strip().upper())
     allowed = ", ".join(Resolution.__members__)
     raise RequestValidationError(field, f"must be one of {allowed}, got {value!r}")
 
 
-def identifier(value: Any, field: str) -> str:
-    """A non-empty identifier (dealId, dealReference, watchlistId, accountId, nodeId)."""
+def text(value: Any, field: str, max_length: int) -> str:
+    """A non-empty single-line string of printable characters, at most ``max_length`` long."""
     if not isinstance(value, str) or not value.strip():
         raise RequestValidationError(field, f"must be a non-empty string, got {value!r}")
-    return value.strip()
+    stripped = value.strip()
+    if len(stripped) > max_length:
+        raise RequestValidationError(field, f"at most {max_length} characters, got {len(value)}")
+    if not stripped.isprintable():
+        raise RequestValidationError(field, "must not contain control characters")
+    return stripped
+
+
+def identifier(value: Any, field: str) -> str:
+    """A non-empty identifier (dealId, dealReference, watchlistId, accountId, nodeId, epic)."""
+    return text(value, field, MAX_IDENTIFIER_LENGTH)
+
+
+def fiql_filter(value: Any, field: str = "filter") -> str:
+    """An activity filter (FIQL, SPEC 5.1): a non-empty single line."""
+    return text(value, field, MAX_FILTER_LENGTH)
 
 
 def epic(value: Any, field: str = "epic") -> str:
     """A non-empty epic without commas (commas separate epics in list parameters)."""
-    text = identifier(value, field)
-    if "," in text:
-        raise RequestValidationError(field, f"must be a single epic without commas, got {value!r}")
-    return text
+    name = identifier(value, field)
+    if "," in name or " " in name:
+        raise RequestValidationError(field, f"must be a single epic (no commas), got {value!r}")
+    return name
 
 
 def epic_list(values: Any, field: str = "epics", maximum: int | None = None) -> list[str]:
@@ -233,3 +249,21 @@ def stops_and_profits(
             "guaranteedStop", "requires one of stopLevel, stopDistance, stopAmount"
         )
     return body
+
+
+def sides_of_level(body: dict[str, Any], direction: str, level: float) -> None:
+    """Stop and profit *levels* of a working order on the right side of its order level.
+
+    A BUY order's stop lies below its level and its profit above; a SELL order's the reverse.
+    """
+    below, above = (
+        ("stopLevel", "profitLevel") if direction == "BUY" else ("profitLevel", "stopLevel")
+    )
+    if below in body and body[below] >= level:
+        raise RequestValidationError(
+            below, f"must be below the order level {level:g} ({direction})"
+        )
+    if above in body and body[above] <= level:
+        raise RequestValidationError(
+            above, f"must be above the order level {level:g} ({direction})"
+        )

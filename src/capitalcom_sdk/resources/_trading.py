@@ -99,6 +99,7 @@ def create_order(
     if good_till_date is not None:
         body["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
     body.update(_stops(options))
+    check.sides_of_level(body, body["direction"], body["level"])
     return ep.CREATE_ORDER.call(body=body)
 
 
