@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -380,3 +381,16 @@ def test_streaming_host_of_the_session_points_at_this_simulator(sim: SimHandle) 
         json={"identifier": sim.identifier, "password": sim.password},
     )
     assert response.json()["streamingHost"] == sim.base_url.replace("http://", "ws://") + "/"
+
+
+async def test_reset_closes_every_stream_connection(raw: RawClient, sim: SimHandle) -> None:
+    await raw.request("marketData.subscribe", {"epics": ["BTCUSD"]})
+    async with httpx.AsyncClient(base_url=sim.base_url) as http:
+        assert (await http.post("/_sim/reset", json={})).status_code == 200
+    with pytest.raises(ConnectionClosed):
+        await _frames_until_reply(raw, "never")  # events until the close
+    for _ in range(100):
+        if not hub_for(sim.state).describe():
+            break
+        await asyncio.sleep(0.01)
+    assert hub_for(sim.state).describe() == []

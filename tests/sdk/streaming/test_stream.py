@@ -268,19 +268,19 @@ async def test_stalled_connection_is_detected_by_the_watchdog(sim: SimHandle) ->
         await stream.subscribe_quotes(["BTCUSD"])
         await _first_quote_after(stream, "BTCUSD", time.monotonic())
         async with httpx.AsyncClient(base_url=sim.base_url) as http:
-            await http.post("/_sim/stream/stall", json={"seconds": 30})
+            await http.post("/_sim/stream/stall", json={"seconds": 5})
         stalled_at = time.monotonic()
         await _drain(stream)
         assert await _first_quote_after(stream, "BTCUSD", stalled_at) < 3.0
         assert stream.stats.reconnects == 1
 
 
-@pytest.mark.parametrize("sim_config", [stream_config(speed=100.0)])
+@pytest.mark.parametrize("sim_config", [stream_config(speed=250.0)])
 async def test_pings_keep_the_connection_past_ten_simulated_minutes(sim: SimHandle) -> None:
-    # At 100x, 10 simulated minutes pass in 6 s: a 1 s ping keeps the connection.
-    async with AsyncClient(**sim.client_kwargs()) as client, client.stream(ping_interval=1.0) as s:
+    # At 250x, 10 simulated minutes pass in 2.4 s: a 0.5 s ping keeps the connection.
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream(ping_interval=0.5) as s:
         await s.subscribe_quotes(["BTCUSD"])
-        await asyncio.sleep(7.5)
+        await asyncio.sleep(3.0)
         assert s.stats.reconnects == 0
         assert sim.state.clock.now_ms() - START_MS > 700_000
 
@@ -314,13 +314,13 @@ async def test_slow_consumer_drops_the_oldest_quotes_per_epic_and_counts_them(
         await stream.subscribe_quotes(["BTCUSD", "ETHUSD"])
         await stream.subscribe_ohlc(["BTCUSD"], resolution="MINUTE")
         sim.state.clock.advance(120)  # ~240 quotes and 4 bars, nobody reading
-        for _ in range(200):
+        seen = -1
+        for _ in range(50):  # until nothing more arrives for 0.1 s
+            await asyncio.sleep(0.1)
             stats = stream.stats
-            if stats.quotes + stats.bars >= 200:
+            if stats.quotes + stats.bars == seen:
                 break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.2)
-        stats = stream.stats
+            seen = stats.quotes + stats.bars
         assert stats.dropped_quotes > 0
         assert sum(stats.dropped_by_epic.values()) == stats.dropped_quotes
         events = stream.drain(10_000)
