@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -195,7 +196,11 @@ def test_a_bug_in_a_route_is_a_json_500_and_logged(
         json={"identifier": sim.identifier, "password": sim.password},
     )
     assert (response.status_code, response.json()) == (500, {"errorCode": "error.internal"})
-    assert any("simulator bug" in r.getMessage() for r in caplog.records)
+    # Logged by the server thread right after the answer went out: wait for it (real time).
+    deadline = time.monotonic() + 5
+    while not any("simulator bug" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "the bug was not logged"
+        time.sleep(0.01)
 
 
 def test_concurrent_clients_see_consistent_state(sim: SimHandle) -> None:
