@@ -123,6 +123,7 @@ def _register() -> None:
         prices,
         session,
         sim,
+        stream,
         watchlists,
     )
 
@@ -134,6 +135,7 @@ def _register() -> None:
     app.add_typer(orders.group, name="orders")
     app.add_typer(watchlists.group, name="watchlists")
     app.add_typer(history.group, name="history")
+    app.add_typer(stream.group, name="stream")
     app.command(
         "sim",
         help=sim.HELP,

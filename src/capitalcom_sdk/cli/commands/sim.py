@@ -1,22 +1,40 @@
-"""``capitalcom sim``: run the local simulator (delegates to ``capitalcom_sim``)."""
+"""``capitalcom sim``: run the local simulator.
+
+It delegates to the simulator's own command line (``python -m capitalcom_sim``) in a child
+process: the SDK package never imports the simulator.
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Annotated, Any
+import importlib.util
+import re
+import signal
+import subprocess
+import sys
+import threading
+from typing import IO, Annotated
 
 import typer
 
 from capitalcom_sdk.cli._options import JsonFlag
-from capitalcom_sdk.cli._output import key_values
 from capitalcom_sdk.cli._state import handle_errors, state_of
 from capitalcom_sdk.errors import ConfigurationError
 
 HELP = """Run the local simulator of the Capital.com API (REST + WebSocket) until Ctrl-C.
 
-Any other option of capitalcom-sim (see `python -m capitalcom_sim --help`) is passed through.
-Point the CLI at it with --base-url http://127.0.0.1:PORT and the printed credentials.
+Delegates to `python -m capitalcom_sim`: every option of capitalcom-sim is accepted (see \
+`python -m capitalcom_sim --help`: --api-key, --identifier, --password, --users, ...). \
+Point the CLI at it with --base-url http://127.0.0.1:PORT and the printed credentials. \
+With --json, one JSON line gives the URL and the process id.
 """
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def _drain(stream: IO[str], sink: IO[str]) -> None:
+    for line in stream:
+        sink.write(line)
+        sink.flush()
 
 
 @handle_errors
@@ -24,7 +42,7 @@ def sim(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 = any free port).")] = 8765,
-    seed: Annotated[int, typer.Option(help="Market seed (deterministic prices).")] = 42,
+    seed: Annotated[int | None, typer.Option(help="Market seed (deterministic prices).")] = None,
     no_rate_limits: Annotated[
         bool, typer.Option("--no-rate-limits", help="Do not enforce the documented rate limits.")
     ] = False,
@@ -36,63 +54,54 @@ def sim(
 ) -> None:
     """Run the local simulator."""
     state = state_of(ctx, json_output)
-    try:
-        from capitalcom_sim.__main__ import build_parser, config_from_args
-        from capitalcom_sim.server import SimServer
-    except ImportError as exc:
+    missing = [m for m in ("capitalcom_sim", "starlette", "uvicorn") if not _installed(m)]
+    if missing:
         raise ConfigurationError(
-            "the simulator needs its extra: pip install 'capitalcom-sdk[sim]'"
-        ) from exc
-    argv = ["--host", host, "--port", str(port), "--seed", str(seed), *ctx.args]
+            f"the simulator needs {', '.join(missing)}: pip install 'capitalcom-sdk[sim]'"
+        )
+    argv = [sys.executable, "-m", "capitalcom_sim", "--host", host, "--port", str(port)]
+    if seed is not None:
+        argv += ["--seed", str(seed)]
     if no_rate_limits:
         argv.append("--no-rate-limits")
+    argv += ctx.args
+    json_mode = state.output.json_mode
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # stop the child too when we are terminated
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module, arguments as given
+        argv, stdout=subprocess.PIPE if json_mode else None, text=True
+    )
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:
-        raise typer.Exit(2) from exc
-    config = config_from_args(args)
-    try:
-        server = SimServer(config, host=host, port=port).start()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    user = config.users[0]
-    info: dict[str, Any] = {
-        "baseUrl": server.base_url,
-        "apiKey": user.api_key,
-        "identifier": user.identifier,
-        "password": user.password,
-        "seed": config.seed,
-        "rateLimits": config.rate_limits,
-    }
-
-    def render(console: Any) -> None:
-        console.print(f"[green]simulator listening on[/] [bold]{server.base_url}[/]")
-        console.print(
-            key_values(
-                None,
-                [
-                    ("api key", user.api_key),
-                    ("identifier", user.identifier),
-                    ("password", user.password),
-                    ("seed", config.seed),
-                    ("rate limits", "on" if config.rate_limits else "off"),
-                ],
-            )
-        )
-        console.print(
-            f"try: CAPITAL_API_KEY={user.api_key} CAPITAL_IDENTIFIER={user.identifier} "
-            f"CAPITAL_PASSWORD=... capitalcom --base-url {server.base_url} markets search gold"
-        )
-        console.print("[dim]Ctrl-C to stop[/]")
-
-    # The simulator's own (public, documented) credentials: printing them is the point.
-    state.output.result(info, render)
-    deadline = None if duration is None else time.monotonic() + duration
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            time.sleep(0.05)
+        if json_mode:
+            assert child.stdout is not None
+            first = child.stdout.readline()
+            match = _LISTENING.search(first)
+            if match is None:
+                child.wait(timeout=10)
+                raise typer.Exit(2 if child.returncode in (None, 0) else child.returncode)
+            state.output.result({"baseUrl": match.group(1), "pid": child.pid})
+            threading.Thread(target=_drain, args=(child.stdout, sys.stderr), daemon=True).start()
+        try:
+            code = child.wait(timeout=duration)
+        except subprocess.TimeoutExpired:
+            code = 0
     except KeyboardInterrupt:
-        pass
+        code = 0
     finally:
-        server.stop()
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    if code:
+        raise typer.Exit(code)
     state.output.note("simulator stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
