@@ -8,8 +8,11 @@ Quick start::
         print(client.general.server_time().datetime)
 """
 
-from capitalcom_sdk import models
-from capitalcom_sdk._client import AsyncClient, Client
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from capitalcom_sdk.errors import (
     APIError,
     AuthenticationError,
@@ -25,29 +28,84 @@ from capitalcom_sdk.errors import (
     ServerError,
     SessionExpiredError,
 )
-from capitalcom_sdk.models import (
-    Confirm,
-    DealReference,
-    DealStatus,
-    Direction,
-    InstrumentType,
-    MarketStatus,
-    OrderType,
-    PriceHistory,
-    Resolution,
-    TimeInForce,
-    TransactionType,
-)
-from capitalcom_sdk.streaming import (
-    AsyncStream,
-    OHLCBar,
-    Quote,
-    Stream,
-    StreamError,
-    StreamOptions,
-    StreamStats,
-    SubscriptionError,
-)
+
+if TYPE_CHECKING:
+    from capitalcom_sdk import models
+    from capitalcom_sdk._client import AsyncClient, Client
+    from capitalcom_sdk.models import (
+        Confirm,
+        DealReference,
+        DealStatus,
+        Direction,
+        InstrumentType,
+        MarketStatus,
+        OrderType,
+        PriceHistory,
+        Resolution,
+        TimeInForce,
+        TransactionType,
+    )
+    from capitalcom_sdk.streaming import (
+        AsyncStream,
+        OHLCBar,
+        Quote,
+        Stream,
+        StreamError,
+        StreamOptions,
+        StreamStats,
+        SubscriptionError,
+    )
+
+# Loaded on first access (PEP 562): the clients pull in httpx and the pydantic models, which
+# cost most of the import time; ``import capitalcom_sdk`` alone stays cheap (bench/startup.py).
+_LAZY = {
+    "models": "capitalcom_sdk.models",
+    **dict.fromkeys(("AsyncClient", "Client"), "capitalcom_sdk._client"),
+    **dict.fromkeys(
+        (
+            "Confirm",
+            "DealReference",
+            "DealStatus",
+            "Direction",
+            "InstrumentType",
+            "MarketStatus",
+            "OrderType",
+            "PriceHistory",
+            "Resolution",
+            "TimeInForce",
+            "TransactionType",
+        ),
+        "capitalcom_sdk.models",
+    ),
+    **dict.fromkeys(
+        (
+            "AsyncStream",
+            "OHLCBar",
+            "Quote",
+            "Stream",
+            "StreamError",
+            "StreamOptions",
+            "StreamStats",
+            "SubscriptionError",
+        ),
+        "capitalcom_sdk.streaming",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if name == "models" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 
