@@ -96,7 +96,8 @@ def root(
             raise ConfigurationError(f"CAPITAL_ENV must be demo or live, got {env_name!r}")
         settings = Settings(
             env=env_name,
-            base_url=base_url or values.get("CAPITAL_BASE_URL") or None,
+            # an explicit --env outranks a base URL from the environment (options come first)
+            base_url=base_url or (None if env else values.get("CAPITAL_BASE_URL")) or None,
             api_key=values.get("CAPITAL_API_KEY") or None,
             identifier=values.get("CAPITAL_IDENTIFIER") or None,
             password=values.get("CAPITAL_PASSWORD") or None,

@@ -95,12 +95,16 @@ def parse_duration(text: str, option: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def parse_time(text: str | None, option: str, now: datetime) -> datetime | None:
-    """An ISO 8601 date or time (no zone = UTC), or a duration before ``now`` (``30d``)."""
+def parse_time(
+    text: str | None, option: str, now: datetime, *, future: bool = False
+) -> datetime | None:
+    """An ISO 8601 date or time (no zone = UTC), or a duration before ``now`` (``30d``; after
+    ``now`` when ``future``)."""
     if text is None:
         return None
     if _RELATIVE.match(text.strip().lower()):
-        return now - parse_duration(text, option)
+        delta = parse_duration(text, option)
+        return now + delta if future else now - delta
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -7,6 +7,7 @@ output can be piped into ``jq`` untouched.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -20,6 +21,10 @@ from capitalcom_sdk._logging import registry
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+
+
+_SHORT_TEXT = 20
+_NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?(e[-+]?\d+)?$")
 
 
 def jsonable(value: Any) -> Any:
@@ -54,8 +59,22 @@ class Output:
     @cached_property
     def console(self) -> Console:
         from rich.console import Console
+        from rich.measure import Measurement
+        from rich.table import Table
 
-        return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+        class WideningConsole(Console):
+            """Prints a table wider than the terminal rather than cutting ids or numbers."""
+
+            def print(self, *objects: Any, **kwargs: Any) -> None:
+                for item in objects:
+                    if isinstance(item, Table):
+                        need = Measurement.get(
+                            self, self.options.update_width(10_000), item
+                        ).minimum
+                        self.width = max(self.width, need)
+                super().print(*objects, **kwargs)
+
+        return WideningConsole(file=sys.stdout, highlight=False, soft_wrap=False)
 
     @cached_property
     def err(self) -> Console:
@@ -96,19 +115,26 @@ def table(
     title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], **kwargs: Any
 ) -> Table:
     """A rich table; numbers right-aligned, ``None`` shown as ``-``."""
+    from rich import box
     from rich.table import Table
 
-    materialised = [list(r) for r in rows]
+    materialised = [[_cell(v) for v in r] for r in rows]
+    kwargs.setdefault("box", box.SIMPLE_HEAD)
     result = Table(title=title, title_justify="left", **kwargs)
     for index, name in enumerate(columns):
-        numeric = bool(materialised) and all(
-            isinstance(r[index], int | float) and not isinstance(r[index], bool)
-            for r in materialised
-            if r[index] is not None
+        cells = [r[index] for r in materialised]
+        numeric = bool(cells) and all(_NUMBER.match(c) or c == "-" for c in cells)
+        # ids, numbers, times and codes are never cut; only long free text may wrap
+        longest = max((len(c) for c in cells), default=0)
+        whole = numeric or name.endswith("id") or longest <= _SHORT_TEXT
+        result.add_column(
+            name,
+            justify="right" if numeric else "left",
+            no_wrap=whole,
+            min_width=max(longest, len(name)) if whole else _SHORT_TEXT,
         )
-        result.add_column(name, justify="right" if numeric else "left")
     for r in materialised:
-        result.add_row(*(_cell(v) for v in r))
+        result.add_row(*r)
     return result
 
 
@@ -124,7 +150,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.2f}"
+        return f"{round(value, 8):,}"  # every digit the API sent, no float noise
     return escape(str(value))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.sdk.cli.conftest import Cli
@@ -90,15 +91,24 @@ def test_trading_on_live_needs_the_opt_in_and_sends_nothing(cli: Cli) -> None:
     outcome = cli("orders", "cancel", "x", env=env)
     assert outcome.exit_code == 2
     assert "LIVE" in outcome.stderr
+    # an explicit --env outranks CAPITAL_BASE_URL from the environment
+    outcome = cli("--env", "live", "positions", "close", "x", "--json")
+    assert outcome.exit_code == 2
+    assert "--i-understand-live-trading" in outcome.error["message"]
 
 
 def test_working_order_lifecycle(cli: Cli) -> None:
     bid = _price(cli, "GOLD")["bid"]
     level = round(bid * 0.9, 2)
-    created = cli.json("orders", "create", "GOLD", "BUY", "1", str(level), "--type", "LIMIT")
+    created = cli.json(
+        "orders", "create", "GOLD", "BUY", "1", str(level), "--type", "LIMIT", "--good-till", "2d"
+    )
     assert created["dealStatus"] == "ACCEPTED"
     listed = cli.json("orders", "list")["workingOrders"]
     order = next(o for o in listed if o["workingOrderData"]["orderLevel"] == level)
+    good_till = datetime.fromisoformat(order["workingOrderData"]["goodTillDateUTC"])
+    now = cli.sim.state.clock.now()
+    assert timedelta(days=1.9) < good_till.replace(tzinfo=UTC) - now < timedelta(days=2.1)
     deal_id = order["workingOrderData"]["dealId"]
     assert cli("orders", "list").exit_code == 0
 

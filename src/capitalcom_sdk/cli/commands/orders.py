@@ -35,7 +35,10 @@ group = typer.Typer(
 DealIdArg = Annotated[str, typer.Argument(help="The working order's deal id.")]
 GoodTill = Annotated[
     str | None,
-    typer.Option(help="Expiry: ISO 8601 (UTC); default good till cancelled.", show_default=False),
+    typer.Option(
+        help="Expiry: ISO 8601 (UTC) or a duration from now (2d); default good till cancelled.",
+        show_default=False,
+    ),
 ]
 
 
@@ -130,7 +133,7 @@ def create(
             size,
             level,
             order_type.value,
-            good_till_date=parse_time(good_till, "good-till", now),
+            good_till_date=parse_time(good_till, "good-till", now, future=True),
             confirm=not no_wait,
             **stops,
         )
@@ -172,7 +175,7 @@ def update(
         result = untyped(client.orders.update)(
             deal_id,
             level=level,
-            good_till_date=parse_time(good_till, "good-till", now),
+            good_till_date=parse_time(good_till, "good-till", now, future=True),
             confirm=not no_wait,
             **stops,
         )

@@ -48,7 +48,7 @@ def positions_table(items: list[Any]) -> Any:
     total = sum(i.position.upl or 0.0 for i in items)
     return table(
         f"Open positions ({len(items)}), P&L {total:,.2f}",
-        ["deal id", "epic", "dir", "size", "open", "now", "stop", "profit", "P&L", "ccy"],
+        ["deal id", "epic", "dir", "size", "open", "now", "stop", "profit", "P&L"],
         (
             [
                 i.position.deal_id,
@@ -60,7 +60,6 @@ def positions_table(items: list[Any]) -> Any:
                 i.position.stop_level,
                 i.position.profit_level,
                 i.position.upl,
-                i.position.currency,
             ]
             for i in items
         ),

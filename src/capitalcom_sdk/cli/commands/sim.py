@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import IO, Annotated
 
 import typer
@@ -79,7 +80,9 @@ def sim(
             if match is None:
                 child.wait(timeout=10)
                 raise typer.Exit(2 if child.returncode in (None, 0) else child.returncode)
-            state.output.result({"baseUrl": match.group(1), "pid": child.pid})
+            base_url = match.group(1)
+            _wait_until_serving(base_url, child)
+            state.output.result({"baseUrl": base_url, "pid": child.pid})
             threading.Thread(target=_drain, args=(child.stdout, sys.stderr), daemon=True).start()
         try:
             code = child.wait(timeout=duration)
@@ -97,6 +100,20 @@ def sim(
     if code:
         raise typer.Exit(code)
     state.output.note("simulator stopped")
+
+
+def _wait_until_serving(base_url: str, child: subprocess.Popen[str], timeout: float = 15.0) -> None:
+    """Return once the simulator answers (so the JSON line means "ready")."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            httpx.get(base_url + "/api/v1/time", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise ConfigurationError(f"the simulator did not answer on {base_url}")
 
 
 def _interrupt(signum: int, frame: object) -> None:
