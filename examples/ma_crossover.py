@@ -224,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "refusing to trade on the LIVE server without --i-understand-live-trading"
                 )
                 return 2
+            if not _credentials_given(environ):
+                log.error("set CAPITAL_API_KEY, CAPITAL_IDENTIFIER and CAPITAL_PASSWORD")
+                return 2
             client = stack.enter_context(Client.from_env())
             speed = 1.0
             log.info("trading on %s", client.base_url)

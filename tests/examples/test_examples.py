@@ -184,3 +184,17 @@ def test_crossover_ignores_rounding_noise_of_equal_prices() -> None:
     flat = [noisy] * 9
     assert bot.crossover(flat, 3, 8) is None
     assert bot.crossover([*flat[:-1], noisy * 1.001], 3, 8) == "BUY"
+
+
+def test_bot_needs_credentials_for_a_given_server(tmp_path: Path) -> None:
+    env = {**_clean_env(), "CAPITAL_BASE_URL": "http://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "ma_crossover.py"), "--iterations", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "CAPITAL_API_KEY" in done.stderr
