@@ -27,7 +27,7 @@ from capitalcom_sim.server import SimServer
 from tests.conftest import SimHandle, start_sim
 from tests.reliability.conftest import config, engine_state, handle
 
-START_MS = 1_795_521_600_000  # 2026-11-18 12:00 UTC, a Wednesday: markets open
+START_MS = 1_795_003_200_000  # 2026-11-18 12:00 UTC, a Wednesday: markets open
 LONG = "X" * 5000
 # A body that is not a JSON object, sent raw.
 RAW = object()

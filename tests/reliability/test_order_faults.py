@@ -43,7 +43,7 @@ USERS = 8
 OPENS = 1000
 EPIC = "EURUSD"  # min size 100, increment 1: sizes 100, 101, ... are all valid and cheap
 # 2026-11-18 (a Wednesday) 12:00 UTC: every market of the simulator is open.
-START_MS = 1_795_521_600_000
+START_MS = 1_795_003_200_000
 ORDER_PATH = "re:^/api/v1/positions$"
 FAULTS: list[tuple[float, dict[str, object]]] = [
     (0.02, {"kind": "timeout", "latencyMs": 3000}),

@@ -26,7 +26,7 @@ from tests.reliability.conftest import config, handle
 
 USERS = 4
 CALLS_PER_USER = 60
-START_MS = 1_795_521_600_000  # a Wednesday, 12:00 UTC
+START_MS = 1_795_003_200_000  # a Wednesday, 12:00 UTC
 POLICY = RetryPolicy(max_retries=8, max_delay=30.0, base_delay=0.02, rate_limit_delay=0.2)
 # (share of GET requests, fault); shares add up to 20 %.
 FAULTS: list[tuple[float, dict[str, object]]] = [

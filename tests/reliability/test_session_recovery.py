@@ -22,7 +22,7 @@ from capitalcom_sim.streaming import hub_for
 from tests.conftest import start_sim
 from tests.reliability.conftest import FAST_RETRY, config, handle
 
-START_MS = 1_795_521_600_000  # a Wednesday, 12:00 UTC
+START_MS = 1_795_003_200_000  # a Wednesday, 12:00 UTC
 EPICS = ["GOLD", "SILVER", "EURUSD"]
 LOGIN = "POST /api/v1/session"
 
