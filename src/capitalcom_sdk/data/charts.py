@@ -101,7 +101,8 @@ def candlestick_chart(
         ax.set_title(title)
 
     step = max(1, len(data) // _MAX_TICKS)
-    ticks = xs[::step]
+    # no label within half a step of the right edge, where it would be cut off
+    ticks = [x for x in xs[::step] if x == 0 or len(data) - 1 - x >= step / 2]
     fmt = _tick_label(times)
     labelled = ax_volume if ax_volume is not None else ax
     labelled.set_xticks(ticks)
