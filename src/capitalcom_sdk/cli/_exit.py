@@ -52,8 +52,20 @@ EXIT_CODES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
 )
 
 
+# Streaming errors, matched by name so that this module does not import the streaming package.
+STREAM_EXIT_CODES: tuple[tuple[str, ExitCode, str], ...] = (
+    ("SubscriptionError", ExitCode.REJECTED, "subscription refused (e.g. unknown epic)"),
+    ("StreamError", ExitCode.NETWORK, "stream closed, timed out or broken"),
+)
+_STREAM_ERRORS = "capitalcom_sdk.streaming.errors"
+
+
 def exit_code_for(exc: BaseException) -> ExitCode:
     """The exit code of an exception raised while running a command."""
+    names = {c.__name__ for c in type(exc).__mro__ if c.__module__ == _STREAM_ERRORS}
+    for name, code, _ in STREAM_EXIT_CODES:
+        if name in names:
+            return code
     for cls, code, _ in EXIT_CODES:
         if isinstance(exc, cls):
             return code

@@ -104,3 +104,17 @@ def test_help_does_not_import_heavy_optional_modules(tmp_path: Path) -> None:
     )
     assert "Usage" in done.stdout
     assert done.stderr.strip().endswith("LOADED:")
+
+
+def test_stream_of_an_unknown_epic_exits_5(cli: Cli) -> None:
+    outcome = cli("stream", "quotes", "NO_SUCH_EPIC", "--duration", "5", "--json")
+    assert outcome.exit_code == 5, outcome.stderr
+    assert outcome.error["type"] == "SubscriptionError"
+
+
+def test_exit_codes_of_streaming_errors_by_class() -> None:
+    from capitalcom_sdk.cli._exit import ExitCode, exit_code_for
+    from capitalcom_sdk.streaming import StreamClosedError, SubscriptionError
+
+    assert exit_code_for(SubscriptionError("error.invalid.epic", ["X"], "s")) is ExitCode.REJECTED
+    assert exit_code_for(StreamClosedError("closed")) is ExitCode.NETWORK
