@@ -139,9 +139,14 @@ def confirm_flow(
     *,
     timeout: float = DEFAULT_CONFIRM_TIMEOUT,
     sent: ApiCall[Any] | None = None,
+    sent_at: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Flow[Confirm]:
     """Poll the confirmation of ``deal_reference`` until it exists.
+
+    ``sent``/``sent_at`` describe the write that returned the reference (epoch seconds taken
+    just before sending), carried by the timeout error so that ``reconcile()`` can search from
+    the right moment.
 
     Raises:
         DealRejectedError: the confirm says REJECTED (``.confirm`` holds it).
@@ -162,8 +167,9 @@ def confirm_flow(
                     sent.endpoint.name if sent else ep.CONFIRM.name,
                     sent.path if sent else call.path,
                     sent.body if sent else None,
-                    time.time(),
+                    sent_at if sent_at is not None else time.time(),
                     f"no confirmation for {deal_reference} within {timeout:g} s",
+                    method=sent.endpoint.method if sent else ep.CONFIRM.method,
                 ) from None
             yield Sleep(min(delay, remaining))
             delay = min(delay * 2, CONFIRM_MAX_DELAY)
@@ -177,7 +183,12 @@ def deal_flow(
     call: ApiCall[DealReference], *, confirm: bool, timeout: float
 ) -> Flow[Confirm | DealReference]:
     """Send a trading write; then, when ``confirm``, wait for and return its confirmation."""
+    sent_at = time.time()
     reference: DealReference = yield call
     if not confirm:
         return reference
-    return (yield from confirm_flow(reference.deal_reference, timeout=timeout, sent=call))
+    return (
+        yield from confirm_flow(
+            reference.deal_reference, timeout=timeout, sent=call, sent_at=sent_at
+        )
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -121,8 +122,13 @@ async def test_async_rejected_deal_uses_legacy_reason_field() -> None:
 
 def test_missing_confirm_times_out_as_outcome_unknown_without_resending() -> None:
     dealer = FakeDealer(pending=10**6, confirm=None)
+    before = time.time()
     with _sync(dealer) as client, pytest.raises(OrderOutcomeUnknown) as caught:
         client.positions.open("SILVER", "BUY", 1, confirm_timeout=0.3)
+    # reconcile() searches from sent_at: it must be the moment of sending, not of giving up
+    assert before <= caught.value.sent_at <= before + 0.25
+    assert caught.value.endpoint == "positions.open"
+    assert caught.value.method == "POST"
     assert dealer.paths.count("POST /api/v1/positions") == 1
     assert REFERENCE in str(caught.value)
     assert caught.value.body == {"epic": "SILVER", "direction": "BUY", "size": 1.0}

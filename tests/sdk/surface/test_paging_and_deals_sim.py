@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from capitalcom_sdk import AsyncClient, Client, DealRejectedError, Direction, Resolution
+from capitalcom_sdk import (
+    AsyncClient,
+    Client,
+    DealRejectedError,
+    Direction,
+    OrderOutcomeUnknown,
+    Resolution,
+)
 from capitalcom_sim.config import SimConfig, single_user
 from tests.conftest import SimHandle
 
@@ -114,3 +121,26 @@ async def test_async_order_on_a_closed_market_is_rejected(sim: SimHandle) -> Non
             await client.positions.open("SILVER", "SELL", 1)
     assert caught.value.confirm is not None
     assert caught.value.reason
+
+
+def test_confirm_that_never_arrives_is_reconciled_to_the_opened_position(sim: SimHandle) -> None:
+    sim.state.faults.add(
+        {
+            "method": "GET",
+            "path": "/api/v1/confirms",
+            "kind": "status",
+            "status": 404,
+            "errorCode": "error.not-found.dealReference",
+            "times": None,
+        }
+    )
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        with pytest.raises(OrderOutcomeUnknown) as caught:
+            client.positions.open("GOLD", Direction.BUY, 1, confirm_timeout=0.4)
+        # a small skew: finding the deal proves sent_at is the moment of sending, not of giving up
+        verdict = client.reconcile(caught.value, clock_skew=0.1)
+        positions = client.positions.list().positions
+    assert verdict.status == "FOUND"
+    assert [p.position.deal_id for p in positions] == [verdict.deal_id]
+    stats = sim.state.stats.snapshot()["requests"]
+    assert stats["POST /api/v1/positions"] == 1, "never re-sent"
