@@ -52,7 +52,7 @@ BENCHES = [
         "bench.stream_parse",
         "STREAMING",
         {},
-        {"quick": True},
+        {"frames": 5000, "rounds": 1},
     ),
     Bench(
         "stream_latency",
@@ -60,7 +60,7 @@ BENCHES = [
         "bench.stream_latency",
         "STREAMING",
         {},
-        {"quick": True},
+        {"seconds": 2.0},
     ),
     Bench(
         "sim_throughput",
