@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +13,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.streaming._events import Event, OHLCBar, Quote, Reply, parse_frame
 
-logger = logging.getLogger("capitalcom_sdk.streaming")
+logger = get_logger("capitalcom_sdk.streaming")
 
 SESSION_ERROR_CODES = frozenset(
     {

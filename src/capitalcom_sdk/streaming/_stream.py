@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import time
 from collections.abc import Awaitable, Iterable, Sequence
@@ -23,6 +22,7 @@ from typing import Any, Protocol, Self
 import websockets
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.errors import CapitalError, RequestValidationError
 from capitalcom_sdk.streaming._buffer import EventBuffer
 from capitalcom_sdk.streaming._connection import (
@@ -35,7 +35,10 @@ from capitalcom_sdk.streaming._connection import (
 from capitalcom_sdk.streaming._events import BAR_TYPES, RESOLUTIONS, Event, Quote, Reply
 from capitalcom_sdk.streaming.errors import StreamClosedError, StreamError, SubscriptionError
 
-logger = logging.getLogger("capitalcom_sdk.streaming")
+logger = get_logger("capitalcom_sdk.streaming")
+# The websockets library logs every frame at DEBUG, tokens included: it gets its own logger with
+# the SDK's redacting filter.
+wire_logger = get_logger("capitalcom_sdk.streaming.wire")
 
 OhlcKey = tuple[str, str, str]  # (epic, resolution, bar type)
 INVALID_EPIC = "error.invalid.epic"
@@ -654,6 +657,7 @@ class AsyncStream:
                     compression=None,
                     max_size=2**22,
                     max_queue=None,
+                    logger=wire_logger,
                 )
                 conn = Connection(
                     websocket, tokens, self._dispatch, request_timeout=options.request_timeout

@@ -8,17 +8,17 @@ same thread-safe buffer, by iteration or by an ``on_event`` callback thread.
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.streaming._events import Event
 from capitalcom_sdk.streaming._stream import AsyncStream, SessionSource, StreamOptions, StreamStats
 from capitalcom_sdk.streaming.errors import StreamClosedError
 
-logger = logging.getLogger("capitalcom_sdk.streaming")
+logger = get_logger("capitalcom_sdk.streaming")
 T = TypeVar("T")
 
 
