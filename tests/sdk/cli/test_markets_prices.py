@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -145,3 +146,23 @@ def test_prices_bad_range_is_rejected_before_sending(cli: Cli) -> None:
 def test_prices_unknown_epic_exits_4(cli: Cli, tmp_path: Path) -> None:
     outcome = cli("prices", "show", "NO_SUCH_EPIC", "--json")
     assert outcome.exit_code == 4
+
+
+def test_prices_export_shows_a_progress_bar_on_a_terminal(cli: Cli) -> None:
+    path = cli.workdir / "eurusd.csv"
+    env = cli.env(FORCE_COLOR="1", TTY_INTERACTIVE="1")
+    outcome = cli(
+        "prices",
+        "export",
+        "EURUSD",
+        "-r",
+        "MINUTE",
+        "--from",
+        "2500m",
+        "--csv",
+        str(path),
+        env=env,
+    )
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "EURUSD MINUTE" in outcome.stderr
+    assert re.search(r"3/3\S* requests", outcome.stderr), outcome.stderr[-500:]
