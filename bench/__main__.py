@@ -11,6 +11,7 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 import sys
 import time
 import traceback
@@ -181,7 +182,9 @@ def _met(flag: bool | None) -> str:
     return {True: "yes", False: "**NO**", None: "-"}[flag]
 
 
-def render(sections: list[Section], seconds: float, quick: bool) -> str:
+def render(
+    sections: list[Section], seconds: float, quick: bool, load: tuple[float, float] | None = None
+) -> str:
     """The markdown of bench/RESULTS.md."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -212,6 +215,11 @@ def render(sections: list[Section], seconds: float, quick: bool) -> str:
             )
     lines += ["", "## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in machine_info().items()]
+    if load is not None:
+        lines.append(
+            f"- load average (1 min) at start / end of the run: {load[0]:.2f} / {load[1]:.2f} "
+            "(above ~0.5 other processes shared the cores: expect noisier figures)"
+        )
     for section in sections:
         lines += ["", f"## {section.title}", "", f"Took {section.seconds:.1f} s."]
         if section.error:
@@ -229,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = [b for b in BENCHES if not args.only or b.name in args.only.split(",")]
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     sections: list[Section] = []
     for bench in chosen:
         print(f"bench: {bench.name} ...", flush=True)
@@ -242,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if section.error:
             print(f"  not measured: {section.error}", flush=True)
-    text = render(sections, time.perf_counter() - started, args.quick)
+    load = (load_before, os.getloadavg()[0])
+    text = render(sections, time.perf_counter() - started, args.quick, load)
     Path(args.output).write_text(text, encoding="utf-8")
     print(f"bench: wrote {args.output} in {time.perf_counter() - started:.0f} s", flush=True)
     return 0

@@ -54,8 +54,10 @@ async def _saturate(base_url: str, requests: int, concurrency: int) -> dict[str,
         for i in range(requests):
             queue.put_nowait(i)
         failures: list[str] = []
+        done = 0
 
         async def worker() -> None:
+            nonlocal done
             while not queue.empty():
                 i = queue.get_nowait()
                 name, request = MIX[i % len(MIX)]
@@ -63,9 +65,19 @@ async def _saturate(base_url: str, requests: int, concurrency: int) -> dict[str,
                     await request(client)
                 except Exception as exc:  # reported, never hidden
                     failures.append(f"{name}: {type(exc).__name__}: {exc}")
+                done += 1
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        # A limiter that stalls must not hang `make bench`: give up at 3x the ideal time.
+        deadline = 3.0 * requests / DOCUMENTED_RATE + 30.0
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(worker() for _ in range(concurrency))), deadline
+            )
+        except TimeoutError:
+            raise RuntimeError(
+                f"stalled: {done} of {requests} requests answered after {deadline:.0f} s"
+            ) from None
         elapsed = time.perf_counter() - started
     return {"elapsed": elapsed, "failures": failures}
 
