@@ -46,7 +46,7 @@ PING_TIMEOUT_MS = 600_000
 """A connection without a ``ping`` for this long on the simulator clock is closed."""
 MAX_CATCHUP_TICKS = 600
 """After a clock jump, quotes are replayed for at most this many grid points per epic."""
-MAX_CATCHUP_BARS = 50
+MAX_CATCHUP_BARS = 200
 """After a clock jump, at most this many closed bars per subscription are sent."""
 OUT_QUEUE_FRAMES = 50_000
 """A connection whose unsent frames exceed this is closed as a slow consumer."""

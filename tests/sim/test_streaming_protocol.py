@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -128,7 +129,7 @@ async def test_unsubscribe_stops_quotes(raw: RawClient, sim: SimHandle) -> None:
     assert {f["payload"]["epic"] for f in frames} == {"BTCUSD"}
 
 
-async def test_ohlc_bars_arrive_once_closed_per_side_and_equal_the_engine_bar(
+async def test_ohlc_bars_arrive_once_closed_per_side_and_equal_the_rest_bar(
     raw: RawClient, sim: SimHandle
 ) -> None:
     reply = await raw.request(
@@ -151,6 +152,28 @@ async def test_ohlc_bars_arrive_once_closed_per_side_and_equal_the_engine_bar(
         [bar] = prices.bars(p["epic"], "MINUTE", START_MS, START_MS)
         side = bar.bid if p["priceType"] == "bid" else bar.ask
         assert (p["o"], p["h"], p["l"], p["c"]) == (side.open, side.high, side.low, side.close)
+    # ... and equal to the bar GET /prices answers once it is closed.
+    start = datetime.fromtimestamp(START_MS / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    headers = {"CST": raw.cst, "X-SECURITY-TOKEN": raw.security_token}
+    async with httpx.AsyncClient(base_url=sim.base_url, headers=headers) as http:
+        for epic in ("EURUSD", "GOLD"):
+            response = await http.get(
+                f"/api/v1/prices/{epic}",
+                params={"resolution": "MINUTE", "from": start, "to": start},
+            )
+            assert response.status_code == 200, response.text
+            [rest] = response.json()["prices"]
+            assert rest["snapshotTimeUTC"] == start
+            for frame in frames:
+                p = frame["payload"]
+                if p["epic"] == epic:
+                    side = p["priceType"]
+                    assert (p["o"], p["h"], p["l"], p["c"]) == (
+                        rest["openPrice"][side],
+                        rest["highPrice"][side],
+                        rest["lowPrice"][side],
+                        rest["closePrice"][side],
+                    )
     assert sorted((f["payload"]["epic"], f["payload"]["priceType"]) for f in frames) == [
         ("EURUSD", "ask"),
         ("EURUSD", "bid"),
@@ -394,3 +417,21 @@ async def test_reset_closes_every_stream_connection(raw: RawClient, sim: SimHand
             break
         await asyncio.sleep(0.01)
     assert hub_for(sim.state).describe() == []
+
+
+async def test_clock_jumps_deliver_every_closed_bar_of_each_resolution(
+    raw: RawClient, sim: SimHandle
+) -> None:
+    await raw.request(
+        "OHLCMarketData.subscribe", {"epics": ["BTCUSD"], "resolutions": ["MINUTE", "HOUR"]}
+    )
+    frames = []
+    for _ in range(6):  # an hour in steps, pinging (10 minutes without a ping close the socket)
+        frames += await _events_after_advance(raw, sim, 600)
+    bars = [f["payload"] for f in frames if f["destination"] == "ohlc.event"]
+    minute = [b["t"] for b in bars if b["resolution"] == "MINUTE" and b["priceType"] == "bid"]
+    hour = [b for b in bars if b["resolution"] == "HOUR"]
+    assert minute == [START_MS + i * 60_000 for i in range(60)]
+    assert [(b["t"], b["priceType"]) for b in hour] == [(START_MS, "bid"), (START_MS, "ask")]
+    [engine_hour] = sim.state.engine.prices.bars("BTCUSD", "HOUR", START_MS, START_MS)
+    assert hour[0]["h"] == engine_hour.bid.high
