@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from capitalcom_sdk.models._base import WireModel
+from capitalcom_sdk.models.enums import OpenResponseStatus
 
 
 class ServerTime(WireModel):
@@ -24,7 +25,7 @@ class StatusResponse(WireModel):
     ``DELETE /session`` may answer with an empty body; ``status`` is then ``None``.
     """
 
-    status: str | None = None
+    status: OpenResponseStatus | None = None
 
 
 class DealReference(WireModel):

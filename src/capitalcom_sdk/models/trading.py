@@ -10,6 +10,7 @@ from capitalcom_sdk.models.enums import (
     AffectedDealStatus,
     DealStatus,
     OpenAffectedDealStatus,
+    OpenConfirmReason,
     OpenDealStatus,
     OpenDirection,
     OpenOrderType,
@@ -112,8 +113,8 @@ class Confirm(WireModel):
 
     date: UTCDateTime | None = None
     status: OpenPositionStatus | None = None
-    reason: str | None = None
-    reject_reason: str | None = None
+    reason: OpenConfirmReason | None = None
+    reject_reason: OpenConfirmReason | None = None
     deal_status: OpenDealStatus
     epic: str | None = None
     deal_reference: str
