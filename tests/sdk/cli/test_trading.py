@@ -6,6 +6,8 @@ import csv
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from tests.sdk.cli.conftest import Cli
 
 
@@ -203,3 +205,40 @@ def test_watchlist_lifecycle(cli: Cli) -> None:
 def test_watchlist_name_too_long_exits_5(cli: Cli) -> None:
     outcome = cli("watchlists", "create", "x" * 30, "--json")
     assert outcome.exit_code == 5
+
+
+def _fault(cli: Cli, kind: str, path: str) -> None:
+    response = httpx.post(
+        cli.sim.base_url + "/_sim/faults",
+        json={"method": "POST", "path": path, "kind": kind, "times": 1},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_lost_answer_of_a_placed_order_is_reconciled(cli: Cli) -> None:
+    before = {p["position"]["dealId"] for p in cli.json("positions", "list")["positions"]}
+    _fault(cli, "apply_then_drop", "/api/v1/positions")
+    document = cli.json("positions", "open", "GOLD", "BUY", "1")
+    assert document["reconciled"]["status"] == "FOUND"
+    deal_id = document["reconciled"]["dealId"]
+    after = {p["position"]["dealId"] for p in cli.json("positions", "list")["positions"]}
+    assert after - before == {deal_id}
+    cli.json("positions", "close", deal_id)
+
+
+def test_lost_order_that_was_not_placed_exits_7(cli: Cli) -> None:
+    before = cli.json("positions", "list")["positions"]
+    _fault(cli, "drop", "/api/v1/positions")
+    outcome = cli("positions", "open", "GOLD", "BUY", "1", "--json")
+    assert outcome.exit_code == 7, outcome.stderr
+    assert "not placed" in outcome.error["message"]
+    assert cli.json("positions", "list")["positions"] == before
+
+
+def test_lost_answer_of_a_working_order_is_reconciled(cli: Cli) -> None:
+    level = round(_price(cli, "GOLD")["bid"] * 0.8, 2)
+    _fault(cli, "apply_then_drop", "/api/v1/workingorders")
+    document = cli.json("orders", "create", "GOLD", "BUY", "1", str(level))
+    assert document["reconciled"]["status"] == "FOUND"
+    cli.json("orders", "cancel", document["reconciled"]["dealId"])

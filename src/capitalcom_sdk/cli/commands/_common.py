@@ -6,8 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from capitalcom_sdk.cli._output import key_values
+from capitalcom_sdk.cli._output import jsonable, key_values
 from capitalcom_sdk.cli._state import CliState
+from capitalcom_sdk.errors import CapitalError, NetworkError, OrderOutcomeUnknown
 
 
 def export(
@@ -58,3 +59,43 @@ def untyped(method: Callable[..., Any]) -> Callable[..., Any]:
     """A trading method called with runtime values (``confirm`` as a bool, options as a dict)
     that its Literal-typed overloads cannot express statically."""
     return method
+
+
+def settle_unknown(state: CliState, client: Any, exc: OrderOutcomeUnknown) -> dict[str, Any]:
+    """After an order write whose answer was lost, ask the SDK whether it was placed.
+
+    Returns the reconciled deal when it was; raises :class:`NetworkError` (exit 7) when it was
+    not (sending again is safe) and re-raises ``exc`` (exit 8) when that cannot be told.
+    """
+    state.output.note(
+        "[yellow]the order was sent but its answer was lost; checking whether it was placed[/]"
+    )
+    try:
+        found = client.reconcile(exc)
+    except CapitalError:
+        raise exc from None
+    status = str(getattr(found.status, "value", found.status))
+    if status == "NOT_PLACED":
+        raise NetworkError(
+            "the order was not placed (its answer was lost); sending it again is safe"
+        ) from exc
+    if status != "FOUND":
+        state.output.note(f"{len(found.candidates)} deals match what was sent: check them")
+        raise exc
+    return {
+        "reconciled": {
+            "status": status,
+            "dealId": found.deal_id,
+            "position": jsonable(found.position),
+            "workingOrder": jsonable(found.working_order),
+            "activity": jsonable(found.activity),
+        }
+    }
+
+
+def render_settled(console: Any, data: dict[str, Any]) -> None:
+    """A reconciled order for people."""
+    console.print(
+        f"[green]placed[/]: deal [bold]{data['reconciled']['dealId']}[/] "
+        "(found after the answer was lost)"
+    )

@@ -26,7 +26,14 @@ from capitalcom_sdk.cli._options import (
 )
 from capitalcom_sdk.cli._output import table
 from capitalcom_sdk.cli._state import handle_errors, state_of
-from capitalcom_sdk.cli.commands._common import export, render_deal, untyped
+from capitalcom_sdk.cli.commands._common import (
+    export,
+    render_deal,
+    render_settled,
+    settle_unknown,
+    untyped,
+)
+from capitalcom_sdk.errors import OrderOutcomeUnknown
 
 group = typer.Typer(
     help="Working orders (LIMIT / STOP): list, create, update, cancel.", no_args_is_help=True
@@ -127,16 +134,22 @@ def create(
     )
     with state.client(trading=True) as client:
         now = client.general.server_time().datetime
-        result = untyped(client.orders.create)(
-            epic,
-            direction.value,
-            size,
-            level,
-            order_type.value,
-            good_till_date=parse_time(good_till, "good-till", now, future=True),
-            confirm=not no_wait,
-            **stops,
-        )
+        try:
+            result = untyped(client.orders.create)(
+                epic,
+                direction.value,
+                size,
+                level,
+                order_type.value,
+                good_till_date=parse_time(good_till, "good-till", now, future=True),
+                confirm=not no_wait,
+                **stops,
+            )
+        except OrderOutcomeUnknown as exc:
+            settled = settle_unknown(state, client, exc)
+            state.output.result(settled, lambda console: render_settled(console, settled))
+            return
+
     state.output.result(result, lambda console: render_deal(console, "order", result))
 
 

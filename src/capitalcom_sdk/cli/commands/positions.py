@@ -24,7 +24,14 @@ from capitalcom_sdk.cli._options import (
 )
 from capitalcom_sdk.cli._output import key_values, table
 from capitalcom_sdk.cli._state import handle_errors, state_of
-from capitalcom_sdk.cli.commands._common import export, render_deal, untyped
+from capitalcom_sdk.cli.commands._common import (
+    export,
+    render_deal,
+    render_settled,
+    settle_unknown,
+    untyped,
+)
+from capitalcom_sdk.errors import OrderOutcomeUnknown
 
 group = typer.Typer(
     help="Open positions: list with P&L, open at market, set stops and profits, close.",
@@ -143,9 +150,15 @@ def open_position(
         trailing_stop=trailing_stop,
     )
     with state.client(trading=True) as client:
-        result = untyped(client.positions.open)(
-            epic, direction.value, size, confirm=not no_wait, **stops
-        )
+        try:
+            result = untyped(client.positions.open)(
+                epic, direction.value, size, confirm=not no_wait, **stops
+            )
+        except OrderOutcomeUnknown as exc:
+            settled = settle_unknown(state, client, exc)
+            state.output.result(settled, lambda console: render_settled(console, settled))
+            return
+
     state.output.result(result, lambda console: render_deal(console, "open", result))
 
 
