@@ -144,3 +144,22 @@ def test_confirm_that_never_arrives_is_reconciled_to_the_opened_position(sim: Si
     assert [p.position.deal_id for p in positions] == [verdict.deal_id]
     stats = sim.state.stats.snapshot()["requests"]
     assert stats["POST /api/v1/positions"] == 1, "never re-sent"
+
+
+async def test_transactions_over_days_newest_first_with_type_filter(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as client:
+        for amount in (10, -5, 20):
+            await client.accounts.top_up(amount)
+            sim.state.move_clock(advance_seconds=86400)
+        now = datetime.fromtimestamp(sim.state.clock.now_ms() / 1000, UTC)
+        everything = await client.history.transactions(start=now - timedelta(days=4), end=now)
+        deposits = await client.history.transactions(
+            start=now - timedelta(days=4), end=now, type="deposit"
+        )
+        recent = await client.history.transactions(last_period=600)
+    assert [t.size for t in everything.transactions] == [20.0, -5.0, 10.0]
+    dates = [t.date_utc for t in everything.transactions]
+    assert dates == sorted(dates, reverse=True)
+    assert all(t.date_utc.tzinfo is UTC for t in everything.transactions)
+    assert [t.size for t in deposits.transactions] == [20.0, 10.0]
+    assert recent.transactions == []
