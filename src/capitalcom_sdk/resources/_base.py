@@ -6,7 +6,9 @@ from typing import TypeVar
 
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
-from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT
+from capitalcom_sdk.models.general import DealReference
+from capitalcom_sdk.models.trading import Confirm
+from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT, deal_flow
 
 T = TypeVar("T")
 
@@ -33,6 +35,13 @@ class SyncResource:
     def _confirm_timeout(self, override: float | None) -> float:
         return _confirm_timeout(self._transport, override)
 
+    def _deal(
+        self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
+    ) -> Confirm | DealReference:
+        """Send a trading write and, when ``confirm``, wait for its confirmation."""
+        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
+        return self._transport.run(flow)
+
 
 class AsyncResource:
     """Base of the async namespaces (``await client.positions...``)."""
@@ -48,3 +57,10 @@ class AsyncResource:
 
     def _confirm_timeout(self, override: float | None) -> float:
         return _confirm_timeout(self._transport, override)
+
+    async def _deal(
+        self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
+    ) -> Confirm | DealReference:
+        """Send a trading write and, when ``confirm``, wait for its confirmation."""
+        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
+        return await self._transport.run(flow)

@@ -67,9 +67,11 @@ class Orders(SyncResource):
             DealRejectedError: the order was rejected.
             OrderOutcomeUnknown: sent, outcome unknown; never re-sent automatically.
         """
-        call = trading.create_order(epic, direction, size, level, type, good_till_date, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return self._deal(
+            trading.create_order(epic, direction, size, level, type, good_till_date, stops),
+            confirm,
+            confirm_timeout,
+        )
 
     @overload
     def update(
@@ -104,9 +106,9 @@ class Orders(SyncResource):
         **stops: Unpack[StopOptions],
     ) -> Confirm | DealReference:
         """Amend a working order's level, expiry, stops or profit."""
-        call = trading.update_order(deal_id, level, good_till_date, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return self._deal(
+            trading.update_order(deal_id, level, good_till_date, stops), confirm, confirm_timeout
+        )
 
     @overload
     def delete(
@@ -120,9 +122,7 @@ class Orders(SyncResource):
         self, deal_id: str, *, confirm: bool = True, confirm_timeout: float | None = None
     ) -> Confirm | DealReference:
         """Cancel a working order."""
-        call = trading.delete_order(deal_id)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return self._deal(trading.delete_order(deal_id), confirm, confirm_timeout)
 
 
 class AsyncOrders(AsyncResource):
@@ -172,9 +172,11 @@ class AsyncOrders(AsyncResource):
         **stops: Unpack[StopOptions],
     ) -> Confirm | DealReference:
         """Create a LIMIT or STOP order (see :meth:`Orders.create`)."""
-        call = trading.create_order(epic, direction, size, level, type, good_till_date, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return await self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return await self._deal(
+            trading.create_order(epic, direction, size, level, type, good_till_date, stops),
+            confirm,
+            confirm_timeout,
+        )
 
     @overload
     async def update(
@@ -209,9 +211,9 @@ class AsyncOrders(AsyncResource):
         **stops: Unpack[StopOptions],
     ) -> Confirm | DealReference:
         """Amend a working order's level, expiry, stops or profit."""
-        call = trading.update_order(deal_id, level, good_till_date, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return await self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return await self._deal(
+            trading.update_order(deal_id, level, good_till_date, stops), confirm, confirm_timeout
+        )
 
     @overload
     async def delete(
@@ -225,6 +227,4 @@ class AsyncOrders(AsyncResource):
         self, deal_id: str, *, confirm: bool = True, confirm_timeout: float | None = None
     ) -> Confirm | DealReference:
         """Cancel a working order."""
-        call = trading.delete_order(deal_id)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return await self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return await self._deal(trading.delete_order(deal_id), confirm, confirm_timeout)

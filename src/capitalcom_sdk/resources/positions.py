@@ -63,9 +63,9 @@ class Positions(SyncResource):
             DealRejectedError: the deal was rejected (reason and confirm attached).
             OrderOutcomeUnknown: sent, outcome unknown; never re-sent automatically.
         """
-        call = trading.open_position(epic, direction, size, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return self._deal(
+            trading.open_position(epic, direction, size, stops), confirm, confirm_timeout
+        )
 
     @overload
     def update(
@@ -94,9 +94,7 @@ class Positions(SyncResource):
         **stops: Unpack[StopOptions],
     ) -> Confirm | DealReference:
         """Amend stop loss / take profit / guaranteed / trailing stop of a position."""
-        call = trading.update_position(deal_id, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return self._deal(trading.update_position(deal_id, stops), confirm, confirm_timeout)
 
     @overload
     def close(
@@ -110,9 +108,7 @@ class Positions(SyncResource):
         self, deal_id: str, *, confirm: bool = True, confirm_timeout: float | None = None
     ) -> Confirm | DealReference:
         """Close a whole position."""
-        call = trading.close_position(deal_id)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return self._deal(trading.close_position(deal_id), confirm, confirm_timeout)
 
 
 class AsyncPositions(AsyncResource):
@@ -157,9 +153,9 @@ class AsyncPositions(AsyncResource):
         **stops: Unpack[StopOptions],
     ) -> Confirm | DealReference:
         """Open a position at market (see :meth:`Positions.open`)."""
-        call = trading.open_position(epic, direction, size, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return await self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return await self._deal(
+            trading.open_position(epic, direction, size, stops), confirm, confirm_timeout
+        )
 
     @overload
     async def update(
@@ -188,9 +184,7 @@ class AsyncPositions(AsyncResource):
         **stops: Unpack[StopOptions],
     ) -> Confirm | DealReference:
         """Amend stop loss / take profit / guaranteed / trailing stop of a position."""
-        call = trading.update_position(deal_id, stops)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return await self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return await self._deal(trading.update_position(deal_id, stops), confirm, confirm_timeout)
 
     @overload
     async def close(
@@ -204,6 +198,4 @@ class AsyncPositions(AsyncResource):
         self, deal_id: str, *, confirm: bool = True, confirm_timeout: float | None = None
     ) -> Confirm | DealReference:
         """Close a whole position."""
-        call = trading.close_position(deal_id)
-        timeout = self._confirm_timeout(confirm_timeout)
-        return await self._run(trading.deal_flow(call, confirm=confirm, timeout=timeout))
+        return await self._deal(trading.close_position(deal_id), confirm, confirm_timeout)
