@@ -56,6 +56,8 @@ class Engine(TradingMixin):
         clock: the simulated clock; ``advance_to`` runs triggers up to its time.
         tick_ms: the quote grid (quotes change only on multiples of it); must divide 60000.
         overnight_fees: charge the instruments' overnight rates daily at 22:00 UTC.
+        confirm_lag_ms: a confirm answers 404 until this much sim time has passed after the
+            write (for testing clients that poll); 0 = available at once.
     """
 
     def __init__(
@@ -65,9 +67,11 @@ class Engine(TradingMixin):
         *,
         tick_ms: int = DEFAULT_TICK_MS,
         overnight_fees: bool = True,
+        confirm_lag_ms: int = 0,
     ) -> None:
         self.config = config
         self.overnight_fees = overnight_fees
+        self.confirm_lag_ms = confirm_lag_ms
         self.clock = clock
         self.lock = threading.RLock()
         self.instruments = InstrumentTable.default()
@@ -370,7 +374,7 @@ class Engine(TradingMixin):
         """The confirm of a reference or ApiError 404 ``error.not-found.dealReference``."""
         with self.lock:
             found = self._account(account_id).confirms.get(deal_reference)
-            if found is None:
+            if found is None or self.clock.now_ms() < found.date_ms + self.confirm_lag_ms:
                 raise ApiError(404, "error.not-found.dealReference")
             return found
 

@@ -365,3 +365,13 @@ def test_overnight_fee_is_charged_daily_at_22_utc(engine: Engine, clock: Clock) 
     ]
     assert engine.balance(USD_ACCOUNT).deposit == 9999.0
     assert Engine(make_config(), clock, overnight_fees=False).overnight_fees is False
+
+
+def test_confirm_lag_makes_pollers_wait(clock: Clock) -> None:
+    engine = Engine(make_config(), clock, confirm_lag_ms=500)
+    reference = engine.open_position(USD_ACCOUNT, buy("GOLD", 1))
+    with pytest.raises(ApiError) as caught:
+        engine.confirm(USD_ACCOUNT, reference)
+    assert caught.value.error_code == "error.not-found.dealReference"
+    clock.advance(0.5)
+    assert engine.confirm(USD_ACCOUNT, reference).deal_status == "ACCEPTED"
