@@ -8,15 +8,12 @@ truth of what the server did comes from the simulator itself (``state.engine``,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sim.config import AccountConfig, SimConfig, UserConfig
 from capitalcom_sim.server import SimServer
-from tests.conftest import SimHandle, start_sim
+from tests.conftest import SimHandle
 
 # Distinctive values: a substring search for them in logs and outputs is meaningful (none of
 # them can appear by accident in a message, a path or a number).
@@ -64,23 +61,6 @@ def config(
     n_users: int = 1, *, rate_limits: bool = False, seed: int = 20261125, **kwargs: Any
 ) -> SimConfig:
     return SimConfig(users=users(n_users), rate_limits=rate_limits, seed=seed, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[SimServer]:
-    """One simulator per module: limits off, eight users (parallel clients log in separately)."""
-    server = start_sim(config(8))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def rsim(module_server: SimServer) -> SimHandle:
-    """The module simulator, reset (fresh engine, sessions, faults, stats), as the first user."""
-    module_server.state.reset()
-    return handle(module_server)
 
 
 # -- ground truth ---------------------------------------------------------------------------
