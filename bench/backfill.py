@@ -71,14 +71,15 @@ def run(days: float = 60.0, epic: str = BACKFILL_EPIC) -> Section:
         f"429 answers during the backfill: {rejected}."
     )
     per = max(requests, 1)
-    rest = max(0.0, wall - result["waiting"] - result["cpu"])
+    server, cpu = result["server"], result["cpu"]
+    rest = max(0.0, wall - server - cpu)
     section.notes.append(
-        "Where the wall time went (the pager sends one request after the other): "
-        f"waiting for answers {result['waiting']:.2f} s ({result['waiting'] / per * 1000:.0f} ms "
-        f"per request: the simulator building {result['bars'] / per:.0f} bars plus transfer), "
-        f"client CPU {result['cpu']:.2f} s ({result['cpu'] / per * 1000:.0f} ms per request: "
-        f"parsing into models, paging), the rest {rest:.2f} s (limiter waits, scheduling). "
-        f"The allowed rate leaves {1000 / ALLOWED_RATE:.0f} ms per request; a sequential pager "
-        "only reaches it when answer + parse take less."
+        "Where the wall time went (the pager sends one request after the other): waiting for "
+        f"the simulator and the network {server:.2f} s ({server / per * 1000:.0f} ms per request "
+        f"of {result['bars'] / per:.0f} bars), client CPU {cpu:.2f} s ({cpu / per * 1000:.0f} ms "
+        "per request: HTTP, parsing into models, paging), the rest "
+        f"{rest:.2f} s (limiter waits, retry back-off, scheduling). The allowed rate leaves "
+        f"{1000 / ALLOWED_RATE:.0f} ms per request; a sequential pager only reaches it when "
+        "answer + parse take less."
     )
     return section
