@@ -179,6 +179,7 @@ class _Slot:
     task: asyncio.Task[None] | None = None
     refused: dict[str, str | None] = field(default_factory=dict)  # "q:EPIC" / "o:E:R:T" -> code
     connects: int = 0
+    last_error: str | None = None
 
     def uses(self, epic: str) -> bool:
         return epic in self.quotes or any(key[0] == epic for key in self.ohlc)
@@ -605,8 +606,10 @@ class AsyncStream:
                 return conn
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                why = f": {slot.last_error}" if slot.last_error else ""
                 raise StreamError(
-                    f"not subscribed within {self.options.subscribe_timeout} s (connection down)"
+                    f"not subscribed within {self.options.subscribe_timeout} s (connection "
+                    f"down{why})"
                 )
             slot.ready.clear()
             with contextlib.suppress(TimeoutError):
@@ -629,7 +632,10 @@ class AsyncStream:
             tokens = self._session.tokens
             if tokens.present and tokens.generation != seen_generation:
                 return
-            await self._session.login()
+            try:
+                await self._session.login()
+            except CapitalError as exc:
+                raise StreamError(f"login failed: {exc}") from exc
             self._logins += 1
 
     async def _tokens(self) -> Tokens:
@@ -683,20 +689,25 @@ class AsyncStream:
                 raise reason
             except SessionLost as lost:
                 logger.info("stream %d: session refused (%s), logging in again", slot.index, lost)
+                slot.last_error = f"session refused ({lost.reason})"
                 try:
                     await self._relogin(tokens.generation if tokens else -1)
                 except CapitalError as exc:
                     logger.warning("stream %d: login failed: %s", slot.index, exc)
+                    slot.last_error = str(exc)
                     attempt += 1
             except ConnectionLost as lost:
                 logger.info("stream %d: connection ended: %s", slot.index, lost.reason)
+                slot.last_error = lost.reason
             except asyncio.CancelledError:
                 raise
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 logger.info("stream %d: connect failed: %s", slot.index, type(exc).__name__)
+                slot.last_error = f"connect failed: {type(exc).__name__}: {exc}"
                 attempt += 1
             except CapitalError as exc:
                 logger.warning("stream %d: %s", slot.index, exc)
+                slot.last_error = str(exc)
                 attempt += 1
             finally:
                 slot.ready.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -167,7 +168,7 @@ class Stream:
         """
         stream = self._async()
         buffer = stream._buffer
-        deadline = None if timeout is None else _now() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             event = buffer.pop()
             if event is not None:
@@ -177,7 +178,7 @@ class Stream:
                 raise failure
             if stream.closed or self._closed:
                 raise StreamClosedError("the stream is closed")
-            wait = 0.5 if deadline is None else min(0.5, deadline - _now())
+            wait = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
             if wait <= 0:
                 return None
             buffer.wait(wait)
@@ -201,9 +202,3 @@ class Stream:
                 callback(event)
             except Exception:
                 logger.exception("on_event callback failed")
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()

@@ -336,3 +336,33 @@ async def test_slow_consumer_drops_the_oldest_quotes_per_epic_and_counts_them(
         assert times[-1] == max(
             _t for _t, _ in _expected_quotes(sim, epic, START_MS, START_MS + 120_000)
         )
+
+
+async def test_a_stream_that_cannot_log_in_says_why_and_never_leaks_the_password(
+    sim: SimHandle,
+) -> None:
+    from capitalcom_sdk.streaming import StreamError
+
+    kwargs = {**sim.client_kwargs(), "password": "wrong-password-123"}
+    async with AsyncClient(**kwargs) as client, client.stream(subscribe_timeout=1.0) as stream:
+        with pytest.raises(StreamError) as failed:
+            await stream.subscribe_quotes(["GOLD"])
+    message = str(failed.value)
+    assert "login failed" in message
+    assert "error.invalid.details" in message
+    assert "wrong-password-123" not in message
+
+
+async def test_an_unreachable_server_is_retried_until_the_subscribe_timeout(
+    sim: SimHandle,
+) -> None:
+    from capitalcom_sdk.streaming import StreamError
+
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(url="ws://127.0.0.1:9/connect", subscribe_timeout=3.0) as stream,
+    ):
+        with pytest.raises(StreamError) as failed:
+            await stream.subscribe_quotes(["GOLD"])
+        assert "connect failed" in str(failed.value)
+        assert stream.stats.connects == 0
