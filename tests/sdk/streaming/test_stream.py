@@ -366,3 +366,36 @@ async def test_an_unreachable_server_is_retried_until_the_subscribe_timeout(
             await stream.subscribe_quotes(["GOLD"])
         assert "connect failed" in str(failed.value)
         assert stream.stats.connects == 0
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
+def test_sync_stream_follows_an_account_switch_and_a_session_expiry(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs()) as client, client.stream(stale_after=0.5) as stream:
+        stream.subscribe_quotes(["BTCUSD"])
+        assert stream.get(timeout=5) is not None
+        login = client._core.login_response
+        assert login is not None
+        other = next(
+            a.account_id for a in login.accounts if a.account_id != login.current_account_id
+        )
+        client.session.switch_account(other)
+        switched = time.monotonic()
+        while not (conns := hub_for(sim.state).describe()) or conns[0]["accountId"] != other:
+            assert time.monotonic() - switched < 2.0
+            time.sleep(0.02)
+        while stream.get(timeout=0) is not None:
+            pass
+        event = stream.get(timeout=2)
+        assert isinstance(event, Quote)
+        assert event.timestamp_ms > sim.state.clock.now_ms() - 2_000
+        logins = stream.stats.logins
+        sim.state.expire_sessions()
+        expired = time.monotonic()
+        while not sim.state.sessions.active():
+            assert time.monotonic() - expired < 3.0
+            time.sleep(0.02)
+        assert stream.stats.logins == logins + 1
+        while stream.get(timeout=0) is not None:
+            pass
+        assert isinstance(stream.get(timeout=2), Quote)
+        assert hub_for(sim.state).describe()[0]["quotes"] == ["BTCUSD"]
