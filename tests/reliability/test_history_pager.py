@@ -57,7 +57,9 @@ def ranges(draw: st.DrawFn) -> tuple[str, str, datetime, datetime | None]:
     resolution = draw(st.sampled_from(list(SECONDS)))
     step = SECONDS[resolution]
     # Up to ~3.5 pages of bars, starting anywhere (not aligned to the bar grid).
-    bars = draw(st.integers(min_value=1, max_value=3500))
+    bars = draw(
+        st.integers(min_value=1, max_value=60) | st.integers(min_value=1000, max_value=3500)
+    )
     span = timedelta(seconds=bars * step + draw(st.integers(min_value=0, max_value=step)))
     back = timedelta(seconds=draw(st.integers(min_value=0, max_value=step * 400)))
     end = None if draw(st.booleans()) else NOW - back
