@@ -74,6 +74,22 @@ def async_client(base_url: str, epic: str) -> AsyncCall:
     return call
 
 
+def install_sniffio_stand_in() -> None:
+    """Measurement only: a minimal ``sniffio`` so that httpcore's per-request
+    ``import sniffio`` succeeds from sys.modules instead of failing (and searching sys.path)
+    every time, as it does when sniffio is not installed (anyio >= 4.11 no longer brings it)."""
+    import types
+
+    module = types.ModuleType("sniffio")
+
+    def current_async_library() -> str:
+        asyncio.get_running_loop()
+        return "asyncio"
+
+    module.current_async_library = current_async_library  # type: ignore[attr-defined]
+    sys.modules["sniffio"] = module
+
+
 def async_floor(base_url: str, epic: str) -> AsyncCall:
     """Raw httpx.AsyncClient with keep-alive and json.loads (the async floor, for reference)."""
     import httpx
@@ -156,12 +172,13 @@ VARIANTS: dict[str, Callable[[str, str], Call | AsyncCall]] = {
     "floor": floor,
     "sync": sync_client,
     "async": async_client,
+    "async_sniffio": async_client,
     "async_floor": async_floor,
     "starting_point": starting_point,
     "starting_point_emulated": starting_point_emulated,
     "cli_sdk": cli_sdk,
 }
-ASYNC = {"async", "async_floor", "cli_sdk"}
+ASYNC = {"async", "async_sniffio", "async_floor", "cli_sdk"}
 
 
 def main() -> int:
@@ -169,6 +186,8 @@ def main() -> int:
     pin(CLIENT_CPUS)
     if os.environ.get("BENCH_BASELINES"):
         sys.path.insert(0, os.environ["BENCH_BASELINES"])
+    if variant == "async_sniffio":
+        install_sniffio_stand_in()
     loop = asyncio.new_event_loop()
     if variant in ASYNC:
 

@@ -8,6 +8,7 @@ call.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ LABELS = {
     "sync": "capitalcom_sdk.Client (typed model)",
     "async": "capitalcom_sdk.AsyncClient (typed model)",
     "async_floor": "raw httpx.AsyncClient keep-alive + json.loads",
+    "async_sniffio": "capitalcom_sdk.AsyncClient with `sniffio` importable (stand-in)",
     "starting_point": "capitalcom-python 0.2.3 (PyPI, new connection per call)",
     "starting_point_emulated": "EMULATED starting point: requests.get per call, no session",
     "cli_sdk": "capitalcom-cli 0.6.2 SDK (PyPI, async, limiter bypassed)",
@@ -87,8 +89,9 @@ class Worker:
 
 @dataclass
 class Measured:
-    per_call: dict[str, float] = field(default_factory=dict)  # variant -> seconds per call
-    cpu_per_call: dict[str, float] = field(default_factory=dict)  # client CPU seconds per call
+    per_call: dict[str, float] = field(default_factory=dict)  # variant -> best round, s/call
+    median_per_call: dict[str, float] = field(default_factory=dict)  # median round, s/call
+    cpu_per_call: dict[str, float] = field(default_factory=dict)  # client CPU s/call, best round
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -121,8 +124,10 @@ def measure(
                 worker.times.append(wall / per_round)
                 worker.cpu.append(cpu / per_round)
         for worker in workers:
-            result.per_call[worker.variant] = median(worker.times)
-            result.cpu_per_call[worker.variant] = median(worker.cpu)
+            # Best round, as timeit does: the least disturbed by whatever else the machine runs.
+            result.per_call[worker.variant] = min(worker.times)
+            result.median_per_call[worker.variant] = median(worker.times)
+            result.cpu_per_call[worker.variant] = min(worker.cpu)
     finally:
         for worker in workers:
             worker.close()
@@ -135,7 +140,7 @@ def _us(seconds: float) -> float:
 
 def run(
     calls: int = 1000,
-    rounds: int = 10,
+    rounds: int = 20,
     warmup: int = 50,
     tls: bool = True,
     baselines: bool = True,
@@ -144,6 +149,8 @@ def run(
     section = Section("1. Request overhead")
     fetched = fetch() if baselines else Baselines(None, "baselines not requested")
     variants = ["floor", "sync", "async", "async_floor"]
+    if importlib.util.find_spec("sniffio") is None:
+        variants.append("async_sniffio")
     if fetched.path is not None:
         variants += ["starting_point", "cli_sdk"]
     else:
@@ -167,7 +174,8 @@ def run(
         _report(section, scheme, measured, calls, rounds)
     section.notes.append(
         f"{calls} sequential GET /api/v1/markets/{EPIC} per client and scheme (after {warmup} "
-        f"warm-up calls), in {rounds} interleaved rounds; figure = median round's time per call. "
+        f"warm-up calls), in {rounds} interleaved rounds; figure = the best round's time per "
+        "call (as timeit does: the round least disturbed by other load), median round shown too. "
         "Every client parses the body (json.loads or the typed model). Wall time includes the "
         "simulator's own time per request; client CPU time (time.process_time of the client "
         "process) is what the client itself spends and is less disturbed by other load."
@@ -182,14 +190,16 @@ def _report(section: Section, scheme: str, measured: Measured, calls: int, round
     cpu = measured.cpu_per_call
     cpu_floor = cpu.get("floor")
     rows = [
-        "| client | wall µs per call | x floor | client CPU µs per call | CPU x floor |",
-        "|---|---:|---:|---:|---:|",
+        "| client | wall µs per call | x floor | median round µs | client CPU µs per call "
+        "| CPU x floor |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for variant, seconds in per_call.items():
         ratio = f"{seconds / floor:.2f}x" if floor else "n/a"
         cpu_ratio = f"{cpu[variant] / cpu_floor:.2f}x" if cpu_floor else "n/a"
         rows.append(
-            f"| {LABELS[variant]} | {_us(seconds):.0f} | {ratio} | {_us(cpu[variant]):.0f} | "
+            f"| {LABELS[variant]} | {_us(seconds):.0f} | {ratio} | "
+            f"{_us(measured.median_per_call[variant]):.0f} | {_us(cpu[variant]):.0f} | "
             f"{cpu_ratio} |"
         )
     for variant, problem in measured.failed.items():
@@ -214,6 +224,33 @@ def _report(section: Section, scheme: str, measured: Measured, calls: int, round
                 target=f"<= {TARGET_RATIO}x floor",
                 met=ratio <= TARGET_RATIO,
             )
+        )
+    if "async" in per_call and "async_floor" in per_call:
+        ratio = per_call["async"] / per_call["async_floor"]
+        section.figures.append(
+            Figure(
+                section.title,
+                f"{label}: {LABELS['async']} vs raw httpx.AsyncClient",
+                _us(per_call["async"]),
+                "µs/call",
+                baseline=_us(per_call["async_floor"]),
+                baseline_name="raw httpx async",
+                ratio=ratio,
+                target="(informational)",
+                note=f"httpx.AsyncClient itself = {per_call['async_floor'] / floor:.2f}x the "
+                "sync floor",
+            )
+        )
+    if "async_sniffio" in per_call and "async" in per_call:
+        section.notes.append(
+            f"Over {label}, with a stand-in `sniffio` module importable, our AsyncClient took "
+            f"{_us(per_call['async_sniffio']):.0f} µs per call instead of "
+            f"{_us(per_call['async']):.0f} ({per_call['async_sniffio'] / floor:.2f}x the floor "
+            f"instead of {per_call['async'] / floor:.2f}x) and {_us(cpu['async_sniffio']):.0f} "
+            f"instead of {_us(cpu['async']):.0f} µs of client CPU. Why it can matter: httpcore "
+            "runs `import sniffio` in current_async_library() several times per request; "
+            "without sniffio installed (anyio >= 4.11 no longer depends on it) every one of "
+            "those imports fails and searches sys.path again (encode/httpcore discussion 1102)."
         )
     for theirs, ours in (
         ("starting_point", "sync"),
