@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
-from capitalcom_sim.engine.prices import _mix
+from capitalcom_sim.engine.pricetree import mix
 from capitalcom_sim.engine.types import NavigationNode, Sentiment, Watchlist
 from capitalcom_sim.errors import ApiError
 
@@ -175,7 +175,7 @@ class Catalog:
         """Long/short split in hundredths, changing every hour; sums to exactly 100."""
         self.instruments.require(epic)
         hour = now_ms // 3_600_000
-        h = _mix((self.seed << 40) ^ (zlib.crc32(epic.encode()) << 20) ^ hour)
+        h = mix((self.seed << 40) ^ (zlib.crc32(epic.encode()) << 20) ^ hour)
         long_hundredths = 1500 + h % 7001  # 15.00 .. 85.00 %
         return Sentiment(epic, long_hundredths / 100, (10_000 - long_hundredths) / 100)
 

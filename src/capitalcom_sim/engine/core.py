@@ -23,7 +23,7 @@ from capitalcom_sim.engine.catalog import Catalog
 from capitalcom_sim.engine.clock import Clock
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
 from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
-from capitalcom_sim.engine.trading import TradingMixin
+from capitalcom_sim.engine.triggers import TriggersMixin
 from capitalcom_sim.engine.types import (
     Activity,
     Balance,
@@ -48,7 +48,7 @@ DEMO_BALANCE_MAX = 100_000.0
 _SNAPSHOT_CACHE_MAX = 4096
 
 
-class Engine(TradingMixin):
+class Engine(TriggersMixin):
     """Markets, prices, accounts, positions, working orders, confirms, history, watchlists.
 
     Args:

@@ -15,15 +15,12 @@ segments laid over the seeded process; bars touching them are aggregated piecewi
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 import random
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from capitalcom_sim.engine.instruments import (
     _MONDAY_EPOCH_MS,
@@ -32,86 +29,29 @@ from capitalcom_sim.engine.instruments import (
     Instrument,
     InstrumentTable,
 )
-from capitalcom_sim.engine.types import OHLC, RESOLUTIONS, Bar
+from capitalcom_sim.engine.pathsearch import PathSearchMixin
+from capitalcom_sim.engine.pricetree import (
+    DURATION_MS,
+    LEAF,
+    LEVEL_DUR,
+    LEVEL_NAMES,
+    LEVEL_OF,
+    M64,
+    Node,
+    Segment,
+    align,
+    combine,
+    mix,
+)
+from capitalcom_sim.engine.types import OHLC, Bar
 
-# Levels of the tree, coarsest first; index = level.
-LEVEL_NAMES: tuple[str, ...] = tuple(reversed(RESOLUTIONS))  # WEEK .. MINUTE
-_DURATIONS_MIN = {
-    "WEEK": 7 * 1440,
-    "DAY": 1440,
-    "HOUR_4": 240,
-    "HOUR": 60,
-    "MINUTE_30": 30,
-    "MINUTE_15": 15,
-    "MINUTE_5": 5,
-    "MINUTE": 1,
-}
-DURATION_MS: dict[str, int] = {name: m * MINUTE_MS for name, m in _DURATIONS_MIN.items()}
-_LEVEL_DUR = [DURATION_MS[name] for name in LEVEL_NAMES]
-_LEVEL_OF = {name: i for i, name in enumerate(LEVEL_NAMES)}
-_LEAF = len(LEVEL_NAMES) - 1
-_M64 = (1 << 64) - 1
+__all__ = ["DURATION_MS", "LEVEL_NAMES", "PriceEngine", "align"]
+
 _OCTAVES = 6  # value-noise octaves of the long-range level: periods of 1 to 32 weeks
 _AMPLITUDE = [0.6 * math.sqrt(1 << octave) for octave in range(_OCTAVES)]
 
-# (open, high, low, close, volume) in price units; None = no open tick in the window.
-Node = tuple[int, int, int, int, int]
 
-
-def _mix(x: int) -> int:
-    """splitmix64 finaliser: a well-spread 64-bit hash of an integer."""
-    x = (x + 0x9E3779B97F4A7C15) & _M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
-
-
-def align(resolution: str, t_ms: int) -> int:
-    """Start of the bar of ``resolution`` containing ``t`` (weeks start Monday 00:00 UTC)."""
-    duration = DURATION_MS[resolution]
-    if resolution == "WEEK":
-        return t_ms - (t_ms - _MONDAY_EPOCH_MS) % duration
-    return t_ms - t_ms % duration
-
-
-def _combine(parts: Sequence[Node]) -> Node | None:
-    if not parts:
-        return None
-    return (
-        parts[0][0],
-        max(p[1] for p in parts),
-        min(p[2] for p in parts),
-        parts[-1][3],
-        sum(p[4] for p in parts),
-    )
-
-
-@dataclass
-class Segment:
-    """An override over [start, end): mid follows straight lines between knots (price units)."""
-
-    start: int
-    end: int | None  # None: open-ended (pinned after the last knot)
-    knots_t: list[int]
-    knots_v: list[int]
-    volumes: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, volume)
-
-    def value(self, t: int) -> int:
-        ts = self.knots_t
-        if t <= ts[0]:
-            return self.knots_v[0]
-        if t >= ts[-1]:
-            return self.knots_v[-1]
-        i = bisect.bisect_right(ts, t) - 1
-        t0, t1 = ts[i], ts[i + 1]
-        v0, v1 = self.knots_v[i], self.knots_v[i + 1]
-        return round(v0 + (v1 - v0) * (t - t0) / (t1 - t0))
-
-    def covers(self, s: int, e: int) -> bool:
-        return self.start < e and (self.end is None or s < self.end)
-
-
-class PriceEngine:
+class PriceEngine(PathSearchMixin):
     """Quotes and bars of every instrument; thread-safe; bounded caches only.
 
     Args:
@@ -184,8 +124,8 @@ class PriceEngine:
         negative).
         """
         inst = self.instruments.require(epic)
-        level = _LEVEL_OF[resolution]
-        duration = _LEVEL_DUR[level]
+        level = LEVEL_OF[resolution]
+        duration = LEVEL_DUR[level]
         if now_ms is not None:
             end_ms = min(end_ms, now_ms)
         first = align(resolution, start_ms)
@@ -218,224 +158,6 @@ class PriceEngine:
         with self._lock:
             node = self._aggregate(inst, start_ms, end_ms)
         return None if node is None else self._to_bar(inst, start_ms, node)
-
-    # ---- trigger searches (stops, limits, working orders) ------------------------------------
-    def first_cross(
-        self, epic: str, start_ms: int, end_ms: int, below: int | None, above: int | None
-    ) -> tuple[int, int] | None:
-        """First open tick t in [start, end) with mid <= below or mid >= above: (t, mid).
-
-        Walks the bar tree and descends only into bars whose high/low reach a threshold, so a
-        jump of days costs about as much as a few bars.
-        """
-        inst = self.instruments.require(epic)
-        if below is None and above is None:
-            return None
-        lo = below if below is not None else -(1 << 62)
-        hi = above if above is not None else 1 << 62
-
-        def hit(low: int, high: int) -> bool:
-            return low <= lo or high >= hi
-
-        with self._lock:
-            for _, seg, s, e in self._pieces(inst, start_ms, end_ms):
-                if seg is None:
-                    found = self._cross_seeded(inst, s, e, hit)
-                else:
-                    found = self._cross_segment(inst, seg, s, e, lambda v: v <= lo or v >= hi)
-                if found is not None:
-                    return found
-        return None
-
-    def trailing_cross(
-        self, epic: str, start_ms: int, end_ms: int, stop: int, distance: int, sign: int
-    ) -> tuple[tuple[int, int] | None, int]:
-        """Trailing stop walk over [start, end) in mid units.
-
-        ``sign`` +1 for a long position (stop below, triggers when mid <= stop, follows
-        mid - distance upwards), -1 for a short one (mirror). Returns (trigger (t, mid) or None,
-        the stop at the trigger or at the end).
-        """
-        inst = self.instruments.require(epic)
-        state = sign * stop
-        with self._lock:
-            for _, seg, s, e in self._pieces(inst, start_ms, end_ms):
-                if seg is None:
-                    found, state = self._trail_seeded(inst, s, e, state, distance, sign)
-                else:
-                    found, state = self._trail_segment(inst, seg, s, e, state, distance, sign)
-                if found is not None:
-                    return found, sign * state
-        return None, sign * state
-
-    def _pieces(
-        self, inst: Instrument, s: int, e: int
-    ) -> list[tuple[str, Segment | None, int, int]]:
-        """[s, e) cut into seeded and override pieces, in time order."""
-        segments = self._segments_in(inst.epic, s, e) if self._segments.get(inst.epic) else []
-        out: list[tuple[str, Segment | None, int, int]] = []
-        cursor = s
-        for seg in sorted(segments, key=lambda x: x.start):
-            seg_s = max(s, seg.start)
-            seg_e = e if seg.end is None else min(e, seg.end)
-            if cursor < seg_s:
-                out.append(("seeded", None, cursor, seg_s))
-            if seg_s < seg_e:
-                out.append(("segment", seg, seg_s, seg_e))
-            cursor = max(cursor, seg_e)
-        if cursor < e:
-            out.append(("seeded", None, cursor, e))
-        return out
-
-    def _cross_seeded(
-        self, inst: Instrument, s: int, e: int, hit: Callable[[int, int], bool]
-    ) -> tuple[int, int] | None:
-        week = self._align_level(0, s)
-        while week < e:
-            found = self._cross_node(inst, 0, week, s, e, hit)
-            if found is not None:
-                return found
-            week += WEEK_MS
-        return None
-
-    def _cross_node(
-        self,
-        inst: Instrument,
-        level: int,
-        start: int,
-        s: int,
-        e: int,
-        hit: Callable[[int, int], bool],
-    ) -> tuple[int, int] | None:
-        end = start + _LEVEL_DUR[level]
-        if end <= s or start >= e:
-            return None
-        node = self._node(inst, level, start)
-        if node is None or not hit(node[2], node[1]):
-            return None
-        children = self._children(inst, level, start)
-        if level == _LEAF:
-            for i, tick_node in enumerate(children):
-                t = start + i * self.tick_ms
-                if tick_node is not None and s <= t < e and hit(tick_node[0], tick_node[0]):
-                    return t, tick_node[0]
-            return None
-        child_dur = _LEVEL_DUR[level + 1]
-        for i in range(len(children)):
-            found = self._cross_node(inst, level + 1, start + i * child_dur, s, e, hit)
-            if found is not None:
-                return found
-        return None
-
-    def _segment_spans(
-        self, inst: Instrument, seg: Segment, s: int, e: int
-    ) -> list[tuple[int, int]]:
-        """Tick pairs (p0, p1) covering the open ticks of [s, e) on which the path is linear."""
-        tick = self.tick_ms
-        spans: list[tuple[int, int]] = []
-        for open_s, open_e in inst.opening_hours.open_intervals(s, e):
-            first = open_s + (-open_s) % tick
-            last = ((open_e - 1) // tick) * tick
-            if last < first:
-                continue
-            points = [first] + [t for t in seg.knots_t if first < t < last] + [last]
-            spans.extend(itertools.pairwise(points))
-        return spans
-
-    def _cross_segment(
-        self, inst: Instrument, seg: Segment, s: int, e: int, cond: Callable[[int], bool]
-    ) -> tuple[int, int] | None:
-        tick = self.tick_ms
-        for p0, p1 in self._segment_spans(inst, seg, s, e):
-            v0 = seg.value(p0)
-            if cond(v0):
-                return p0, v0
-            if not cond(seg.value(p1)):
-                continue
-            lo, hi = p0 // tick, p1 // tick  # cond false at lo, true at hi (monotone path)
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if cond(seg.value(mid * tick)):
-                    hi = mid
-                else:
-                    lo = mid
-            return hi * tick, seg.value(hi * tick)
-        return None
-
-    def _trail_seeded(
-        self, inst: Instrument, s: int, e: int, state: int, distance: int, sign: int
-    ) -> tuple[tuple[int, int] | None, int]:
-        week = self._align_level(0, s)
-        while week < e:
-            found, state = self._trail_node(inst, 0, week, s, e, state, distance, sign)
-            if found is not None:
-                return found, state
-            week += WEEK_MS
-        return None, state
-
-    def _trail_node(
-        self,
-        inst: Instrument,
-        level: int,
-        start: int,
-        s: int,
-        e: int,
-        state: int,
-        distance: int,
-        sign: int,
-    ) -> tuple[tuple[int, int] | None, int]:
-        end = start + _LEVEL_DUR[level]
-        if end <= s or start >= e:
-            return None, state
-        node = self._node(inst, level, start)
-        if node is None:
-            return None, state
-        low, high = (node[2], node[1]) if sign > 0 else (-node[1], -node[2])
-        inside = s <= start and end <= e
-        if inside and low > max(state, high - distance):
-            return None, max(state, high - distance)
-        children = self._children(inst, level, start)
-        if level == _LEAF:
-            for i, tick_node in enumerate(children):
-                t = start + i * self.tick_ms
-                if tick_node is None or not s <= t < e:
-                    continue
-                value = sign * tick_node[0]
-                if value <= state:
-                    return (t, tick_node[0]), state
-                state = max(state, value - distance)
-            return None, state
-        child_dur = _LEVEL_DUR[level + 1]
-        for i in range(len(children)):
-            found, state = self._trail_node(
-                inst, level + 1, start + i * child_dur, s, e, state, distance, sign
-            )
-            if found is not None:
-                return found, state
-        return None, state
-
-    def _trail_segment(
-        self,
-        inst: Instrument,
-        seg: Segment,
-        s: int,
-        e: int,
-        state: int,
-        distance: int,
-        sign: int,
-    ) -> tuple[tuple[int, int] | None, int]:
-        for p0, p1 in self._segment_spans(inst, seg, s, e):
-            v0, v1 = sign * seg.value(p0), sign * seg.value(p1)
-            if v0 <= state:
-                return (p0, seg.value(p0)), state
-            if v1 >= v0:  # moving away from the stop: it follows, nothing triggers
-                state = max(state, v1 - distance)
-                continue
-            state = max(state, v0 - distance)
-            found = self._cross_segment(inst, seg, p0, p1 + 1, _at_or_below(state, sign))
-            if found is not None:
-                return found, state
-        return None, state
 
     # ---- overrides -------------------------------------------------------------------------
     def pin(self, epic: str, t_ms: int, mid: int) -> None:
@@ -524,7 +246,7 @@ class PriceEngine:
     def _bar_node(
         self, inst: Instrument, level: int, start: int, now_ms: int | None
     ) -> Node | None:
-        end = start + _LEVEL_DUR[level]
+        end = start + LEVEL_DUR[level]
         if now_ms is not None and end > now_ms:
             tick_end = now_ms - now_ms % self.tick_ms + self.tick_ms
             return self._aggregate(inst, start, min(end, tick_end))
@@ -538,18 +260,16 @@ class PriceEngine:
         parent_level = level - 1
         parent_start = self._align_level(parent_level, start)
         children = self._children(inst, parent_level, parent_start)
-        return children[(start - parent_start) // _LEVEL_DUR[level]]
+        return children[(start - parent_start) // LEVEL_DUR[level]]
 
     @staticmethod
     def _align_level(level: int, t: int) -> int:
         if level == 0:
             return t - (t - _MONDAY_EPOCH_MS) % WEEK_MS
-        return t - t % _LEVEL_DUR[level]
+        return t - t % LEVEL_DUR[level]
 
     def _key(self, inst: Instrument, level: int, start: int) -> int:
-        return _mix(
-            (self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 31 + level + (start << 8)
-        )
+        return mix((self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 31 + level + (start << 8))
 
     def _children(self, inst: Instrument, level: int, start: int) -> tuple[Node | None, ...]:
         """Children of a node (ticks for a MINUTE node), cached."""
@@ -559,7 +279,7 @@ class PriceEngine:
             self._cache.move_to_end(key)
             return cached
         parent = self._node(inst, level, start)
-        if level == _LEAF:
+        if level == LEAF:
             result = self._split_ticks(inst, level, start, parent)
         else:
             result = self._split(inst, level, start, parent)
@@ -571,8 +291,8 @@ class PriceEngine:
     def _split(
         self, inst: Instrument, level: int, start: int, parent: Node | None
     ) -> tuple[Node | None, ...]:
-        child_dur = _LEVEL_DUR[level + 1]
-        count = _LEVEL_DUR[level] // child_dur
+        child_dur = LEVEL_DUR[level + 1]
+        count = LEVEL_DUR[level] // child_dur
         if parent is None:
             return (None,) * count
         hours = inst.opening_hours
@@ -694,7 +414,7 @@ class PriceEngine:
             if seg.covers(tick, tick + 1):
                 return seg.value(tick)
         minute = tick - tick % MINUTE_MS
-        ticks = self._children(inst, _LEAF, minute)
+        ticks = self._children(inst, LEAF, minute)
         node = ticks[(tick - minute) // self.tick_ms]
         if node is None:  # closed: should not happen for an open tick
             return round(inst.base_price * inst.scale)
@@ -722,7 +442,7 @@ class PriceEngine:
             part = self._seeded_aggregate(inst, cursor, e)
             if part is not None:
                 parts.append(part)
-        return _combine(parts)
+        return combine(parts)
 
     def _segment_aggregate(self, inst: Instrument, seg: Segment, s: int, e: int) -> Node | None:
         tick = self.tick_ms
@@ -739,7 +459,7 @@ class PriceEngine:
             if volume is None:
                 volume = seeded[4] if seeded is not None else 0
             parts.append((values[0], max(values), min(values), values[1], volume))
-        return _combine(parts)
+        return combine(parts)
 
     @staticmethod
     def _segment_volume(seg: Segment, s: int, e: int) -> int | None:
@@ -758,12 +478,12 @@ class PriceEngine:
         while week < e:
             self._collect(inst, 0, week, s, e, parts)
             week += WEEK_MS
-        return _combine(parts)
+        return combine(parts)
 
     def _collect(
         self, inst: Instrument, level: int, start: int, s: int, e: int, parts: list[Node]
     ) -> None:
-        end = start + _LEVEL_DUR[level]
+        end = start + LEVEL_DUR[level]
         if end <= s or start >= e:
             return
         if s <= start and end <= e:
@@ -772,14 +492,14 @@ class PriceEngine:
                 parts.append(node)
             return
         children = self._children(inst, level, start)
-        if level == _LEAF:
+        if level == LEAF:
             tick = self.tick_ms
             for i, node in enumerate(children):
                 t = start + i * tick
                 if node is not None and s <= t < e:
                     parts.append(node)
             return
-        child_dur = _LEVEL_DUR[level + 1]
+        child_dur = LEVEL_DUR[level + 1]
         for i, node in enumerate(children):
             if node is not None:
                 self._collect(inst, level + 1, start + i * child_dur, s, e, parts)
@@ -809,16 +529,9 @@ class PriceEngine:
         return Bar(start, bid, ask, v)
 
 
-def _at_or_below(limit: int, sign: int) -> Callable[[int], bool]:
-    def cond(value: int) -> bool:
-        return sign * value <= limit
-
-    return cond
-
-
 def _unit_noise(key: int, index: int) -> float:
     """A deterministic value in [-1, 1) for a lattice point (triangular-ish distribution)."""
-    x = _mix(_mix(key & _M64) ^ (index & _M64))
+    x = mix(mix(key & M64) ^ (index & M64))
     a = (x & 0xFFFFFFFF) / 2**32
     b = (x >> 32) / 2**32
     return a + b - 1.0
