@@ -58,6 +58,8 @@ class Engine(TriggersMixin):
         overnight_fees: charge the instruments' overnight rates daily at 22:00 UTC.
         confirm_lag_ms: a confirm answers 404 until this much sim time has passed after the
             write (for testing clients that poll); 0 = available at once.
+        stop_out_level: when equity falls below this fraction of the margin, the worst positions
+            are closed (source CLOSE_OUT); None turns it off.
     """
 
     def __init__(
@@ -68,8 +70,10 @@ class Engine(TriggersMixin):
         tick_ms: int = DEFAULT_TICK_MS,
         overnight_fees: bool = True,
         confirm_lag_ms: int = 0,
+        stop_out_level: float | None = 0.5,
     ) -> None:
         self.config = config
+        self.stop_out_level = stop_out_level
         self.overnight_fees = overnight_fees
         self.confirm_lag_ms = confirm_lag_ms
         self.clock = clock

@@ -54,6 +54,7 @@ class MoneyMixin:
     _recent: dict[str, list[str]]
     _processed_ms: int
     overnight_fees: bool
+    stop_out_level: float | None
 
     def _account(self, account_id: str) -> AccountState:  # pragma: no cover - engine's
         raise NotImplementedError

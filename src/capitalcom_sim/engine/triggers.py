@@ -50,7 +50,32 @@ class TriggersMixin(TradingMixin):
                     break
                 self._apply(event)
             self._settle_trailing(start, end)
+            self._stop_out(now_tick)
         self._processed_ms = now_tick
+
+    def _stop_out(self, now: int) -> None:
+        """Close the worst positions (source CLOSE_OUT) of accounts below the margin level.
+
+        Checked at the end of each processed span, on the prices of that instant.
+        """
+        level = self.stop_out_level
+        if level is None:
+            return
+        for account in self.accounts.values():
+            while account.positions:
+                upls = {
+                    deal_id: self._upl(account, p, now) for deal_id, p in account.positions.items()
+                }
+                margin = sum(self._margin(account, p, now) for p in account.positions.values())
+                equity = account.deposit + sum(upls.values())
+                if margin <= 0 or equity >= margin * level:
+                    break
+                worst = min(upls, key=lambda deal_id: upls[deal_id])
+                position = account.positions[worst]
+                inst = self.instruments.require(position.epic)
+                mid = self._mid_now(inst, now)
+                price = self._price(inst, self._closing_units(inst, position.direction, mid))
+                self._close(account, inst, position, position.size, price, now, "CLOSE_OUT")
 
     def _first_event(self, start: int, end: int) -> _Event | None:
         best: _Event | None = None

@@ -375,3 +375,27 @@ def test_confirm_lag_makes_pollers_wait(clock: Clock) -> None:
     assert caught.value.error_code == "error.not-found.dealReference"
     clock.advance(0.5)
     assert engine.confirm(USD_ACCOUNT, reference).deal_status == "ACCEPTED"
+
+
+def test_stop_out_closes_the_worst_position_below_half_the_margin(
+    engine: Engine, clock: Clock
+) -> None:
+    engine.set_price("GOLD", mid=2000.0)
+    engine.set_price("SILVER", mid=25.0)
+    # GOLD 80 x 2000 / 20 = 8000 USD margin; SILVER 10 x 25 / 10 = 25 USD margin
+    gold = engine.confirm(USD_ACCOUNT, engine.open_position(USD_ACCOUNT, buy("GOLD", 80)))
+    engine.open_position(USD_ACCOUNT, buy("SILVER", 10))
+    clock.advance(1)
+    engine.set_price("GOLD", mid=1950.0)  # -4000: equity ~6000 >= half of ~7800
+    clock.advance(1)
+    engine.advance_to()
+    assert len(engine.positions(USD_ACCOUNT)) == 2
+    engine.set_price("GOLD", mid=1900.0)  # -8000: equity ~2000 < half of ~7600
+    clock.advance(1)
+    engine.advance_to()
+    [left] = engine.positions(USD_ACCOUNT)
+    assert left.epic == "SILVER"
+    gold_id = gold.affected_deals[0].deal_id
+    [closing, _] = engine.activities(USD_ACCOUNT, 0, clock.now_ms(), deal_id=gold_id)
+    assert (closing.source, closing.details["level"]) == ("CLOSE_OUT", 1899.85)
+    assert Engine(make_config(), clock, stop_out_level=None).stop_out_level is None
