@@ -28,12 +28,13 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
-from capitalcom_sdk import AsyncClient, OrderOutcomeUnknown
+from capitalcom_sdk import AsyncClient, Client, OrderOutcomeUnknown
 from capitalcom_sdk._reconcile import ReconcileStatus
 from capitalcom_sim.server import SimServer
 from tests.conftest import SimHandle, start_sim
@@ -187,3 +188,59 @@ async def test_thousand_opens_under_faults_lose_nothing_and_duplicate_nothing(
             listed = await client.positions.list()
         assert len(listed.positions) == per_user
     assert duplicates == 0
+
+
+def sync_trader(sim: SimHandle, user: int, sizes: list[int], tally: Tally) -> None:
+    """The same loop with the blocking Client (its own transport driver), on a thread."""
+    me = handle(sim.server, user)
+    with Client(
+        **me.client_kwargs(),
+        rate_limit=False,
+        retry=FAST_RETRY,
+        timeout=httpx.Timeout(1.0, connect=5.0),
+    ) as client:
+        for size in sizes:
+            while True:
+                tally.sends += 1
+                try:
+                    client.positions.open(EPIC, "SELL", size)
+                except OrderOutcomeUnknown as exc:
+                    tally.unknown += 1
+                    result = client.reconcile(exc)
+                    tally.verdicts[result.status.value] += 1
+                    truth = positions_by_size(sim, user).get(float(size), [])
+                    if result.status is ReconcileStatus.NOT_PLACED and not truth:
+                        continue
+                    if result.status is not ReconcileStatus.FOUND or truth != [result.deal_id]:
+                        tally.wrong.append(f"size {size}: {result.status} {result.deal_id} {truth}")
+                tally.opened += 1
+                break
+
+
+@pytest.mark.slow
+def test_sync_client_threads_under_order_faults_duplicate_nothing(server: SimServer) -> None:
+    sim = handle(server)
+    for rule in fault_rules():
+        sim.state.faults.add(rule)
+    users, per_user = 4, 50
+    tallies = [Tally() for _ in range(users)]  # one per thread: no shared counters
+    with ThreadPoolExecutor(users) as pool:
+        futures = [
+            pool.submit(sync_trader, sim, user, [100 + i for i in range(per_user)], tallies[user])
+            for user in range(users)
+        ]
+        for future in futures:
+            future.result()
+    tally = Tally(
+        opened=sum(t.opened for t in tallies),
+        unknown=sum(t.unknown for t in tallies),
+        wrong=[w for t in tallies for w in t.wrong],
+    )
+    injected = sum(int(f["hits"]) for f in sim.state.faults.list())
+    assert tally.wrong == []
+    assert tally.opened == users * per_user
+    assert tally.unknown >= injected > 0
+    for user in range(users):
+        held = positions_by_size(sim, user)
+        assert sorted(held) == [float(100 + i) for i in range(per_user)]
+        assert all(len(ids) == 1 for ids in held.values())

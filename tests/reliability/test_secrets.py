@@ -128,6 +128,13 @@ def test_debug_logged_session_with_retries_expiry_errors_and_streaming_leaks_not
             client.session.details()
         texts += error_texts(read_error.value)
         faults.clear()
+        # Trading: a position opened and closed, a working order created and cancelled.
+        opened = client.positions.open("GOLD", "BUY", 1, stop_distance=20, profit_distance=30)
+        texts += [repr(opened), repr(client.positions.list())]
+        texts += [repr(client.positions.close(opened.opened_deal_ids[0]))]
+        order = client.orders.create("GOLD", "BUY", 1, 100.0, "LIMIT")
+        texts += [repr(order), repr(client.orders.delete(order.deal_id))]
+        texts += [repr(client.history.activity(last_period=600, detailed=True))]
         faults.add({"method": "POST", "path": "/api/v1/positions", "kind": "apply_then_drop"})
         with pytest.raises(OrderOutcomeUnknown) as unknown:
             client.positions.open("GOLD", "BUY", 1)
