@@ -1,13 +1,18 @@
 """The documented request limits as sliding windows, decided purely and shared by both transports.
 
-A request first *reserves* a slot: :meth:`RateLimiter.reserve` books the earliest moment at which
-sending does not break any limit the request counts against and returns how long to wait until
-then. The decision needs only the current monotonic time, so it is the same for threads and asyncio
-tasks; the transport sleeps exactly the returned time (no polling) and then sends. Reservations are
-final: once booked, a slot is never handed out twice, so concurrent callers queue up in order.
+Every request takes a :class:`Ticket` before it is sent: :meth:`RateLimiter.acquire` books the
+earliest moment at which sending breaks no limit the request counts against and says how long to
+wait until then. The decision needs only the current monotonic time, so it is the same for
+threads and asyncio tasks; the transport sleeps exactly that long (no polling). Bookings are
+final, so concurrent callers queue up in order instead of racing.
 
-The server counts arrivals in sliding windows on its own clock. A request leaves a little after its
-slot (scheduler and network jitter), so every window is widened by a small margin.
+The server counts *arrivals* in sliding windows, and a request arrives some time after its slot
+(connection set-up, scheduling, queueing at the server). That delay is bounded by the moment the
+answer comes back, so when a request completes its booking is moved to that moment
+(:meth:`RateLimiter.release`), and a caller that had to wait checks its slot again against the
+updated bookings before sending (:meth:`RateLimiter.confirm`). A request ``limit`` places later
+thus leaves at least ``period`` after the earlier one was *answered*: never too early for the
+server, whatever the jitter, at the cost of one round trip per window.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from capitalcom_sdk._endpoints import RateClass
 __all__ = [
     "RateLimiter",
     "SlidingWindow",
+    "Ticket",
     "WindowSpec",
     "login_windows",
 ]
@@ -84,6 +90,19 @@ class SlidingWindow:
         last = times[-limit] + span if len(times) >= limit else now
         return max(now, times[-1], last)
 
+    def earliest_looking_back(self, now: float) -> float:
+        """The earliest time >= ``now`` that fits against the bookings up to ``now`` only.
+
+        Used to re-check a slot right before sending: later bookings are other waiters, who
+        check again against this one when their own turn comes.
+        """
+        times = self._times
+        limit = self.spec.limit
+        i = bisect.bisect_right(times, now)
+        if i < limit:
+            return now
+        return max(now, times[i - limit] + self.spec.span)
+
     def _candidates(self, now: float) -> list[float]:
         span = self.spec.span
         # Where a constraint "t - booking >= span" starts to hold, in increasing order.
@@ -101,6 +120,13 @@ class SlidingWindow:
             if end < len(merged) and merged[end] - merged[start] < span - _EPSILON:
                 return False
         return True
+
+    def unbook(self, at: float) -> None:
+        """Remove one booking made at ``at`` (nothing if it was pruned already)."""
+        times = self._times
+        i = bisect.bisect_left(times, at)
+        if i < len(times) and times[i] == at:
+            del times[i]
 
     def book(self, at: float, now: float) -> None:
         bisect.insort(self._times, at)
@@ -121,16 +147,18 @@ class SlidingWindow:
 
 
 # -- the documented limits (SPEC section 4) ---------------------------------------------------
-# 10/s overall: 3 % slack absorbs scheduler and loopback jitter while keeping ~97 % of the rate.
-GENERAL = WindowSpec(10, 1.0, 0.03)
+# Bookings move to the answer's arrival (see the module docstring), so the margins only cover
+# clock granularity and a request still in flight a whole window later.
+# 10 requests per second overall.
+GENERAL = WindowSpec(10, 1.0, 0.01)
 # Order POSTs: one per 0.1 s, plus the demo budget of 1000 per rolling hour.
-TRADING = WindowSpec(1, 0.1, 0.005)
+TRADING = WindowSpec(1, 0.1, 0.002)
 TRADING_DEMO_HOURLY = WindowSpec(1000, 3600.0, 1.0)
 # Demo top-up: 10/s and 100 per day.
-TOPUP = WindowSpec(10, 1.0, 0.03)
+TOPUP = WindowSpec(10, 1.0, 0.01)
 TOPUP_DAILY = WindowSpec(100, 86_400.0, 1.0)
 # POST /session: 1/s per API key, shared by every client of that key in the process.
-LOGIN = WindowSpec(1, 1.0, 0.05)
+LOGIN = WindowSpec(1, 1.0, 0.01)
 
 
 class _Group:
@@ -210,34 +238,110 @@ class RateLimiter:
     def __repr__(self) -> str:
         return f"RateLimiter(windows={len(self._own.windows) + 1})"
 
-    def reserve(self, rate: RateClass, now: float, max_wait: float = float("inf")) -> float:
-        """Book a slot for one request of class ``rate``; returns seconds to wait before sending.
+    def acquire(self, rate: RateClass, now: float, max_wait: float = float("inf")) -> Ticket | None:
+        """Book a slot for one request of class ``rate`` (None: the class is not limited).
 
-        When the wait would exceed ``max_wait`` nothing is booked and the wait is returned, so
-        the caller can give up instead (e.g. the demo hourly order budget is spent).
+        ``ticket.wait`` is how long to wait before sending. When it would exceed ``max_wait``
+        nothing is booked (``ticket.booked`` is False), so the caller can give up instead
+        (e.g. the demo hourly order budget is spent).
         """
         windows = self._windows[rate]
         if not windows:
+            return None
+        ticket = Ticket(rate, now)
+        with self._locked(rate):
+            at = self._earliest(self._all(rate), now)
+            ticket.wait = at - now
+            if ticket.wait <= max_wait:
+                self._book(ticket, at, now)
+        return ticket
+
+    def confirm(self, ticket: Ticket, now: float) -> float:
+        """Check a slot again after waiting for it; returns the further wait (0.0: send now).
+
+        Bookings of requests answered meanwhile may have moved later (see :meth:`release`).
+        """
+        if not ticket.booked:
             return 0.0
+        windows = self._all(ticket.rate)
+        with self._locked(ticket.rate):
+            for window in windows:
+                window.unbook(ticket.at)
+            at = max(window.earliest_looking_back(now) for window in windows)
+            self._book(ticket, at, now)
+        return at - now
+
+    def release(self, ticket: Ticket, now: float) -> None:
+        """The request is answered (or failed) at ``now``: it reached the server by then."""
+        if not ticket.booked or now <= ticket.at:
+            return
+        windows = self._all(ticket.rate)
+        with self._locked(ticket.rate):
+            for window in windows:
+                window.unbook(ticket.at)
+            self._book(ticket, now, now)
+
+    def reserve(self, rate: RateClass, now: float, max_wait: float = float("inf")) -> float:
+        """Book a slot and return the wait (a ticket that is never confirmed nor released)."""
+        ticket = self.acquire(rate, now, max_wait)
+        return 0.0 if ticket is None else ticket.wait
+
+    def _all(self, rate: RateClass) -> list[SlidingWindow]:
         if rate is RateClass.SESSION:
-            # Fixed lock order (shared login window, then own windows): no deadlock.
-            with self._login.lock, self._own.lock:
-                return self._book([*self._login.windows, *windows], now, max_wait)
-        with self._own.lock:
-            return self._book(windows, now, max_wait)
+            return [*self._login.windows, *self._windows[rate]]
+        return self._windows[rate]
+
+    def _locked(self, rate: RateClass) -> _Locks:
+        # Fixed lock order (shared login window, then own windows): no deadlock.
+        if rate is RateClass.SESSION:
+            return _Locks(self._login.lock, self._own.lock)
+        return _Locks(self._own.lock)
 
     @staticmethod
-    def _book(windows: Sequence[SlidingWindow], now: float, max_wait: float) -> float:
+    def _earliest(windows: Sequence[SlidingWindow], now: float) -> float:
         at = now
         while True:  # the earliest time every window accepts (each step only moves later)
             latest = at
             for window in windows:
                 latest = max(latest, window.earliest(latest))
             if latest == at:
-                break
+                return at
             at = latest
-        if at - now > max_wait:
-            return at - now
-        for window in windows:
+
+    def _book(self, ticket: Ticket, at: float, now: float) -> None:
+        for window in self._all(ticket.rate):
             window.book(at, now)
-        return at - now
+        ticket.at = at
+        ticket.booked = True
+
+
+class Ticket:
+    """One request's booking: its class, its slot ``at`` and the ``wait`` until then."""
+
+    __slots__ = ("at", "booked", "rate", "wait")
+
+    def __init__(self, rate: RateClass, at: float) -> None:
+        self.rate = rate
+        self.at = at
+        self.wait = 0.0
+        self.booked = False
+
+    def __repr__(self) -> str:
+        return f"Ticket({self.rate.value}, at={self.at:.3f}, booked={self.booked})"
+
+
+class _Locks:
+    """Hold one or two locks in order."""
+
+    __slots__ = ("_locks",)
+
+    def __init__(self, *locks: threading.Lock) -> None:
+        self._locks = locks
+
+    def __enter__(self) -> None:
+        for lock in self._locks:
+            lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        for lock in reversed(self._locks):
+            lock.release()

@@ -217,12 +217,16 @@ class _Core:
                     )
                 yield Relogin(self.tokens.generation)
                 continue
+            ticket = None
             if limiter is not None:
-                wait = limiter.reserve(endpoint.rate, time.monotonic(), self.max_rate_wait)
-                if wait > self.max_rate_wait:
-                    raise ClientRateLimitError(endpoint.name, wait)
-                if wait > 0.0:
-                    yield Sleep(wait)
+                ticket = limiter.acquire(endpoint.rate, time.monotonic(), self.max_rate_wait)
+                if ticket is not None:
+                    if not ticket.booked:
+                        raise ClientRateLimitError(endpoint.name, ticket.wait)
+                    wait = ticket.wait
+                    while wait > 0.0:
+                        yield Sleep(wait)
+                        wait = limiter.confirm(ticket, time.monotonic())
             generation = self.tokens.generation
             request = self.build(self._http, call)
             attempt += 1
@@ -231,6 +235,8 @@ class _Core:
             try:
                 response: httpx.Response = yield Send(request)
             except httpx.TransportError as exc:
+                if ticket is not None:
+                    limiter.release(ticket, time.monotonic())  # type: ignore[union-attr]
                 sent = was_sent(exc)
                 error: CapitalError = _network_error(exc, sent)
                 self._log(call, attempt, started, None, type(exc).__name__)
@@ -247,6 +253,8 @@ class _Core:
                         yield Sleep(delay)
                         continue
                 raise error from exc
+            if ticket is not None:
+                limiter.release(ticket, time.monotonic())  # type: ignore[union-attr]
             self.tokens.update(response.headers, generation if auth else None)
             status = response.status_code
             if logger.isEnabledFor(_DEBUG):

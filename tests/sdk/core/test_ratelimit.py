@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 import uuid
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitalcom_sdk._endpoints import RateClass
-from capitalcom_sdk._ratelimit import GENERAL, RateLimiter, SlidingWindow, WindowSpec
+from capitalcom_sdk._ratelimit import GENERAL, RateLimiter, SlidingWindow, Ticket, WindowSpec
 
 LIMITED = [RateClass.GENERAL, RateClass.SESSION, RateClass.TRADING, RateClass.TOPUP]
 
@@ -135,3 +136,79 @@ def test_window_prunes_old_bookings() -> None:
     for i in range(100):
         window.book(float(i), float(i))
     assert len(window.booked) <= 3
+
+
+def _simulate(
+    requests: list[tuple[float, RateClass, float, float]],
+) -> dict[RateClass, list[float]]:
+    """Run the transport protocol (acquire, sleep, confirm, send, release) as discrete events.
+
+    Each request is (start time, class, latency to the server, latency back). Returns the
+    server-side arrival times per class.
+    """
+    limiter = RateLimiter(_fresh_key(), demo=True)
+    arrivals: dict[RateClass, list[float]] = {rate: [] for rate in LIMITED}
+    events: list[tuple[float, int, str, int]] = []
+    tickets: dict[int, Ticket] = {}
+    for index, (start, *_rest) in enumerate(requests):
+        heapq.heappush(events, (start, index, "start", index))
+    sequence = len(requests)
+    while events:
+        now, _, kind, index = heapq.heappop(events)
+        _, rate, up, down = requests[index]
+        if kind == "start":
+            ticket = limiter.acquire(rate, now)
+            assert ticket is not None
+            tickets[index] = ticket
+            wait = ticket.wait
+        elif kind == "wake":
+            wait = limiter.confirm(tickets[index], now)
+        else:  # "answered"
+            limiter.release(tickets[index], now)
+            continue
+        sequence += 1
+        if wait > 0:
+            heapq.heappush(events, (now + wait, sequence, "wake", index))
+        else:
+            arrivals[rate].append(now + up)
+            heapq.heappush(events, (now + up + down, sequence, "answered", index))
+    return arrivals
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=0.0, max_value=0.3, allow_nan=False),
+            st.sampled_from(LIMITED),
+            st.floats(min_value=0.0, max_value=0.045, allow_nan=False),
+            st.floats(min_value=0.0, max_value=0.045, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_server_side_arrivals_stay_within_limits_whatever_the_latency(
+    steps: list[tuple[float, RateClass, float, float]],
+) -> None:
+    """The guarantee: as long as answers come back within the shortest window (0.1 s), the
+    server never sees more than a limit allows, however the latencies vary."""
+    now = 0.0
+    requests = []
+    for gap, rate, up, down in steps:
+        now += gap
+        requests.append((now, rate, up, down))
+    arrivals = _simulate(requests)
+    everything = [t for times in arrivals.values() for t in times]
+    assert len(everything) == len(requests)
+    assert _max_in_window(everything, 1.0) <= 10
+    assert _max_in_window(arrivals[RateClass.TRADING], 0.1) <= 1
+    assert _max_in_window(arrivals[RateClass.SESSION], 1.0) <= 1
+    assert _max_in_window(arrivals[RateClass.TOPUP], 1.0) <= 10
+
+
+def test_burst_with_latency_keeps_near_the_full_rate() -> None:
+    requests = [(0.0, RateClass.GENERAL, 0.004, 0.004) for _ in range(101)]
+    arrivals = _simulate(requests)[RateClass.GENERAL]
+    assert _max_in_window(arrivals, 1.0) <= 10
+    assert max(arrivals) <= 10 * (GENERAL.span + 0.008) + 0.01  # >= 97 % of 10 per second
