@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.conftest import SimHandle
@@ -172,3 +174,14 @@ def test_prices_follow_the_clock(sim: SimHandle, api: httpx.Client) -> None:
     assert sim.state.clock.now_ms() == WEDNESDAY_NOON + 300_000
     snapshot = api.get("/markets/SILVER").json()["snapshot"]
     assert snapshot["bid"] == bars[-1]["closePrice"]["bid"]
+
+
+def test_a_thousand_old_bars_over_http(api: httpx.Client) -> None:
+    began = time.perf_counter()
+    response = api.get("/prices/BTCUSD?resolution=MINUTE_5&max=1000&from=2024-11-20T00:00:00")
+    elapsed = time.perf_counter() - began
+    bars = response.json()["prices"]
+    assert len(bars) == 1000
+    assert bars[0]["snapshotTimeUTC"] == "2024-11-20T00:00:00"
+    assert bars[-1]["snapshotTimeUTC"] == "2024-11-23T11:15:00"
+    assert elapsed < 2.0
