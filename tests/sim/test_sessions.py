@@ -276,3 +276,16 @@ def test_secrets_stay_out_of_reprs(http: httpx.Client, sim: SimHandle) -> None:
     text = repr(session) + repr(session.user) + repr(sim.state.config)
     for secret in (session.cst, session.security_token, sim.password, sim.api_key):
         assert secret not in text
+
+
+def test_login_balances_come_from_the_engine_books(http: httpx.Client, sim: SimHandle) -> None:
+    tokens = _tokens(_login(http, sim))
+    assert http.post("/accounts/topUp", headers=tokens, json={"amount": 250}).status_code == 200
+    login = _login(http, sim).json()
+    account_id = login["currentAccountId"]
+    booked = sim.state.engine.balance(account_id)
+    assert login["accountInfo"]["balance"] == booked.balance
+    assert login["accountInfo"]["deposit"] == booked.deposit
+    first = next(a for a in login["accounts"] if a["accountId"] == account_id)
+    configured = sim.state.config.users[0].preferred_account.balance
+    assert first["balance"]["balance"] == booked.balance == configured + 250
