@@ -210,7 +210,9 @@ class Engine(TriggersMixin):
         hours = inst.opening_hours
         is_open = hours.is_open(now)
         last_open = hours.last_open_before(now)
-        update_ms = tick if is_open or last_open is None else last_open - 1
+        update_ms = tick
+        if not is_open and last_open is not None:  # the last tick before the close
+            update_ms = (last_open - 1) - (last_open - 1) % prices.tick_ms
         day = prices.aggregate(inst.epic, align("DAY", now), tick + prices.tick_ms)
         high = low = change = pct = None
         if day is not None:
