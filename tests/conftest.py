@@ -58,3 +58,20 @@ def sim(sim_config: SimConfig) -> Iterator[SimHandle]:
         yield handle_for(server)
     finally:
         server.stop()
+
+
+# Lines a test wants shown in pytest's terminal summary even when output is captured
+# (the Postman contract test reports "matched N/M" this way).
+SUMMARY_LINES = pytest.StashKey[list[str]]()
+
+
+def add_summary_line(config: pytest.Config, line: str) -> None:
+    """Show ``line`` in the terminal summary at the end of the run."""
+    config.stash.setdefault(SUMMARY_LINES, []).append(line)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)

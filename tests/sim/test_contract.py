@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from capitalcom_sim.config import AccountConfig, SimConfig, UserConfig
 from capitalcom_sim.server import SimServer
+from tests.conftest import add_summary_line
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = REPO_ROOT.parent / "shared/api/capital.collection.json"
@@ -406,12 +407,15 @@ def _collection_or_skip() -> Path:
     pytest.skip(f"Postman collection not found at {COLLECTION} (set REQUIRE_CONTRACT=1 to fail)")
 
 
-def test_every_postman_example_against_the_simulator(harness: Harness) -> None:
+def test_every_postman_example_against_the_simulator(
+    harness: Harness, request: pytest.FixtureRequest
+) -> None:
     examples = load_examples(_collection_or_skip())
     outcomes = [run_example(harness, example) for example in examples]
 
     matched = [o for o in outcomes if o.matched]
-    print(f"\ncontract: matched {len(matched)}/{len(outcomes)}")
+    summary = f"contract: matched {len(matched)}/{len(outcomes)} Postman examples"
+    print(f"\n{summary}")
     for outcome in outcomes:
         if not outcome.matched:
             key = (outcome.example.method, outcome.example.name)
@@ -424,10 +428,12 @@ def test_every_postman_example_against_the_simulator(harness: Harness) -> None:
     errors = [o for o in outcomes if o.example.is_error]
     failed_successes = [o.example.label for o in successes if not o.matched]
     matched_errors = sum(o.matched for o in errors)
-    print(
-        f"  success examples {len(successes) - len(failed_successes)}/{len(successes)},"
-        f" error examples {matched_errors}/{len(errors)}"
+    summary += (
+        f" (success {len(successes) - len(failed_successes)}/{len(successes)},"
+        f" error {matched_errors}/{len(errors)})"
     )
+    print(summary)
+    add_summary_line(request.config, summary)
     assert len(examples) == 74
     assert failed_successes == []
     assert matched_errors >= 0.9 * len(errors)
