@@ -32,7 +32,7 @@ from capitalcom_sdk.models.trading import Position, Positions, WorkingOrder, Wor
 
 __all__ = ["DEFAULT_SKEW", "ReconcileResult", "ReconcileStatus", "reconcile_flow"]
 
-DEFAULT_SKEW = 5.0
+DEFAULT_SKEW = 1.0
 """Seconds a deal may appear to predate the request (clock offset drift, rounding)."""
 
 _TOLERANCE = 1e-9
