@@ -77,8 +77,14 @@ def run(
     connections: int = 16,
     path: str = DEFAULT_PATH,
     warmup: float = 1.0,
+    quick: bool = False,
 ) -> dict[str, Any]:
-    """Start the simulator, measure requests/s on ``path``; returns the figures as a dict."""
+    """Start the simulator, measure requests/s on ``path``; returns the figures as a dict.
+
+    ``quick`` (smoke runs of the benchmark suite): 1 s of load after 0.2 s of warm-up.
+    """
+    if quick:
+        seconds, warmup = min(seconds, 1.0), min(warmup, 0.2)
     args = [sys.executable, "-m", "capitalcom_sim", "--host", "127.0.0.1", "--port", "0"]
     args += ["--no-rate-limits", "--api-key", "bench-key", "--identifier", "bench@example.com"]
     args += ["--password", "bench-pass", "--log-level", "error"]
