@@ -80,11 +80,11 @@ def create_app(config: SimConfig | None = None) -> SimApp:
     route_list: list[BaseRoute] = [
         *general.routes,
         *session.routes,
+        *markets.routes,  # the hottest routes first: Starlette matches in order
+        *prices.routes,
         *accounts.routes,
         *history.routes,
         *trading.routes,
-        *markets.routes,
-        *prices.routes,
         *sentiment.routes,
         *watchlists.routes,
         *control.routes,
