@@ -132,6 +132,7 @@ class StreamConnection:
     messages_received: int = 0
     closing: bool = False
     out: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    after_reply: list[str] = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
 
     def instruments(self) -> set[str]:
@@ -270,6 +271,9 @@ class StreamHub:
             self._safe_tick()
             reply = self.handle_message(conn, text)
             self._enqueue(conn, reply, droppable=False)
+            snapshots, conn.after_reply = conn.after_reply, []
+            for frame in snapshots:
+                self._enqueue(conn, frame)
             self._wake_up()
 
     async def _write_loop(self, conn: StreamConnection) -> None:
@@ -401,12 +405,23 @@ class StreamHub:
         self._check_limit(conn, epics)
         self._bind(conn, session)
         now = self._state.clock.now_ms()
+        tick = self._tick_ms()
+        grid = now - now % tick
         for epic in epics:
+            ticks = self._ticks.get(epic)
+            if ticks is None:
+                bid, offer = self._prices.quote(epic, grid)
+                ticks = self._ticks[epic] = _EpicTicks(grid, (float(bid), float(offer)))
+            if (
+                epic not in conn.quotes
+                and ticks.last_prices is not None
+                and epic not in self.paused
+            ):
+                # The current quote right after the acknowledgement (a snapshot), then changes.
+                bid, offer = ticks.last_prices
+                conn.after_reply.append(_quote_frame(epic, bid, offer, ticks.last_grid_ms, tick))
             conn.quotes.add(epic)
             self._quote_subs.setdefault(epic, set()).add(conn)
-            if epic not in self._ticks:
-                tick = self._tick_ms()
-                self._ticks[epic] = _EpicTicks(now - now % tick)
         return {"subscriptions": dict.fromkeys(epics, "PROCESSED")}
 
     def _unsubscribe_quotes(

@@ -50,6 +50,15 @@ async def _frames_until_reply(client: RawClient, correlation_id: str) -> list[di
         frames.append(frame)
 
 
+async def _subscribe_quotes(client: RawClient, epics: list[str]) -> list[dict[str, Any]]:
+    """Subscribe; returns the snapshot quotes that follow the acknowledgement (one per epic)."""
+    reply = await client.request("marketData.subscribe", {"epics": epics})
+    assert reply["status"] == "OK"
+    snapshots = [await client.recv() for _ in epics]
+    assert [f["payload"]["epic"] for f in snapshots] == epics
+    return snapshots
+
+
 async def _events_after_advance(
     client: RawClient, sim: SimHandle, seconds: float
 ) -> list[dict[str, Any]]:
@@ -89,8 +98,11 @@ async def test_quotes_follow_the_simulator_clock_on_the_tick_grid(
     raw: RawClient, sim: SimHandle
 ) -> None:
     await raw.request("marketData.subscribe", {"epics": ["GOLD"]})
-    before = await _events_after_advance(raw, sim, 0)
-    assert before == []  # the clock is frozen: nothing new
+    [snapshot] = await _events_after_advance(raw, sim, 0)  # the current quote follows the ack
+    bid, offer = sim.state.engine.prices.quote("GOLD", START_MS)
+    assert snapshot["payload"]["timestamp"] == START_MS
+    assert (snapshot["payload"]["bid"], snapshot["payload"]["ofr"]) == (bid, offer)
+    assert await _events_after_advance(raw, sim, 0) == []  # the clock is frozen: nothing new
     frames = await _events_after_advance(raw, sim, 10)
     prices = sim.state.engine.prices
     tick = prices.tick_ms
@@ -121,7 +133,7 @@ async def test_quotes_follow_the_simulator_clock_on_the_tick_grid(
 
 
 async def test_unsubscribe_stops_quotes(raw: RawClient, sim: SimHandle) -> None:
-    await raw.request("marketData.subscribe", {"epics": ["GOLD", "BTCUSD"]})
+    await _subscribe_quotes(raw, ["GOLD", "BTCUSD"])
     reply = await raw.request("marketData.unsubscribe", {"epics": ["GOLD"]})
     assert reply["payload"] == {"subscriptions": {"GOLD": "PROCESSED"}}
     frames = await _events_after_advance(raw, sim, 10)
@@ -324,13 +336,13 @@ async def test_account_switch_drops_the_subscriptions(raw: RawClient, sim: SimHa
     assert raw.security_token != old_token
     assert await _events_after_advance(raw, sim, 5) == []
     assert hub_for(sim.state).describe()[0]["quotes"] == []
-    # Resubscribing with the new tokens brings the quotes back.
+    # Resubscribing with the new tokens brings the quotes back (snapshot first).
     await raw.request("marketData.subscribe", {"epics": ["BTCUSD"]})
     assert await _events_after_advance(raw, sim, 3)
 
 
 async def test_session_expiry_drops_the_subscriptions(raw: RawClient, sim: SimHandle) -> None:
-    await raw.request("marketData.subscribe", {"epics": ["BTCUSD"]})
+    await _subscribe_quotes(raw, ["BTCUSD"])
     assert sim.state.sessions.expire_all() == 1
     sim.state.clock.advance(5)
     reply_id = await raw.send("ping")
@@ -342,7 +354,7 @@ async def test_session_expiry_drops_the_subscriptions(raw: RawClient, sim: SimHa
 async def test_control_plane_lists_pauses_and_drops_connections(
     raw: RawClient, sim: SimHandle
 ) -> None:
-    await raw.request("marketData.subscribe", {"epics": ["BTCUSD", "GOLD"]})
+    await _subscribe_quotes(raw, ["BTCUSD", "GOLD"])
     async with httpx.AsyncClient(base_url=sim.base_url) as http:
         [conn] = (await http.get("/_sim/stream/connections")).json()["connections"]
         assert conn["quotes"] == ["BTCUSD", "GOLD"]
@@ -364,7 +376,7 @@ async def test_control_plane_lists_pauses_and_drops_connections(
 
 
 async def test_stall_holds_the_connection_silent(raw: RawClient, sim: SimHandle) -> None:
-    await raw.request("marketData.subscribe", {"epics": ["BTCUSD"]})
+    await _subscribe_quotes(raw, ["BTCUSD"])
     async with httpx.AsyncClient(base_url=sim.base_url) as http:
         stalled = await http.post("/_sim/stream/stall", json={"seconds": 0.5})
     assert stalled.json()["stalled"] == 1
