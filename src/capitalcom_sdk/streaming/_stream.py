@@ -671,6 +671,7 @@ class AsyncStream:
                 tasks.append(asyncio.create_task(conn.run()))
                 # Not under slot.lock: a subscribe call holds it while it waits for ``ready``.
                 await self._send_subscriptions(slot, conn, sorted(slot.quotes), sorted(slot.ohlc))
+                await self._drop_unwanted(conn, slot)
                 slot.conn = conn
                 slot.ready.set()
                 self._connects += 1
@@ -709,6 +710,10 @@ class AsyncStream:
                 logger.warning("stream %d: %s", slot.index, exc)
                 slot.last_error = str(exc)
                 attempt += 1
+            except Exception as exc:  # a bug must not end the reconnect loop for good
+                logger.exception("stream %d: unexpected failure", slot.index)
+                slot.last_error = f"{type(exc).__name__}: {exc}"
+                attempt += 1
             finally:
                 slot.ready.clear()
                 if slot.conn is conn:
@@ -723,6 +728,18 @@ class AsyncStream:
             ceiling = min(options.backoff_max, options.backoff_initial * 2 ** min(attempt, 30))
             await asyncio.sleep(random.uniform(0, ceiling))
             attempt += 1
+
+    async def _drop_unwanted(self, conn: Connection, slot: _Slot) -> None:
+        """Unsubscribe what an unsubscribe call removed while the connection was resubscribing."""
+        quotes = sorted(conn.acked_quotes - slot.quotes)
+        if quotes:
+            await self._expect_ok(conn, "marketData.unsubscribe", {"epics": quotes}, quotes)
+            conn.acked_quotes.difference_update(quotes)
+        extra = conn.acked_ohlc - slot.ohlc
+        for (resolution, bar_type), epics in _group_ohlc(extra).items():
+            payload = {"epics": epics, "resolutions": [resolution], "types": [bar_type]}
+            await self._expect_ok(conn, "OHLCMarketData.unsubscribe", payload, epics)
+        conn.acked_ohlc.difference_update(extra)
 
     async def _watch_tokens(self) -> None:
         """Restart connections whose tokens are no longer the client's (re-login, switch)."""
