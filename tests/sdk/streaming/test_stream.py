@@ -421,3 +421,20 @@ def _sync_quotes_continue(stream: Stream, count: int = 3) -> None:
         assert isinstance(event, Quote)
         stamps.append(event.timestamp_ms)
     assert stamps == sorted(set(stamps))
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=250.0)])
+async def test_a_consumer_that_does_not_read_never_stalls_the_keep_alive(sim: SimHandle) -> None:
+    # 250x: ~500 quotes/s arrive and 10 simulated minutes pass in 2.4 s while nobody reads.
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(ping_interval=0.5, max_queue=100) as stream,
+    ):
+        await stream.subscribe_quotes(["BTCUSD", "ETHUSD", "GOLD"])
+        await asyncio.sleep(3.0)
+        stats = stream.stats
+        [conn] = hub_for(sim.state).describe()
+    assert stats.reconnects == 0
+    assert stats.dropped_quotes > 0
+    assert stats.queued <= 100
+    assert sim.state.clock.now_ms() - conn["lastPingMs"] < 300_000
