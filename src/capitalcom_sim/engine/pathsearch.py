@@ -37,6 +37,9 @@ class PathSearchMixin:
     ) -> tuple[Node | None, ...]:  # pragma: no cover
         raise NotImplementedError
 
+    def _tick_prices(self, inst: Instrument, start: int) -> tuple[int, ...]:  # pragma: no cover
+        raise NotImplementedError
+
     @staticmethod
     def _align_level(level: int, t: int) -> int:  # pragma: no cover
         raise NotImplementedError
@@ -134,13 +137,13 @@ class PathSearchMixin:
         node = self._node(inst, level, start)
         if node is None or not hit(node[2], node[1]):
             return None
-        children = self._children(inst, level, start)
         if level == LEAF:
-            for i, tick_node in enumerate(children):
+            for i, mid in enumerate(self._tick_prices(inst, start)):
                 t = start + i * self.tick_ms
-                if tick_node is not None and s <= t < e and hit(tick_node[0], tick_node[0]):
-                    return t, tick_node[0]
+                if s <= t < e and hit(mid, mid):
+                    return t, mid
             return None
+        children = self._children(inst, level, start)
         child_dur = LEVEL_DUR[level + 1]
         for i in range(len(children)):
             found = self._cross_node(inst, level + 1, start + i * child_dur, s, e, hit)
@@ -215,17 +218,17 @@ class PathSearchMixin:
         inside = s <= start and end <= e
         if inside and low > max(state, high - distance):
             return None, max(state, high - distance)
-        children = self._children(inst, level, start)
         if level == LEAF:
-            for i, tick_node in enumerate(children):
+            for i, mid in enumerate(self._tick_prices(inst, start)):
                 t = start + i * self.tick_ms
-                if tick_node is None or not s <= t < e:
+                if not s <= t < e:
                     continue
-                value = sign * tick_node[0]
+                value = sign * mid
                 if value <= state:
-                    return (t, tick_node[0]), state
+                    return (t, mid), state
                 state = max(state, value - distance)
             return None, state
+        children = self._children(inst, level, start)
         child_dur = LEVEL_DUR[level + 1]
         for i in range(len(children)):
             found, state = self._trail_node(

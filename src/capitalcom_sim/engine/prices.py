@@ -66,7 +66,8 @@ class PriceEngine(PathSearchMixin):
         *,
         seed: int = 42,
         tick_ms: int = 1000,
-        cache_size: int = 60_000,
+        cache_size: int = 20_000,
+        tick_cache_size: int = 4_096,
     ) -> None:
         if tick_ms <= 0 or MINUTE_MS % tick_ms or MINUTE_MS // tick_ms < 4:
             raise ValueError("tick_ms must divide 60000 and be at most 15000")
@@ -76,6 +77,8 @@ class PriceEngine(PathSearchMixin):
         self._ticks_per_minute = MINUTE_MS // tick_ms
         self._cache: OrderedDict[tuple[str, int, int], tuple[Node | None, ...]] = OrderedDict()
         self._cache_size = cache_size
+        self._ticks: OrderedDict[tuple[str, int], tuple[int, ...]] = OrderedDict()
+        self._tick_cache_size = tick_cache_size
         self._rng = random.Random()
         self._lock = threading.RLock()
         self._segments: dict[str, list[Segment]] = {}
@@ -272,21 +275,36 @@ class PriceEngine(PathSearchMixin):
         return mix((self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 31 + level + (start << 8))
 
     def _children(self, inst: Instrument, level: int, start: int) -> tuple[Node | None, ...]:
-        """Children of a node (ticks for a MINUTE node), cached."""
+        """Children of a node above MINUTE, cached."""
         key = (inst.epic, level, start)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        parent = self._node(inst, level, start)
-        if level == LEAF:
-            result = self._split_ticks(inst, level, start, parent)
-        else:
-            result = self._split(inst, level, start, parent)
+        result = self._split(inst, level, start, self._node(inst, level, start))
         self._cache[key] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return result
+
+    def _tick_prices(self, inst: Instrument, start: int) -> tuple[int, ...]:
+        """Mid of every tick of the MINUTE bar at ``start`` (empty when closed), cached."""
+        key = (inst.epic, start)
+        cached = self._ticks.get(key)
+        if cached is not None:
+            self._ticks.move_to_end(key)
+            return cached
+        result = self._split_ticks(inst, start, self._node(inst, LEAF, start))
+        self._ticks[key] = result
+        if len(self._ticks) > self._tick_cache_size:
+            self._ticks.popitem(last=False)
+        return result
+
+    def _tick_volume(self, minute: Node, first: int, stop: int) -> int:
+        """Volume of ticks [first, stop) of a minute: spread evenly, remainder to the first."""
+        n = self._ticks_per_minute
+        base, rest = divmod(minute[4], n)
+        return (stop - first) * base + max(0, min(stop, rest) - first)
 
     def _split(
         self, inst: Instrument, level: int, start: int, parent: Node | None
@@ -341,15 +359,13 @@ class PriceEngine(PathSearchMixin):
         points.append(c)
         return points
 
-    def _split_ticks(
-        self, inst: Instrument, level: int, start: int, parent: Node | None
-    ) -> tuple[Node | None, ...]:
+    def _split_ticks(self, inst: Instrument, start: int, parent: Node | None) -> tuple[int, ...]:
         n = self._ticks_per_minute
         if parent is None:
-            return (None,) * n
-        o, h, low, c, v = parent
+            return ()
+        o, h, low, c, _ = parent
         rng = self._rng
-        rng.seed(self._key(inst, level, start))
+        rng.seed(self._key(inst, LEAF, start))
         points = self._bridge(rng, o, c, h, low, n - 1)
         high_at = rng.randrange(1, n - 1)
         low_at = rng.randrange(1, n - 2)
@@ -357,8 +373,7 @@ class PriceEngine(PathSearchMixin):
             low_at += 1
         points[high_at] = h
         points[low_at] = low
-        volumes = _split_int(v, [1.0] * n)
-        return tuple((p, p, p, p, vol) for p, vol in zip(points, volumes, strict=True))
+        return tuple(points)
 
     def _week(self, inst: Instrument, start: int) -> Node | None:
         key = (inst.epic, -1, start)
@@ -414,11 +429,10 @@ class PriceEngine(PathSearchMixin):
             if seg.covers(tick, tick + 1):
                 return seg.value(tick)
         minute = tick - tick % MINUTE_MS
-        ticks = self._children(inst, LEAF, minute)
-        node = ticks[(tick - minute) // self.tick_ms]
-        if node is None:  # closed: should not happen for an open tick
+        ticks = self._tick_prices(inst, minute)
+        if not ticks:  # closed: should not happen for an open tick
             return round(inst.base_price * inst.scale)
-        return node[0]
+        return ticks[(tick - minute) // self.tick_ms]
 
     def _aggregate(self, inst: Instrument, s: int, e: int) -> Node | None:
         """Aggregate of the open ticks in [s, e), overrides included."""
@@ -491,14 +505,20 @@ class PriceEngine(PathSearchMixin):
             if node is not None:
                 parts.append(node)
             return
-        children = self._children(inst, level, start)
         if level == LEAF:
+            minute = self._node(inst, level, start)
+            if minute is None:
+                return
+            ticks = self._tick_prices(inst, start)
             tick = self.tick_ms
-            for i, node in enumerate(children):
-                t = start + i * tick
-                if node is not None and s <= t < e:
-                    parts.append(node)
+            first = max(0, -((start - s) // tick))
+            stop = min(len(ticks), -((start - e) // tick))
+            if first < stop:
+                run = ticks[first:stop]
+                volume = self._tick_volume(minute, first, stop)
+                parts.append((run[0], max(run), min(run), run[-1], volume))
             return
+        children = self._children(inst, level, start)
         child_dur = LEVEL_DUR[level + 1]
         for i, node in enumerate(children):
             if node is not None:
