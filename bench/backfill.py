@@ -71,14 +71,15 @@ def run(days: float = 60.0, epic: str = BACKFILL_EPIC) -> Section:
         f"429 answers during the backfill: {rejected}."
     )
     per = max(requests, 1)
-    server, cpu = result["server"], result["cpu"]
-    rest = max(0.0, wall - server - cpu)
+    server, cpu, slept = result["server"], result["cpu"], result["slept"]
+    rest = max(0.0, wall - server - cpu - slept)
     section.notes.append(
         "Where the wall time went (the pager sends one request after the other): waiting for "
         f"the simulator and the network {server:.2f} s ({server / per * 1000:.0f} ms per request "
         f"of {result['bars'] / per:.0f} bars), client CPU {cpu:.2f} s ({cpu / per * 1000:.0f} ms "
-        "per request: HTTP, parsing into models, paging), the rest "
-        f"{rest:.2f} s (limiter waits, retry back-off, scheduling). The allowed rate leaves "
+        f"per request: HTTP, parsing into models, paging), sleeping {slept:.2f} s (limiter "
+        f"waits, retry back-off), the rest {rest:.2f} s (the client process waiting for a core "
+        "while other processes ran). The allowed rate leaves "
         f"{1000 / ALLOWED_RATE:.0f} ms per request; a sequential pager only reaches it when "
         "answer + parse take less."
     )
