@@ -36,6 +36,12 @@ def new_order_reference() -> str:
 class TradingMixin(StopsMixin):
     """Positions, working orders and their confirms and records."""
 
+    def _remember_traded(self, client_id: str, epic: str) -> None:
+        """The client's recently traded epics (navigation), the last 50 deals."""
+        recent = self._recent.setdefault(client_id, [])
+        recent.append(epic)
+        del recent[:-50]
+
     def _run_triggers(self, now: int) -> None:  # pragma: no cover - TriggersMixin's
         raise NotImplementedError
 
@@ -167,7 +173,7 @@ class TradingMixin(StopsMixin):
                     fill,
                     deal_id=order_id,
                 )
-            self._recent.setdefault(account.client_id, []).append(inst.epic)
+            self._remember_traded(account.client_id, inst.epic)
             return reference
 
     def _execute(
@@ -456,7 +462,7 @@ class TradingMixin(StopsMixin):
                 inst, self._closing_units(inst, position.direction, self._mid_now(inst, now))
             )
             self._close(account, inst, position, position.size, price, now, "USER")
-            self._recent.setdefault(account.client_id, []).append(inst.epic)
+            self._remember_traded(account.client_id, inst.epic)
             return position.deal_reference
 
     # ---- working orders ------------------------------------------------------------------
