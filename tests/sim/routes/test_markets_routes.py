@@ -185,3 +185,17 @@ def test_a_thousand_old_bars_over_http(api: httpx.Client) -> None:
     assert bars[0]["snapshotTimeUTC"] == "2024-11-20T00:00:00"
     assert bars[-1]["snapshotTimeUTC"] == "2024-11-23T11:15:00"
     assert elapsed < 2.0
+
+
+def test_recently_traded_and_dynamic_leaves(api: httpx.Client) -> None:
+    leaf = "/marketnavigation/hierarchy_v1.commons.recently_traded"
+    assert api.get(leaf).json() == {"nodes": [], "markets": []}
+    api.post("/positions", json={"epic": "GOLD", "direction": "BUY", "size": 1})
+    assert [m["epic"] for m in api.get(leaf).json()["markets"]] == ["GOLD"]
+    risers = api.get("/marketnavigation/hierarchy_v1.commons.top_gainers").json()["markets"]
+    fallers = api.get("/marketnavigation/hierarchy_v1.commons.top_losers").json()["markets"]
+    changes = [m.get("percentageChange", 0) for m in risers]
+    assert changes == sorted(changes, reverse=True)
+    assert risers[0]["epic"] != fallers[0]["epic"]
+    weekend = api.get("/marketnavigation/hierarchy_v1.commons.weekend_trading").json()
+    assert {m["instrumentType"] for m in weekend["markets"]} == {"CRYPTOCURRENCIES"}
