@@ -8,6 +8,13 @@ from capitalcom_sdk.streaming._buffer import EventBuffer
 from capitalcom_sdk.streaming._events import Event, OHLCBar, Quote, parse_frame
 from capitalcom_sdk.streaming._stream import AsyncStream, StreamOptions, StreamStats
 from capitalcom_sdk.streaming._sync import Stream
+from capitalcom_sdk.streaming._trades import (
+    AsyncTradeFeed,
+    TradeEvent,
+    TradeFeed,
+    TradeSnapshot,
+    diff_snapshots,
+)
 from capitalcom_sdk.streaming.errors import (
     StreamClosedError,
     StreamError,
@@ -17,6 +24,7 @@ from capitalcom_sdk.streaming.errors import (
 
 __all__ = [
     "AsyncStream",
+    "AsyncTradeFeed",
     "Event",
     "EventBuffer",
     "OHLCBar",
@@ -28,5 +36,9 @@ __all__ = [
     "StreamOverflowError",
     "StreamStats",
     "SubscriptionError",
+    "TradeEvent",
+    "TradeFeed",
+    "TradeSnapshot",
+    "diff_snapshots",
     "parse_frame",
 ]
