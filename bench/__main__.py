@@ -61,7 +61,7 @@ BENCHES = [
         "bench.stream_latency",
         "STREAMING",
         {},
-        {"seconds": 2.0},
+        {"seconds": 1.0},
     ),
     Bench(
         "sim_throughput",
