@@ -532,7 +532,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "positions.open",
             "Open a position",
             _ref("DealReference"),
-            errors=(400,),
+            errors=(400, 404),
             body=_obj(
                 {
                     "direction": {"type": "string", "enum": DIRECTIONS},
@@ -574,7 +574,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "orders.create",
             "Create a LIMIT or STOP order",
             _ref("DealReference"),
-            errors=(400,),
+            errors=(400, 404),
             body=_obj(
                 {
                     "direction": {"type": "string", "enum": DIRECTIONS},
@@ -637,7 +637,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                     "marketDetails": _array(_ref("MarketDetails")),
                 }
             ),
-            errors=(400,),
+            errors=(400, 404),
             params=(_query("searchTerm", _STR), _query("epics", _STR)),
         )
     },
