@@ -30,6 +30,7 @@ LIMITS: dict[str, tuple[int, float]] = {
     TOPUP_DAILY: (100, 86400.0),
 }
 
+_SWEEP_EVERY = 1000
 _ORDER_PATHS = frozenset({"/api/v1/positions", "/api/v1/workingorders"})
 
 
@@ -73,6 +74,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._windows: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
+        self._admitted = 0
 
     def admit(self, applicable: list[tuple[str, str]]) -> str | None:
         """Record the request and return None, or return the first exhausted limit's name."""
@@ -93,7 +95,25 @@ class RateLimiter:
                 windows.append(window)
             for window in windows:
                 window.append(now)
+            self._admitted += 1
+            if self._admitted % _SWEEP_EVERY == 0:
+                self._sweep(now)
             return None
+
+    def _sweep(self, now: float) -> None:
+        """Forget idle buckets (e.g. one per unknown API key) so memory stays bounded."""
+        idle = [
+            key
+            for key, window in self._windows.items()
+            if not window or now - window[-1] >= self.limits[key[0]][1]
+        ]
+        for key in idle:
+            del self._windows[key]
+
+    def bucket_count(self) -> int:
+        """How many (limit, key) windows are kept (tests)."""
+        with self._lock:
+            return len(self._windows)
 
     def clear(self) -> None:
         """Forget every recorded request."""

@@ -183,3 +183,14 @@ def test_limiter_applies_the_right_windows() -> None:
     assert ("hourly", "c1") not in limits_for("POST", "/api/v1/positions", user, demo=False)
     assert ("topup", "a1") in limits_for("POST", "/api/v1/accounts/topUp", user, demo=True)
     assert limits_for("GET", "/api/v1/time", Caller(None, None, None), demo=True) == []
+
+
+def test_idle_buckets_are_forgotten() -> None:
+    clock = FakeMonotonic()
+    limiter = RateLimiter(monotonic=clock)
+    for i in range(999):
+        assert limiter.admit([("session", f"unknown-key-{i}")]) is None
+    assert limiter.bucket_count() == 999
+    clock.now += 2.0
+    assert limiter.admit([("session", "fresh")]) is None  # the 1000th admission sweeps
+    assert limiter.bucket_count() == 1
