@@ -28,6 +28,7 @@ API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 UNMATCHED = "(unmatched)"
 TOO_LARGE = "error.request.too-large"
+_KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _TEMPLATE_CACHE_SIZE = 4096
 _RAW_COMMON_HEADERS = [
     (name.lower().encode("latin-1"), value.encode("latin-1"))
@@ -127,7 +128,8 @@ class PlatformMiddleware:
             scope = dict(scope, path=path, raw_path=path.encode("latin-1"))
         method: str = scope["method"]
         state = self.state
-        state.stats.request(f"{method} {self.templates.lookup(path)}")
+        counted = method if method in _KNOWN_METHODS else "OTHER"  # keeps the stats keys bounded
+        state.stats.request(f"{counted} {self.templates.lookup(path)}")
 
         fault = state.faults.take(method, path)
         if fault is not None and await self._apply_fault(fault, scope, receive, send):
