@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import schemathesis
 from starlette.routing import Route
 
 from capitalcom_sim.middleware import UNMATCHED, RouteTemplates
@@ -134,6 +135,7 @@ def test_openapi_describes_the_36_real_endpoints(control: httpx.Client) -> None:
     assert "CST" in login["responses"]["200"]["headers"]
     schemes = document["components"]["securitySchemes"]
     assert {s["name"] for s in schemes.values()} == {"X-CAP-API-KEY", "CST", "X-SECURITY-TOKEN"}
+    schemathesis.openapi.from_dict(document).validate()  # against the OpenAPI 3.1 meta-schema
 
 
 # ---- the real API never answers 500 to bad input -------------------------------------------
