@@ -217,8 +217,10 @@ class TriggersMixin(TradingMixin):
             trailing_distance,
         )
         if working.trailing_stop and trailing_distance is not None:
+            # like a market deal: the trailing distance counts from the closing price
+            closing = self._price(inst, self._closing_units(inst, working.direction, event.mid))
             stops = ResolvedStops(
-                round(fill - sign_of(working.direction) * trailing_distance, inst.decimals),
+                round(closing - sign_of(working.direction) * trailing_distance, inst.decimals),
                 stops.profit_level,
                 False,
                 True,

@@ -399,3 +399,67 @@ def test_stop_out_closes_the_worst_position_below_half_the_margin(
     [closing, _] = engine.activities(USD_ACCOUNT, 0, clock.now_ms(), deal_id=gold_id)
     assert (closing.source, closing.details["level"]) == ("CLOSE_OUT", 1899.85)
     assert Engine(make_config(), clock, stop_out_level=None).stop_out_level is None
+
+
+def test_close_and_amend_rejections_keep_the_position(engine: Engine, clock: Clock) -> None:
+    engine.set_price("SILVER", mid=25.0)
+    reference = engine.open_position(USD_ACCOUNT, buy("SILVER", 1))
+    deal_id = engine.confirm(USD_ACCOUNT, reference).affected_deals[0].deal_id
+    engine.set_preferences(USD_ACCOUNT, hedging_mode=True)
+    amend = engine.update_position(
+        USD_ACCOUNT, deal_id, StopsRequest(guaranteed_stop=True, stop_level=24.0)
+    )
+    assert (
+        engine.confirm(USD_ACCOUNT, amend).deal_status,
+        engine.confirm(USD_ACCOUNT, amend).reason,
+    ) == (
+        "REJECTED",
+        "STOP_OR_LIMIT_NOT_ALLOWED",
+    )
+    assert engine.position(USD_ACCOUNT, deal_id).stop_level is None
+    clock.advance(3 * 24 * 3600)  # Saturday: SILVER is closed
+    close = engine.close_position(USD_ACCOUNT, deal_id)
+    assert engine.confirm(USD_ACCOUNT, close).reason == "MARKET_CLOSED"
+    assert engine.position(USD_ACCOUNT, deal_id).size == 1
+
+
+def test_trailing_order_fills_into_a_trailing_position(engine: Engine, clock: Clock) -> None:
+    now = clock.now_ms()
+    engine.set_price("GOLD", mid=2000.0)
+    engine.create_working_order(
+        USD_ACCOUNT,
+        WorkingOrderRequest(
+            "GOLD",
+            "SELL",
+            1,
+            1990.0,
+            "STOP",
+            stops=StopsRequest(trailing_stop=True, stop_distance=20.0),
+        ),
+    )
+    [order] = engine.working_orders(USD_ACCOUNT)
+    assert (order.trailing_stop, order.stop_distance) == (True, 20.0)
+    engine.set_path("GOLD", [(now + 1000, 2000.0), (now + HOUR, 1980.0)])
+    clock.advance(2 * 3600)
+    engine.advance_to()
+    [position] = engine.positions(USD_ACCOUNT)
+    assert position.direction == "SELL"
+    assert position.trailing_stop
+    assert position.stop_distance == 20.0
+    # the trailing stop followed the fall to 1980 (ask 1980.15): 1980.15 + 20
+    assert position.stop_level == 2000.15
+
+
+def test_an_order_without_funds_at_fill_time_is_rejected(engine: Engine, clock: Clock) -> None:
+    now = clock.now_ms()
+    engine.set_price("GOLD", mid=2000.0)
+    engine.create_working_order(
+        USD_ACCOUNT, WorkingOrderRequest("GOLD", "BUY", 200, 1990.0, "LIMIT")
+    )  # 200 x 1990 / 20 = 19900 USD margin > 10000
+    engine.set_path("GOLD", [(now + 1000, 2000.0), (now + HOUR, 1980.0)])
+    clock.advance(2 * 3600)
+    engine.advance_to()
+    assert engine.working_orders(USD_ACCOUNT) == []
+    assert engine.positions(USD_ACCOUNT) == []
+    statuses = [a.status for a in engine.activities(USD_ACCOUNT, now, clock.now_ms())]
+    assert statuses[0] == "REJECTED"
