@@ -10,11 +10,25 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.routing import Route
 
+from capitalcom_sim.config import SimConfig, single_user
 from capitalcom_sim.middleware import UNMATCHED, RouteTemplates
 from capitalcom_sim.openapi import endpoint_count
+from capitalcom_sim.server import SimServer
 from tests.conftest import SimHandle
+
+
+@pytest.fixture(scope="module")
+def control_server() -> Iterator[str]:
+    """One simulator shared by the property tests below (hypothesis runs many examples)."""
+    server = SimServer(SimConfig(users=(single_user(),), rate_limits=False, seed=3)).start()
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -351,3 +365,48 @@ def test_advancing_the_clock_runs_the_engine_triggers(
     assert api.get("/workingorders", headers=tokens).json()["workingOrders"] == []
     positions = api.get("/positions", headers=tokens).json()["positions"]
     assert [p["position"]["direction"] for p in positions] == ["BUY"]
+
+
+# ---- the control plane never answers 5xx either ---------------------------------------------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_control_keys = st.sampled_from(
+    ["advance", "set", "speed", "mid", "bid", "path", "release", "method", "path", "kind",
+     "status", "errorCode", "latencyMs", "times", "probability", "clientId"]
+)  # fmt: skip
+_control_bodies = st.one_of(_json_values, st.dictionaries(_control_keys, _json_values, max_size=5))
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(
+    target=st.sampled_from(
+        ["/clock", "/prices/SILVER", "/prices/NOPE", "/faults", "/sessions/expire"]
+    ),
+    body=_control_bodies,
+)
+def test_control_plane_rejects_garbage_without_5xx(
+    control_server: str, target: str, body: Any
+) -> None:
+    with httpx.Client(base_url=control_server + "/_sim", timeout=10) as client:
+        response = client.post(target, json=body)
+        assert response.status_code < 500, (target, body, response.text)
+        client.delete("/faults")  # a garbage fault that was accepted must not drop later calls
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(csv_text=st.text(alphabet="0123456789,.-:T\ntimeopenhighlowclosevolumeZ ", max_size=200))
+def test_bars_reject_garbage_without_5xx(control_server: str, csv_text: str) -> None:
+    response = httpx.post(f"{control_server}/_sim/bars/SILVER", content=csv_text, timeout=10)
+    assert response.status_code < 500, (csv_text, response.text)
