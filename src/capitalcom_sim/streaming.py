@@ -181,6 +181,7 @@ class StreamHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._idle = True
         state.on_reset.append(self._on_reset)
 
     # -- engine adapter (CONTRACTS section 2) ----------------------------------------------------
@@ -555,17 +556,20 @@ class StreamHub:
         while self.connections:
             delay = self._safe_tick()
             due = time.monotonic() + delay
+            # Only for sparse grids: at high clock speeds grid points are a millisecond apart
+            # and the loop must not spend its time sleeping; it then batches several per wake.
+            precise = not self._idle and delay >= 4 * _EARLY_WAKE
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiter = waiter
-            handle = loop.call_later(max(delay - _EARLY_WAKE, 0.0), _resolve, waiter)
+            handle = loop.call_later(delay - _EARLY_WAKE if precise else delay, _resolve, waiter)
             try:
                 await waiter
             finally:
                 handle.cancel()
                 self._waiter = None
             gap = due - time.monotonic()
-            if 0 < gap <= _EARLY_WAKE and delay < _MAX_IDLE_SLEEP:
-                time.sleep(gap)  # noqa: ASYNC251 - sub-millisecond, for timing precision
+            if precise and 0 < gap <= _EARLY_WAKE:
+                time.sleep(gap)  # noqa: ASYNC251 - at most 1.5 ms, for timing precision
 
     def tick(self) -> float:
         """Emit everything due up to the simulator's now; returns real seconds to sleep."""
@@ -575,6 +579,7 @@ class StreamHub:
         next_due = self._emit_quotes(now)
         self._emit_bars(now)
         speed = clock.speed
+        self._idle = speed <= 0 or next_due is None
         if speed <= 0 or next_due is None:
             return _MAX_IDLE_SLEEP
         wait = (next_due - clock.now_ms()) / speed / 1000.0
