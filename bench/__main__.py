@@ -232,10 +232,17 @@ def render(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
-    parser.add_argument("--only", default="", help="comma-separated benchmark names")
-    parser.add_argument("--output", default=str(ROOT / "bench" / "RESULTS.md"))
+    names = ", ".join(b.name for b in BENCHES)
+    parser.add_argument("--only", default="", help=f"comma-separated names among: {names}")
+    parser.add_argument(
+        "--output", default=str(ROOT / "bench" / "RESULTS.md"), help="default bench/RESULTS.md"
+    )
     args = parser.parse_args(argv)
-    chosen = [b for b in BENCHES if not args.only or b.name in args.only.split(",")]
+    wanted = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(wanted) - {b.name for b in BENCHES})
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    chosen = [b for b in BENCHES if not wanted or b.name in wanted]
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     sections: list[Section] = []
