@@ -230,6 +230,34 @@ def run_json(cmd: list[str], *, timeout: float, env: dict[str, str] | None = Non
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def code_version() -> str:
+    """The commit measured, and whether src/ had uncommitted changes (others work in the tree)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    changed = sorted(line[3:] for line in dirty if line.strip())
+    if not changed:
+        return f"{commit}, src/ clean"
+    shown = ", ".join(changed[:8]) + (", ..." if len(changed) > 8 else "")
+    return f"{commit} plus uncommitted changes in {len(changed)} file(s) of src/: {shown}"
+
+
 def machine_info() -> dict[str, str]:
     """Where the figures were measured."""
     import httpx
@@ -258,6 +286,7 @@ def machine_info() -> dict[str, str]:
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "httpx / pydantic / uvicorn": f"{httpx.__version__} / {pydantic.VERSION} / "
         f"{uvicorn.__version__}",
+        "code": code_version(),
         "pinning": "simulator on CPU "
         f"{sorted(SERVER_CPUS)}, measured client on CPU {sorted(CLIENT_CPUS)}"
         if SERVER_CPUS and CLIENT_CPUS
