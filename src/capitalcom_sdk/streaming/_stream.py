@@ -467,19 +467,27 @@ class AsyncStream:
             slot.ohlc.update(ohlc)
             self._start(slot)
             deadline = time.monotonic() + self.options.subscribe_timeout
-            while True:
-                conn = await self._wait_ready(slot, deadline)
-                missing_quotes = [
-                    e for e in quotes if e in slot.quotes and e not in conn.acked_quotes
-                ]
-                missing_ohlc = [k for k in ohlc if k in slot.ohlc and k not in conn.acked_ohlc]
-                if not missing_quotes and not missing_ohlc:
-                    break
-                try:
-                    await self._send_subscriptions(slot, conn, missing_quotes, missing_ohlc)
-                except ConnectionLost as lost:
-                    conn.fail(lost)
-                    continue
+            try:
+                while True:
+                    conn = await self._wait_ready(slot, deadline)
+                    acked_q, acked_o = conn.acked_quotes, conn.acked_ohlc
+                    missing_quotes = [e for e in quotes if e in slot.quotes and e not in acked_q]
+                    missing_ohlc = [k for k in ohlc if k in slot.ohlc and k not in acked_o]
+                    if not missing_quotes and not missing_ohlc:
+                        break
+                    try:
+                        await self._send_subscriptions(slot, conn, missing_quotes, missing_ohlc)
+                    except ConnectionLost as lost:
+                        conn.fail(lost)
+            except (StreamError, asyncio.CancelledError):
+                # Not subscribed: forget it (a later reconnect must not subscribe it behind
+                # the caller's back).
+                slot.quotes.difference_update(quotes)
+                slot.ohlc.difference_update(ohlc)
+                self._release(slot, {*quotes, *(k[0] for k in ohlc)})
+                if not slot.quotes and not slot.ohlc and not self._closed:
+                    await self._retire(slot)
+                raise
             refused = {f"q:{e}": e for e in quotes} | {"o:" + ":".join(k): k[0] for k in ohlc}
             failed = {key: slot.refused.pop(key) for key in list(refused) if key in slot.refused}
             if failed:

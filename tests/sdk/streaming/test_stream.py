@@ -384,6 +384,9 @@ async def test_an_unreachable_server_is_retried_until_the_subscribe_timeout(
             await stream.subscribe_quotes(["GOLD"])
         assert "connect failed" in str(failed.value)
         assert stream.stats.connects == 0
+        # Not subscribed means forgotten: nothing keeps retrying behind the caller's back.
+        assert stream.subscriptions == {"quotes": [], "ohlc": []}
+        assert stream.stats.connections == 0
 
 
 @pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
