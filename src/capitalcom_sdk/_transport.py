@@ -67,6 +67,7 @@ __all__ = [
 ]
 
 _DEBUG = logging.DEBUG
+_NO_HEADERS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +156,19 @@ class _Core:
     # -- building and parsing (pure) ---------------------------------------------------------
     def build(self, http: httpx.Client | httpx.AsyncClient, call: ApiCall[Any]) -> httpx.Request:
         """The ``httpx.Request`` of a call, with the current tokens (or the API key)."""
-        headers = self.tokens.headers() if call.endpoint.auth else self._key_headers
+        endpoint = call.endpoint
+        if endpoint.auth:
+            headers = self.tokens.headers()
+        elif endpoint.path.startswith("/session"):
+            headers = self._key_headers  # only login and its encryption key need the API key
+        else:
+            headers = _NO_HEADERS  # GET /time: anonymous, so it counts against no user's limit
         content = None
         if call.body is not None:
             headers = {**headers, "Content-Type": "application/json"}
             content = json.dumps(call.body, separators=(",", ":")).encode()
         return http.build_request(
-            call.endpoint.method,
+            endpoint.method,
             self.base_url + call.path,
             params=call.params or None,
             headers=headers,

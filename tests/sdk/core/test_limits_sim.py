@@ -71,3 +71,13 @@ def test_rate_limit_false_turns_the_limiter_off(sim: SimHandle) -> None:
                 errors += 1
     assert errors > 0  # the server's own limit shows: the client did not hold back
     assert rejected(sim) == errors
+
+
+@pytest.mark.slow
+async def test_unlimited_server_time_does_not_eat_into_the_users_budget(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), max_retries=0) as client:
+        await client.session.login()
+        calls = [client.general.ping() for _ in range(25)]
+        calls += [client.general.server_time() for _ in range(25)]
+        await asyncio.gather(*calls)
+    assert rejected(sim) == 0

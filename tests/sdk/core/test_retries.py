@@ -262,3 +262,32 @@ def test_malformed_success_body_names_the_endpoint() -> None:
         pytest.raises(Exception, match=r"general\.server_time"),
     ):
         client.general.server_time()
+
+
+def test_api_key_is_sent_only_where_the_api_requires_it() -> None:
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[f"{request.method} {request.url.path}"] = request.headers.get("x-cap-api-key")
+        if request.url.path == "/api/v1/session":
+            return httpx.Response(
+                200, json=LOGIN_BODY, headers={"CST": "c-1234", "X-SECURITY-TOKEN": "t-1234"}
+            )
+        if request.url.path == "/api/v1/time":
+            return httpx.Response(200, json={"serverTime": 1})
+        return httpx.Response(200, json={"status": "OK"})
+
+    with Client(
+        "key-123456",
+        "me@example.com",
+        "secret-pw",
+        base_url="http://sdk.test",
+        transport=httpx.MockTransport(handler),
+    ) as client:
+        client.general.server_time()
+        client.general.ping()
+    assert seen == {
+        "GET /api/v1/time": None,
+        "POST /api/v1/session": "key-123456",
+        "GET /api/v1/ping": None,
+    }
