@@ -5,10 +5,10 @@ HTTP control plane only, so the threads, sockets and memory measured in this pro
 SDK's alone.
 
 One AsyncClient trades through a simulated week (Monday 00:00 to the next Monday, the clock
-moved in 7-minute steps, so the simulator's triggers fire stops, take-profits, working orders
-and overnight fees along the price path) while a stream of quotes runs. On the way:
+moved in 9-minute steps, so the simulator's triggers fire stops, take-profits, working orders
+and overnight fees along the price path) while a stream of quotes and hourly bars runs. On the way:
 
-* the session hits the simulator's hard lifetime (60 min) every ninth step or so, and is
+* the session hits the simulator's hard lifetime (60 min) every seventh step or so, and is
   invalidated by force once a simulated day: the client logs in again by itself;
 * 3 % of the reads answer 503 (retried) and 4 % of the order POSTs fail ambiguously
   (``apply_then_drop`` / 502): each is an OrderOutcomeUnknown, reconciled, re-sent if not placed;
@@ -43,7 +43,7 @@ import pytest
 
 from capitalcom_sdk import AsyncClient, DealRejectedError, OrderOutcomeUnknown
 from capitalcom_sdk._reconcile import ReconcileStatus
-from capitalcom_sdk.streaming import Quote
+from capitalcom_sdk.streaming import OHLCBar, Quote
 from tests.reliability.conftest import (
     FAST_RETRY,
     SECRET_API_KEY,
@@ -52,7 +52,7 @@ from tests.reliability.conftest import (
 )
 
 MONDAY_MS = 1_794_787_200_000  # Monday 2026-11-16 00:00 UTC
-STEP_SECONDS = 7 * 60
+STEP_SECONDS = 9 * 60
 WEEK_SECONDS = 7 * 86_400
 EPICS = ["GOLD", "EURUSD", "US500", "BTCUSD"]
 SIZES = {"GOLD": 1.0, "EURUSD": 1000.0, "US500": 1.0, "BTCUSD": 0.01}
@@ -93,7 +93,17 @@ def sim_url() -> Iterator[str]:
         assert child.stdout is not None
         first = child.stdout.readline()
         assert "listening on" in first, first
-        yield first.rsplit(" ", 1)[-1].strip()
+        url = first.rsplit(" ", 1)[-1].strip()
+        # The line comes before uvicorn listens: wait until the control plane answers.
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(url + "/_sim/clock", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "simulator child did not start"
+                time.sleep(0.05)
+        yield url
     finally:
         child.terminate()
         child.wait(timeout=10)
@@ -175,10 +185,12 @@ class Trader:
             self.seen["order-unknown"] += 1
 
 
-async def consume(stream: Any, quotes_by_day: Counter[int]) -> None:
+async def consume(stream: Any, quotes_by_day: Counter[int], bars: Counter[str]) -> None:
     async for event in stream:
         if isinstance(event, Quote):
             quotes_by_day[(event.timestamp_ms - MONDAY_MS) // 86_400_000] += 1
+        elif isinstance(event, OHLCBar):
+            bars[event.epic] += 1
 
 
 class Control:
@@ -215,11 +227,12 @@ async def test_simulated_week_leaks_nothing_and_the_money_adds_up(sim_url: str) 
         "base_url": sim_url,
     }
     quotes_by_day: Counter[int] = Counter()
+    bars: Counter[str] = Counter()
     rss: list[int] = []
     async with httpx.AsyncClient(base_url=sim_url, timeout=30) as control_http:
         control = Control(control_http)
         await control.http.get("/_sim/clock")  # the control connection exists before the baseline
-        baseline_tasks = len(asyncio.all_tasks())
+        baseline_tasks = set(asyncio.all_tasks())
         baseline = resources()
         started = time.monotonic()
         async with AsyncClient(
@@ -242,8 +255,9 @@ async def test_simulated_week_leaks_nothing_and_the_money_adds_up(sim_url: str) 
             async with client.stream(
                 ping_interval=0.02, backoff_initial=0.01, backoff_max=0.1
             ) as stream:
-                await stream.subscribe_quotes(EPICS[:3])
-                consumer = asyncio.create_task(consume(stream, quotes_by_day))
+                await stream.subscribe_quotes(EPICS[:1])
+                await stream.subscribe_ohlc(EPICS[1:3], "HOUR")
+                consumer = asyncio.create_task(consume(stream, quotes_by_day, bars))
                 steps = WEEK_SECONDS // STEP_SECONDS
                 for index in range(steps):
                     await control.advance(STEP_SECONDS)
@@ -254,10 +268,10 @@ async def test_simulated_week_leaks_nothing_and_the_money_adds_up(sim_url: str) 
                         await trader.close_oldest()
                     if index % 7 == 0:
                         await trader.working_order(epic, index)
-                    if index % 205 == 100:
+                    if index % 160 == 80:
                         await control.post("/_sim/sessions/expire")  # forced, about daily
                     await asyncio.sleep(0)  # let the stream and its consumer run
-                    if index == 205:  # after the first simulated day: the memory baseline
+                    if index == 160:  # after the first simulated day: the memory baseline
                         rss.append(psutil.Process().memory_info().rss)
                 rss.append(psutil.Process().memory_info().rss)
                 await control_http.delete("/_sim/faults")
@@ -279,14 +293,14 @@ async def test_simulated_week_leaks_nothing_and_the_money_adds_up(sim_url: str) 
             logins = client._core.login_count
         elapsed = time.monotonic() - started
         after = await settle(baseline)
-        tasks_after = len(asyncio.all_tasks())
+        tasks_after = set(asyncio.all_tasks())
         stats = (await control_http.get("/_sim/stats")).json()
     summed = round(sum(t.size for t in history.transactions), 2)
     kinds = Counter(str(t.transaction_type) for t in history.transactions)
     print(
         f"\nweek in {elapsed:.1f} s: {dict(trader.seen)}; logins {logins}; transactions "
         f"{dict(kinds)}; deposit {deposit_start} -> {deposit_end} (sum {summed}); quotes by day "
-        f"{dict(sorted(quotes_by_day.items()))}; stream {stream_stats}; RSS "
+        f"{dict(sorted(quotes_by_day.items()))}; bars {dict(bars)}; stream {stream_stats}; RSS "
         f"{rss[0] / 2**20:.1f} -> {rss[-1] / 2**20:.1f} MiB; resources {baseline} -> {after}; "
         f"requests {sum(stats['requests'].values())}, status {stats['status']}"
     )
@@ -306,7 +320,8 @@ async def test_simulated_week_leaks_nothing_and_the_money_adds_up(sim_url: str) 
     assert trader.seen["reconcile:AMBIGUOUS"] == 0
     assert logins >= 20
     assert sum(1 for day, n in quotes_by_day.items() if 0 <= day < 7 and n > 0) >= 5
+    assert set(bars) == set(EPICS[1:3])
     # Nothing leaked.
     assert after == baseline
-    assert tasks_after == baseline_tasks
+    assert tasks_after == baseline_tasks, [repr(t) for t in tasks_after - baseline_tasks]
     assert rss[-1] - rss[0] < RSS_GROWTH_LIMIT

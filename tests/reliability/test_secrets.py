@@ -82,7 +82,7 @@ def capture(sim: SimHandle) -> TokenCapture:
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)  # the root: every logger of the process
     for name in ("httpx", "httpcore", "websockets", "capitalcom_sdk", "capitalcom_sim"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)  # restored after the test
     return caplog
 
 
@@ -215,10 +215,16 @@ def _cli_env(sim: SimHandle, **overrides: str | None) -> dict[str, str | None]:
 def _run_cli(workdir: Path, env: dict[str, str | None], *args: str) -> tuple[int, str]:
     cwd = os.getcwd()
     os.chdir(workdir)  # no .env of the checkout; any file the CLI writes lands here
+    sdk_logger = logging.getLogger("capitalcom_sdk")
+    handlers, level = list(sdk_logger.handlers), sdk_logger.level
     try:
         result = CliRunner().invoke(app, list(args), env=env)
     finally:
         os.chdir(cwd)
+        # `-v` adds a stderr handler to the SDK's logger and never removes it: in-process
+        # runs would leave a handler on CliRunner's closed stream behind (see the report).
+        sdk_logger.handlers[:] = handlers
+        sdk_logger.setLevel(level)
     return result.exit_code, result.stdout + "\n" + result.stderr
 
 
