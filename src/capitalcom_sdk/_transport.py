@@ -401,7 +401,13 @@ class SyncTransport:
         with self._login_lock:
             return self._drive(self.core.login_procedure())
 
-    def _relogin(self, generation: int) -> None:
+    def relogin(self, generation: int) -> None:
+        """Log in again unless the tokens changed since ``generation`` (the one seen failing).
+
+        Single flight, shared with the client's own re-logins: whoever comes second finds the
+        generation changed and returns at once; if the login it waited for failed, it gets the
+        same error. For the stream and other callers outside the request path.
+        """
         seen = self._finished
         with self._login_lock:
             tokens = self.core.tokens
@@ -439,7 +445,7 @@ class SyncTransport:
                 time.sleep(action.seconds)  # type: ignore[union-attr]
             else:
                 try:
-                    self._relogin(action.generation)  # type: ignore[union-attr]
+                    self.relogin(action.generation)  # type: ignore[union-attr]
                 except CapitalError as exc:
                     error = exc
 
@@ -473,7 +479,13 @@ class AsyncTransport:
         async with self._login_lock:
             return await self._drive(self.core.login_procedure())
 
-    async def _relogin(self, generation: int) -> None:
+    async def relogin(self, generation: int) -> None:
+        """Log in again unless the tokens changed since ``generation`` (the one seen failing).
+
+        Single flight, shared with the client's own re-logins: whoever comes second finds the
+        generation changed and returns at once; if the login it waited for failed, it gets the
+        same error. For the stream and other callers outside the request path.
+        """
         seen = self._finished
         async with self._login_lock:
             tokens = self.core.tokens
@@ -511,6 +523,6 @@ class AsyncTransport:
                 await asyncio.sleep(action.seconds)  # type: ignore[union-attr]
             else:
                 try:
-                    await self._relogin(action.generation)  # type: ignore[union-attr]
+                    await self.relogin(action.generation)  # type: ignore[union-attr]
                 except CapitalError as exc:
                     error = exc

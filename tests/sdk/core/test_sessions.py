@@ -156,3 +156,15 @@ def test_logins_of_one_api_key_are_spaced_a_second_apart(sim: SimHandle) -> None
         second.session.login()
         elapsed = time.monotonic() - started
     assert elapsed >= 1.0  # POST /session: 1 per second per API key, shared in the process
+
+
+async def test_public_relogin_is_single_flight_with_the_request_path(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as client:
+        await client.general.ping()
+        transport = client._transport
+        seen = client._core.tokens.generation
+        expire_by_idling(sim)
+        # A stream and twenty requests notice the expiry at once: one login between them.
+        await asyncio.gather(transport.relogin(seen), *(client.general.ping() for _ in range(20)))
+        await transport.relogin(seen)  # stale generation: nothing to do
+    assert logins(sim) == 2
