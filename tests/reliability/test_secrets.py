@@ -327,3 +327,46 @@ def test_simulator_binds_loopback_unless_told_otherwise() -> None:
             with socket.socket() as probe:
                 probe.settimeout(0.5)
                 assert probe.connect_ex((address, running.port)) != 0
+
+
+def test_secret_registry_does_not_grow_with_every_relogin(sim: SimHandle) -> None:
+    """A bot re-logs in every hour for months: the redaction registry must stay bounded.
+
+    Every token pair ever seen is registered for redaction; a replaced pair is dead and need not
+    be kept, and every log record is scanned against each entry, so growth costs memory and time.
+    """
+    from capitalcom_sdk._logging import registry
+
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        client.session.login()
+        before = len(registry._secrets)
+        for _ in range(50):
+            sim.state.expire_sessions()
+            client.general.ping()  # re-logs in: a new token pair
+        after = len(registry._secrets)
+    assert client._core.login_count == 51
+    assert after - before <= 8, f"registry grew by {after - before} entries over 50 re-logins"
+
+
+def test_cli_verbose_run_leaves_the_sdk_logger_as_it_was(
+    sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capitalcom -vv`` run in-process (tests, notebooks, embedding) must clean up after itself.
+
+    Today it adds a StreamHandler on the run's sys.stderr to the ``capitalcom_sdk`` logger and
+    sets it to DEBUG for good: after a CliRunner run that stream is closed, and every later SDK
+    log call in the process prints a "--- Logging error ---" traceback (slow, noisy).
+    """
+    logger = logging.getLogger("capitalcom_sdk")
+    handlers, level = list(logger.handlers), logger.level
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(app, ["-vv", "--json", "session", "login"], env=_cli_env(sim))
+        assert result.exit_code == 0, result.stdout
+        left = (list(logger.handlers), logger.level)
+    finally:
+        os.chdir(cwd)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    assert left == (handlers, level)
