@@ -244,3 +244,61 @@ def test_sync_client_threads_under_order_faults_duplicate_nothing(server: SimSer
         held = positions_by_size(sim, user)
         assert sorted(held) == [float(100 + i) for i in range(per_user)]
         assert all(len(ids) == 1 for ids in held.values())
+
+
+def orders_by_size(sim: SimHandle, user: int) -> dict[float, list[str]]:
+    account = sim.state.config.users[user].preferred_account.account_id
+    out: dict[float, list[str]] = {}
+    for order in sim.state.engine.working_orders(account):
+        out.setdefault(order.size, []).append(order.deal_id)
+    return out
+
+
+@pytest.mark.slow
+async def test_working_orders_under_faults_are_reconciled_and_never_doubled(
+    server: SimServer,
+) -> None:
+    """The same for ``POST /workingorders`` (LIMIT orders far from the market, so none fills)."""
+    sim = handle(server)
+    for share, spec in FAULTS:
+        sim.state.faults.add(
+            {
+                "method": "POST",
+                "path": "re:^/api/v1/workingorders$",
+                "times": None,
+                "probability": min(1.0, 2 * share / 0.9),
+            }
+            | spec
+        )
+    level = round(sim.state.engine.snapshot(EPIC).bid * 0.8, 5)  # a BUY LIMIT well below
+    sizes = [100 + i for i in range(100)]
+    verdicts: Counter[str] = Counter()
+    wrong: list[str] = []
+    async with AsyncClient(
+        **sim.client_kwargs(),
+        rate_limit=False,
+        retry=FAST_RETRY,
+        timeout=httpx.Timeout(0.5, connect=5.0),
+    ) as client:
+        for size in sizes:
+            while True:
+                try:
+                    await client.orders.create(EPIC, "BUY", size, level, "LIMIT")
+                except OrderOutcomeUnknown as exc:
+                    result = await client.reconcile(exc)
+                    verdicts[result.status.value] += 1
+                    truth = orders_by_size(sim, 0).get(float(size), [])
+                    if result.status is ReconcileStatus.NOT_PLACED and not truth:
+                        continue
+                    if result.status is not ReconcileStatus.FOUND or truth != [result.deal_id]:
+                        wrong.append(f"size {size}: {result.status} {result.deal_id} {truth}")
+                break
+    injected = sum(int(f["hits"]) for f in sim.state.faults.list())
+    held = orders_by_size(sim, 0)
+    assert wrong == []
+    assert injected > 10
+    assert sum(verdicts.values()) >= injected
+    assert verdicts["FOUND"] > 0
+    assert verdicts["NOT_PLACED"] > 0
+    assert sorted(held) == [float(s) for s in sizes]
+    assert all(len(ids) == 1 for ids in held.values())
