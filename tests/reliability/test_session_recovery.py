@@ -9,14 +9,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from capitalcom_sdk import AsyncClient
-from capitalcom_sdk.streaming import AsyncStream, Quote
+from capitalcom_sdk import AsyncClient, Client
+from capitalcom_sdk.streaming import AsyncStream, Quote, Stream
 from capitalcom_sim.server import SimServer
 from capitalcom_sim.streaming import hub_for
 from tests.conftest import start_sim
@@ -160,3 +161,54 @@ async def test_session_invalidated_while_only_the_stream_is_busy(server: SimServ
             after = logins(server)
     assert recovered == set(EPICS)
     assert after - before == 1, f"{after - before} logins"
+
+
+def test_blocking_client_threads_and_sync_stream_relog_once(server: SimServer) -> None:
+    """The same with the blocking Client: REST from threads, the sync Stream bridge."""
+    sim = handle(server)
+    failed: list[str] = []
+    done: list[str] = []
+    stop = threading.Event()
+
+    def busy_thread(client: Client) -> None:
+        while not stop.is_set():
+            try:
+                client.general.ping()
+                client.positions.list()
+                done.append("ok")
+            except Exception as exc:  # each one is a finding
+                failed.append(f"{type(exc).__name__}: {exc}")
+
+    with Client(**sim.client_kwargs(), rate_limit=False, retry=FAST_RETRY) as client:
+        client.session.login()
+        with client.stream(backoff_initial=0.01, backoff_max=0.2) as stream:
+            stream.subscribe_quotes(EPICS)
+            assert {e.epic for e in iter_quotes(stream, 0, 5.0)} == set(EPICS)
+            threads = [threading.Thread(target=busy_thread, args=(client,)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            before_logins, before_done = logins(server), len(done)
+            expired_at = server.state.clock.now_ms()
+            server.state.expire_sessions()
+            recovered = {e.epic for e in iter_quotes(stream, expired_at, 10.0)}
+            time.sleep(0.5)
+            stop.set()
+            for thread in threads:
+                thread.join()
+            after_logins = logins(server)
+    assert failed == []
+    assert len(done) - before_done > 20
+    assert recovered == set(EPICS)
+    assert after_logins - before_logins == 1, f"{after_logins - before_logins} logins"
+
+
+def iter_quotes(stream: Stream, since_ms: int, within: float) -> list[Quote]:
+    """Quotes stamped after ``since_ms`` until every epic was seen or ``within`` seconds."""
+    seen: dict[str, Quote] = {}
+    deadline = time.monotonic() + within
+    while len(seen) < len(EPICS) and time.monotonic() < deadline:
+        event = stream.get(timeout=max(0.0, deadline - time.monotonic()))
+        if isinstance(event, Quote) and event.timestamp_ms > since_ms:
+            seen[event.epic] = event
+    return list(seen.values())
