@@ -223,6 +223,8 @@ def _report(section: Section, scheme: str, measured: Measured, calls: int, round
                 ratio=ratio,
                 target=f"<= {TARGET_RATIO}x floor",
                 met=ratio <= TARGET_RATIO,
+                note=f"client CPU {_us(cpu[variant]):.0f} vs {_us(cpu['floor']):.0f} µs per call "
+                f"({cpu[variant] / cpu['floor']:.2f}x)",
             )
         )
     if "async" in per_call and "async_floor" in per_call:
