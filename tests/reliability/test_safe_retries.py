@@ -135,3 +135,20 @@ async def test_safe_requests_succeed_within_the_retry_budget_and_the_rate_limit(
         for f in sim.state.faults.list()
         if f.get("status") == 429 and f["kind"] == "status"
     )
+
+
+@pytest.mark.slow
+async def test_concurrent_orders_and_reads_keep_every_server_limit(server: SimServer) -> None:
+    """A burst of order POSTs (one per 0.1 s allowed) mixed with reads (10/s): no 429 at all."""
+    sim = handle(server)
+    async with AsyncClient(**sim.client_kwargs(), max_retries=0) as client:
+        await client.session.login()
+        opens = [client.positions.open("EURUSD", "BUY", 100 + i) for i in range(12)]
+        reads = [client.positions.list() for _ in range(8)]
+        results = await asyncio.gather(*opens, *reads)
+    stats = sim.state.stats.snapshot()
+    assert len(results) == 20
+    assert stats["rejected_429"] == {k: 0 for k in stats["rejected_429"]}
+    assert int(stats["status"].get("429", 0)) == 0
+    account = sim.state.config.users[0].preferred_account.account_id
+    assert len(sim.state.engine.positions(account)) == 12
