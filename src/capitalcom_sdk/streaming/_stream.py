@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Awaitable, Iterable, Sequence
@@ -37,8 +38,10 @@ from capitalcom_sdk.streaming.errors import StreamClosedError, StreamError, Subs
 
 logger = get_logger("capitalcom_sdk.streaming")
 # The websockets library logs every frame at DEBUG, tokens included: it gets its own logger with
-# the SDK's redacting filter.
+# the SDK's redacting filter, at INFO so that turning the SDK's DEBUG logging on does not log
+# (and redact) thousands of frames per second; set this logger to DEBUG to see frames.
 wire_logger = get_logger("capitalcom_sdk.streaming.wire")
+wire_logger.setLevel(logging.INFO)
 
 OhlcKey = tuple[str, str, str]  # (epic, resolution, bar type)
 INVALID_EPIC = "error.invalid.epic"
