@@ -67,7 +67,7 @@ class _NoSession:
     def streaming_host(self) -> str | None:
         return None
 
-    async def login(self) -> None:
+    async def relogin(self, generation: int) -> None:
         return None
 
 

@@ -25,8 +25,8 @@ class AsyncTransportSession:
         response = self._transport.core.login_response
         return response.streaming_host if response is not None else None
 
-    async def login(self) -> None:
-        await self._transport.login()
+    async def relogin(self, generation: int) -> None:
+        await self._transport.relogin(generation)
 
 
 class SyncTransportSession:
@@ -43,5 +43,5 @@ class SyncTransportSession:
         response = self._transport.core.login_response
         return response.streaming_host if response is not None else None
 
-    async def login(self) -> None:
-        await asyncio.to_thread(self._transport.login)
+    async def relogin(self, generation: int) -> None:
+        await asyncio.to_thread(self._transport.relogin, generation)

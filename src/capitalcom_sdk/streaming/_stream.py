@@ -66,7 +66,9 @@ class SessionSource(Protocol):
 
     def streaming_host(self) -> str | None: ...
 
-    async def login(self) -> None: ...
+    async def relogin(self, generation: int) -> None:
+        """Log in again unless the tokens changed since ``generation`` (single flight shared
+        with the client's requests)."""
 
 
 @dataclass(frozen=True)
@@ -643,11 +645,13 @@ class AsyncStream:
             tokens = self._session.tokens
             if tokens.present and tokens.generation != seen_generation:
                 return
+            before = tokens.generation
             try:
-                await self._session.login()
+                await self._session.relogin(seen_generation)
             except CapitalError as exc:
                 raise StreamError(f"login failed: {exc}") from exc
-            self._logins += 1
+            if tokens.generation != before:
+                self._logins += 1
 
     async def _tokens(self) -> Tokens:
         tokens = self._session.tokens
