@@ -125,25 +125,32 @@ class PlatformMiddleware:
         if len(path) > 1 and path.endswith("/"):
             # The real API accepts a trailing slash (/clientsentiment/?marketIds=...).
             path = path.rstrip("/") or "/"
-            scope = dict(scope, path=path, raw_path=path.encode("latin-1"))
+            raw_path = scope.get("raw_path")
+            if isinstance(raw_path, bytes):
+                raw_path = raw_path.rstrip(b"/") or b"/"
+            scope = dict(scope, path=path, raw_path=raw_path)
         method: str = scope["method"]
         state = self.state
-        counted = method if method in _KNOWN_METHODS else "OTHER"  # keeps the stats keys bounded
-        state.stats.request(f"{counted} {self.templates.lookup(path)}")
-
-        fault = state.faults.take(method, path)
-        if fault is not None and await self._apply_fault(fault, scope, receive, send):
+        try:
+            counted = method if method in _KNOWN_METHODS else "OTHER"  # bounded stats keys
+            state.stats.request(f"{counted} {self.templates.lookup(path)}")
+            fault = state.faults.take(method, path)
+            exhausted = None
+            if state.config.rate_limits and (fault is None or fault.kind == "latency"):
+                caller = _caller(state, scope)
+                exhausted = state.limiter.admit(limits_for(method, path, caller, state.config.demo))
+        except Exception:
+            logger.exception("simulator bug before routing %s %s", method, path)
+            await send_json(send, 500, {"errorCode": "error.internal"})
             return
 
-        if state.config.rate_limits:
-            exhausted = state.limiter.admit(
-                limits_for(method, path, _caller(state, scope), state.config.demo)
-            )
-            if exhausted is not None:
-                state.stats.rejected(exhausted)
-                state.stats.status(429)
-                await send_json(send, 429, {"errorCode": "error.too-many.requests"})
-                return
+        if fault is not None and await self._apply_fault(fault, scope, receive, send):
+            return
+        if exhausted is not None:
+            state.stats.rejected(exhausted)
+            state.stats.status(429)
+            await send_json(send, 429, {"errorCode": "error.too-many.requests"})
+            return
 
         await self._guarded(scope, receive, self._counting(send))
 

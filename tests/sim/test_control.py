@@ -410,3 +410,14 @@ def test_control_plane_rejects_garbage_without_5xx(
 def test_bars_reject_garbage_without_5xx(control_server: str, csv_text: str) -> None:
     response = httpx.post(f"{control_server}/_sim/bars/SILVER", content=csv_text, timeout=10)
     assert response.status_code < 500, (csv_text, response.text)
+
+
+@pytest.mark.parametrize(
+    "path", ["/markets/%F0%9F%98%80/", "/markets/%C4%80/", "/%F0%9F%98%80/", "/ping//"]
+)
+def test_non_latin_paths_with_a_trailing_slash_are_not_500s(
+    sim: SimHandle, api: httpx.Client, path: str
+) -> None:
+    response = api.get(path, headers=_login(sim, api))
+    assert 400 <= response.status_code < 500 or response.status_code == 200
+    assert "errorCode" in response.json() or response.status_code == 200
