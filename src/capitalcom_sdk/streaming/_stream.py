@@ -645,13 +645,11 @@ class AsyncStream:
             tokens = self._session.tokens
             if tokens.present and tokens.generation != seen_generation:
                 return
-            before = tokens.generation
+            self._logins += 1
             try:
                 await self._session.relogin(seen_generation)
             except CapitalError as exc:
                 raise StreamError(f"login failed: {exc}") from exc
-            if tokens.generation != before:
-                self._logins += 1
 
     async def _tokens(self) -> Tokens:
         tokens = self._session.tokens

@@ -441,3 +441,22 @@ async def test_a_consumer_that_does_not_read_never_stalls_the_keep_alive(sim: Si
     assert stats.dropped_quotes > 0
     assert stats.queued <= 100
     assert sim.state.clock.now_ms() - conn["lastPingMs"] < 300_000
+
+
+@pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
+async def test_rest_and_stream_seeing_one_expiry_log_in_once(sim: SimHandle) -> None:
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(stale_after=0.3, probe_timeout=1.0) as stream,
+    ):
+        await stream.subscribe_quotes(["BTCUSD"])
+        await _first_quote_after(stream, "BTCUSD", time.monotonic())
+        logins_before = sim.state.stats.snapshot()["requests"].get("POST /api/v1/session", 0)
+        sim.state.expire_sessions()
+        assert (await client.general.ping()).status == "OK"  # the REST side logs in again
+        expired_at = time.monotonic()
+        await _drain(stream)
+        assert await _first_quote_after(stream, "BTCUSD", expired_at) < 2.0
+        await _quotes_continue(stream, "BTCUSD")
+        logins = sim.state.stats.snapshot()["requests"].get("POST /api/v1/session", 0)
+    assert logins - logins_before == 1  # one POST /session for the request and the stream
