@@ -16,6 +16,7 @@ strings, huge and negative numbers, wrong types, unicode, dates with zones). Aft
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -97,6 +98,24 @@ stops = optional_fields(
 )
 
 
+def _templates() -> list[tuple[re.Pattern[str], str]]:
+    """The real-API path templates of the simulator's own OpenAPI document."""
+    document = httpx.get(TradingMachine.sim.base_url + "/_sim/openapi.json").json()
+    out = []
+    for template in document["paths"]:
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        out.append((re.compile(f"^{pattern}$"), template))
+    return out
+
+
+TEMPLATES: list[tuple[re.Pattern[str], str]] = []
+
+
+def template_of(path: str) -> str:
+    full = "/api/v1" + path
+    return next((t for regex, t in TEMPLATES if regex.match(full)), full)
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimServer]:
     server = start_sim(config(1, start_ms=START_MS, clock_speed=0.0, seed=99))
@@ -110,6 +129,7 @@ class TradingMachine(RuleBasedStateMachine):
     """One client session doing arbitrary (often wrong) things; see the module docstring."""
 
     sim: SimHandle  # set by the test before running
+    operations: ClassVar[set[str]] = set()  # "METHOD /api/v1/template" reached
     totals: ClassVar[Counter[str]] = Counter()  # "METHOD /path-root status" over the whole run
     deals = Bundle("deals")
     orders = Bundle("orders")
@@ -143,6 +163,7 @@ class TradingMachine(RuleBasedStateMachine):
         response = self.http.request(method, path, json=body, params=params)
         status = response.status_code
         root = "/" + path.strip("/").split("/")[0]
+        self.operations.add(f"{method} {template_of(path)}")
         self.totals[f"{method} {root} {status // 100}xx"] += 1
         assert status < 500, f"{method} {path} {body!r} {params!r} -> {status} {response.text}"
         document = response.json() if response.content else None
@@ -332,6 +353,15 @@ class TradingMachine(RuleBasedStateMachine):
         answer = self.send("POST", "/watchlists", body={"name": name, "epics": listed})
         return multiple(answer["watchlistId"]) if answer else multiple()
 
+    @rule(
+        target=watchlists,
+        name=st.text(min_size=1, max_size=20).filter(str.strip),
+        listed=st.lists(st.sampled_from(EPICS), max_size=3),
+    )
+    def create_well_formed_watchlist(self, name: str, listed: list[str]) -> Any:
+        answer = self.send("POST", "/watchlists", body={"name": name, "epics": listed})
+        return multiple(answer["watchlistId"]) if answer else multiple()
+
     @rule(watchlist=watchlists, epic=epics, remove=st.booleans())
     def edit_watchlist(self, watchlist: str, epic: Any, remove: bool) -> None:
         if remove and isinstance(epic, str) and epic.strip("."):
@@ -429,6 +459,8 @@ def test_stateful_trading_fuzz_never_5xx_and_rejections_change_nothing(server: S
         database=None,
     )
     TradingMachine.totals.clear()
+    TradingMachine.operations.clear()
+    TEMPLATES[:] = _templates()
     runner().runTest()
     totals = TradingMachine.totals
     print(f"\nstateful fuzz: {sum(totals.values())} requests; {dict(sorted(totals.items()))}")
@@ -438,3 +470,11 @@ def test_stateful_trading_fuzz_never_5xx_and_rejections_change_nothing(server: S
     assert totals["POST /workingorders 2xx"] > 5
     assert totals["DELETE /positions 2xx"] > 5
     assert totals["POST /positions 4xx"] > 20
+    # Every trading, watchlist and account write the OpenAPI document declares was exercised.
+    writes = {
+        f"{method.upper()} {template}"
+        for regex, template in TEMPLATES
+        for method in httpx.get(server.base_url + "/_sim/openapi.json").json()["paths"][template]
+        if method in ("post", "put", "delete") and "/session" not in template
+    }
+    assert writes <= TradingMachine.operations, sorted(writes - TradingMachine.operations)
