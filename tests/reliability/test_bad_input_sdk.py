@@ -441,3 +441,37 @@ def test_a_valid_call_does_reach_the_simulator(client: Client, sim: SimHandle) -
     before = total_requests(sim)
     client.general.ping()
     assert total_requests(sim) == before + 1
+
+
+STREAM_CASES: list[tuple[str, Callable[[Any], Any], str]] = [
+    ("quotes empty epic", lambda s: s.subscribe_quotes([""]), "epics"),
+    ("quotes None epic", lambda s: s.subscribe_quotes([None]), "epics"),
+    ("quotes no epics", lambda s: s.subscribe_quotes([]), "epics"),
+    ("quotes not a list", lambda s: s.subscribe_quotes(42), "epics"),
+    ("quotes comma epic", lambda s: s.subscribe_quotes(["GOLD,SILVER"]), "epics"),
+    ("quotes overlong epic", lambda s: s.subscribe_quotes([LONG]), "epics"),
+    ("quotes control char", lambda s: s.subscribe_quotes(["GO\nLD"]), "epics"),
+    ("ohlc bad resolution", lambda s: s.subscribe_ohlc(["GOLD"], "MINUTE_3"), "resolution"),
+    ("ohlc bad bar type", lambda s: s.subscribe_ohlc(["GOLD"], "MINUTE", "renko"), "bar_type"),
+    ("ohlc empty epic", lambda s: s.subscribe_ohlc([""], "MINUTE"), "epics"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"), [(c, f) for _, c, f in STREAM_CASES], ids=[n for n, _, _ in STREAM_CASES]
+)
+async def test_stream_subscriptions_refuse_bad_input_before_sending(
+    async_client: AsyncClient, server: SimServer, call: Callable[[Any], Any], field: str
+) -> None:
+    from capitalcom_sim.streaming import hub_for
+
+    def received() -> int:
+        return sum(int(c["messagesReceived"]) for c in hub_for(server.state).describe())
+
+    async with async_client.stream() as stream:
+        await stream.subscribe_quotes(["SILVER"])  # the connection exists: frames are counted
+        before = received()
+        with pytest.raises(RequestValidationError) as caught:
+            await call(stream)
+        assert received() == before, "the bad subscription reached the simulator"
+    assert caught.value.field == field
