@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from capitalcom_sdk import AsyncClient, Client
+from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sdk.streaming import AsyncStream, Quote, Stream
 from capitalcom_sim.server import SimServer
 from capitalcom_sim.streaming import hub_for
@@ -212,3 +213,41 @@ def iter_quotes(stream: Stream, since_ms: int, within: float) -> list[Quote]:
         if isinstance(event, Quote) and event.timestamp_ms > since_ms:
             seen[event.epic] = event
     return list(seen.values())
+
+
+def test_order_sent_while_the_server_is_down_is_placed_once_when_it_returns(
+    server: SimServer,
+) -> None:
+    """Connection refused means nothing was sent: even an order write is retried, and lands once."""
+    sim = handle(server)
+    port = server.port
+    policy = RetryPolicy(max_retries=8, max_delay=10.0, base_delay=0.2, max_backoff=0.5, seed=3)
+    replacement: list[SimServer] = []
+
+    def restart_later() -> None:
+        time.sleep(0.6)
+        replacement.append(SimServer(server.config, port=port).start())
+
+    with Client(**sim.client_kwargs(), rate_limit=False, retry=policy) as client:
+        client.session.login()
+        server.stop()
+        restarter = threading.Thread(target=restart_later)
+        restarter.start()
+        try:
+            confirm = client.positions.open("GOLD", "BUY", 1)
+        finally:
+            restarter.join()
+    try:
+        new = replacement[0]
+        account = new.config.users[0].preferred_account.account_id
+        positions = new.state.engine.positions(account)
+        assert [p.deal_id for p in positions] == confirm.opened_deal_ids
+        stats = new.state.stats.snapshot()
+        # The first attempt on the new process met an unknown session (401, nothing applied),
+        # the client logged in and sent it again: two arrivals, one position.
+        assert stats["requests"]["POST /api/v1/positions"] == 2
+        assert stats["status"]["401"] == 1
+        assert stats["requests"]["POST /api/v1/session"] == 1
+    finally:
+        for running in replacement:
+            running.stop()
