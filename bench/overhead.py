@@ -45,7 +45,7 @@ class Worker:
             env=env,
         )
         self.times: list[float] = []  # wall seconds per call, one per round
-        self.cpu: list[float] = []  # CPU seconds of the client process per call, per round
+        self.cpu: list[float] = []  # CPU seconds of the client process per call, one per round
 
     def _line(self) -> str:
         assert self.proc.stdout is not None
@@ -89,10 +89,33 @@ class Worker:
 
 @dataclass
 class Measured:
-    per_call: dict[str, float] = field(default_factory=dict)  # variant -> best round, s/call
-    median_per_call: dict[str, float] = field(default_factory=dict)  # median round, s/call
-    cpu_per_call: dict[str, float] = field(default_factory=dict)  # client CPU s/call, best round
+    """Per variant, one entry per round: wall and client-CPU seconds per call.
+
+    Round i of every variant ran back to back, so ratios are taken round by round (paired) and
+    their median reported: drift and bursts of other load cancel out of each pair.
+    """
+
+    wall_rounds: dict[str, list[float]] = field(default_factory=dict)
+    cpu_rounds: dict[str, list[float]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def variants(self) -> list[str]:
+        return list(self.wall_rounds)
+
+    def wall(self, variant: str) -> float:
+        return median(self.wall_rounds[variant])
+
+    def cpu(self, variant: str) -> float:
+        return median(self.cpu_rounds[variant])
+
+    def ratio(self, variant: str, base: str) -> float:
+        pairs = zip(self.wall_rounds[variant], self.wall_rounds[base], strict=True)
+        return median([a / b for a, b in pairs])
+
+    def cpu_ratio(self, variant: str, base: str) -> float:
+        pairs = zip(self.cpu_rounds[variant], self.cpu_rounds[base], strict=True)
+        return median([a / b for a, b in pairs])
 
 
 def measure(
@@ -124,10 +147,8 @@ def measure(
                 worker.times.append(wall / per_round)
                 worker.cpu.append(cpu / per_round)
         for worker in workers:
-            # Best round, as timeit does: the least disturbed by whatever else the machine runs.
-            result.per_call[worker.variant] = min(worker.times)
-            result.median_per_call[worker.variant] = median(worker.times)
-            result.cpu_per_call[worker.variant] = min(worker.cpu)
+            result.wall_rounds[worker.variant] = worker.times
+            result.cpu_rounds[worker.variant] = worker.cpu
     finally:
         for worker in workers:
             worker.close()
@@ -174,8 +195,8 @@ def run(
         _report(section, scheme, measured, calls, rounds)
     section.notes.append(
         f"{calls} sequential GET /api/v1/markets/{EPIC} per client and scheme (after {warmup} "
-        f"warm-up calls), in {rounds} interleaved rounds; figure = the best round's time per "
-        "call (as timeit does: the round least disturbed by other load), median round shown too. "
+        f"warm-up calls), in {rounds} interleaved rounds: times are medians over rounds, ratios "
+        "the median of the round-by-round ratios (each round of each client ran back to back). "
         "Every client parses the body (json.loads or the typed model). Wall time includes the "
         "simulator's own time per request; client CPU time (time.process_time of the client "
         "process) is what the client itself spends and is less disturbed by other load."
@@ -185,71 +206,66 @@ def run(
 
 def _report(section: Section, scheme: str, measured: Measured, calls: int, rounds: int) -> None:
     label = "plain HTTP" if scheme == "http" else "TLS"
-    per_call = measured.per_call
-    floor = per_call.get("floor")
-    cpu = measured.cpu_per_call
-    cpu_floor = cpu.get("floor")
+    m = measured
+    has_floor = "floor" in m.variants
     rows = [
-        "| client | wall µs per call | x floor | median round µs | client CPU µs per call "
-        "| CPU x floor |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| client | wall µs per call | x floor | client CPU µs per call | CPU x floor |",
+        "|---|---:|---:|---:|---:|",
     ]
-    for variant, seconds in per_call.items():
-        ratio = f"{seconds / floor:.2f}x" if floor else "n/a"
-        cpu_ratio = f"{cpu[variant] / cpu_floor:.2f}x" if cpu_floor else "n/a"
+    for variant in m.variants:
+        ratio = f"{m.ratio(variant, 'floor'):.2f}x" if has_floor else "n/a"
+        cpu_ratio = f"{m.cpu_ratio(variant, 'floor'):.2f}x" if has_floor else "n/a"
         rows.append(
-            f"| {LABELS[variant]} | {_us(seconds):.0f} | {ratio} | "
-            f"{_us(measured.median_per_call[variant]):.0f} | {_us(cpu[variant]):.0f} | "
-            f"{cpu_ratio} |"
+            f"| {LABELS[variant]} | {_us(m.wall(variant)):.0f} | {ratio} | "
+            f"{_us(m.cpu(variant)):.0f} | {cpu_ratio} |"
         )
-    for variant, problem in measured.failed.items():
-        rows.append(f"| {LABELS[variant]} | failed: {problem} | |")
-    section.notes.append(f"Per-call time over {label}:\n\n" + "\n".join(rows))
-    if floor is None:
+    for variant, problem in m.failed.items():
+        rows.append(f"| {LABELS[variant]} | failed: {problem} | | | |")
+    section.notes.append(f"Per-call time over {label} (medians):\n\n" + "\n".join(rows))
+    if not has_floor:
         section.notes.append(f"The floor failed over {label}: no ratios.")
         return
     for variant in ("sync", "async"):
-        if variant not in per_call:
+        if variant not in m.variants:
             continue
-        ratio = per_call[variant] / floor
+        ratio = m.ratio(variant, "floor")
         section.figures.append(
             Figure(
                 section.title,
                 f"{label}: {LABELS[variant]} vs floor",
-                _us(per_call[variant]),
+                _us(m.wall(variant)),
                 "µs/call",
-                baseline=_us(floor),
+                baseline=_us(m.wall("floor")),
                 baseline_name="raw httpx",
                 ratio=ratio,
                 target=f"<= {TARGET_RATIO}x floor",
                 met=ratio <= TARGET_RATIO,
-                note=f"client CPU {_us(cpu[variant]):.0f} vs {_us(cpu['floor']):.0f} µs per call "
-                f"({cpu[variant] / cpu['floor']:.2f}x)",
+                note=f"client CPU {_us(m.cpu(variant)):.0f} vs {_us(m.cpu('floor')):.0f} µs per "
+                f"call ({m.cpu_ratio(variant, 'floor'):.2f}x)",
             )
         )
-    if "async" in per_call and "async_floor" in per_call:
-        ratio = per_call["async"] / per_call["async_floor"]
+    if "async" in m.variants and "async_floor" in m.variants:
         section.figures.append(
             Figure(
                 section.title,
                 f"{label}: {LABELS['async']} vs raw httpx.AsyncClient",
-                _us(per_call["async"]),
+                _us(m.wall("async")),
                 "µs/call",
-                baseline=_us(per_call["async_floor"]),
+                baseline=_us(m.wall("async_floor")),
                 baseline_name="raw httpx async",
-                ratio=ratio,
+                ratio=m.ratio("async", "async_floor"),
                 target="(informational)",
-                note=f"httpx.AsyncClient itself = {per_call['async_floor'] / floor:.2f}x the "
+                note=f"httpx.AsyncClient itself = {m.ratio('async_floor', 'floor'):.2f}x the "
                 "sync floor",
             )
         )
-    if "async_sniffio" in per_call and "async" in per_call:
+    if "async_sniffio" in m.variants and "async" in m.variants:
         section.notes.append(
             f"Over {label}, with a stand-in `sniffio` module importable, our AsyncClient took "
-            f"{_us(per_call['async_sniffio']):.0f} µs per call instead of "
-            f"{_us(per_call['async']):.0f} ({per_call['async_sniffio'] / floor:.2f}x the floor "
-            f"instead of {per_call['async'] / floor:.2f}x) and {_us(cpu['async_sniffio']):.0f} "
-            f"instead of {_us(cpu['async']):.0f} µs of client CPU. Why it can matter: httpcore "
+            f"{_us(m.wall('async_sniffio')):.0f} µs per call instead of "
+            f"{_us(m.wall('async')):.0f} ({m.ratio('async_sniffio', 'floor'):.2f}x the floor "
+            f"instead of {m.ratio('async', 'floor'):.2f}x) and {_us(m.cpu('async_sniffio')):.0f} "
+            f"instead of {_us(m.cpu('async')):.0f} µs of client CPU. Why it can matter: httpcore "
             "runs `import sniffio` in current_async_library() several times per request; "
             "without sniffio installed (anyio >= 4.11 no longer depends on it) every one of "
             "those imports fails and searches sys.path again (encode/httpcore discussion 1102)."
@@ -259,19 +275,21 @@ def _report(section: Section, scheme: str, measured: Measured, calls: int, round
         ("starting_point_emulated", "sync"),
         ("cli_sdk", "async"),
     ):
-        if theirs not in per_call or ours not in per_call:
+        if theirs not in m.variants or ours not in m.variants:
             continue
+        ratio = m.ratio(ours, theirs)
         section.figures.append(
             Figure(
                 section.title,
                 f"{label}: {LABELS[ours].split(' (')[0]} vs {LABELS[theirs]}",
-                _us(per_call[ours]),
+                _us(m.wall(ours)),
                 "µs/call",
-                baseline=_us(per_call[theirs]),
+                baseline=_us(m.wall(theirs)),
                 baseline_name=theirs,
-                ratio=per_call[ours] / per_call[theirs],
+                ratio=ratio,
                 target="faster (ratio < 1)",
-                met=per_call[ours] < per_call[theirs],
-                note=f"theirs = {per_call[theirs] / floor:.2f}x floor",
+                met=ratio < 1.0,
+                note=f"theirs = {m.ratio(theirs, 'floor'):.2f}x floor; client CPU "
+                f"{m.cpu_ratio(ours, theirs):.2f}x theirs",
             )
         )
