@@ -65,6 +65,7 @@ def main() -> int:
         end = client.general.server_time().datetime
         start = end - timedelta(days=days)
         _TimedTransport.waiting = _TimedTransport.cpu = _Sleeps.total = 0.0
+        rss_before = _peak_rss_mb()
         started, cpu = time.perf_counter(), time.process_time()
         history = client.prices.history(epic, "MINUTE", start, end)
         wall = time.perf_counter() - started
@@ -86,6 +87,7 @@ def main() -> int:
         "rows": len(frame),
         "first": history.prices[0].snapshot_time_utc.isoformat() if history.prices else None,
         "last": history.prices[-1].snapshot_time_utc.isoformat() if history.prices else None,
+        "rss_before_mb": rss_before,
         "rss_history_mb": rss_history,
         "import_pandas": import_pandas,
         "to_pandas": to_pandas,

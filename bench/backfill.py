@@ -30,6 +30,8 @@ def run(days: float = 60.0, epic: str = BACKFILL_EPIC) -> Section:
     least = requests / ALLOWED_RATE
     allowed = 1.1 * least + 1.0
     wall = result["wall"]
+    held = (result["rss_history_mb"] - result["rss_before_mb"]) * 2**20
+    per_bar = held / max(result["bars"], 1)
     section.figures.append(
         Figure(
             section.title,
@@ -52,6 +54,8 @@ def run(days: float = 60.0, epic: str = BACKFILL_EPIC) -> Section:
             "MB",
             target=f"<= {RSS_TARGET_MB:.0f} MB",
             met=result["rss_history_mb"] <= RSS_TARGET_MB,
+            note=f"{result['rss_before_mb']:.0f} MB before the backfill (interpreter, SDK, "
+            f"httpx): ~{per_bar:,.0f} bytes per bar held",
         )
     )
     section.figures.append(
