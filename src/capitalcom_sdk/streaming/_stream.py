@@ -23,6 +23,7 @@ from typing import Any, Protocol, Self
 import websockets
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from capitalcom_sdk import _validation as check
 from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.errors import CapitalError, RequestValidationError
 from capitalcom_sdk.streaming._buffer import EventBuffer
@@ -147,13 +148,8 @@ class StreamStats:
 
 
 def _epic_list(epics: str | Iterable[str]) -> list[str]:
-    items = [epics] if isinstance(epics, str) else list(epics)
-    if not items:
-        raise RequestValidationError("epics", "at least one epic is needed")
-    for epic in items:
-        if not isinstance(epic, str) or not epic.strip():
-            raise RequestValidationError("epics", f"not an epic: {epic!r}")
-    return list(dict.fromkeys(items))
+    # The same rules as the REST calls (non-empty, no commas, no control characters, bounded).
+    return list(dict.fromkeys(check.epic_list(epics, "epics")))
 
 
 def _choices(
