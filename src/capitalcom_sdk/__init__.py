@@ -17,6 +17,7 @@ from capitalcom_sdk.errors import (
     APIError,
     AuthenticationError,
     CapitalError,
+    ClientRateLimitError,
     ConfigurationError,
     DealRejectedError,
     InvalidRequestError,
@@ -27,11 +28,15 @@ from capitalcom_sdk.errors import (
     RequestValidationError,
     ServerError,
     SessionExpiredError,
+    UnexpectedResponseError,
 )
+from capitalcom_sdk.errors import TimeoutError as RequestTimeoutError
 
 if TYPE_CHECKING:
     from capitalcom_sdk import models
     from capitalcom_sdk._client import AsyncClient, Client
+    from capitalcom_sdk._reconcile import ReconcileResult, ReconcileStatus
+    from capitalcom_sdk._retry import RetryPolicy
     from capitalcom_sdk.models import (
         Confirm,
         DealReference,
@@ -61,6 +66,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "models": "capitalcom_sdk.models",
     **dict.fromkeys(("AsyncClient", "Client"), "capitalcom_sdk._client"),
+    **dict.fromkeys(("ReconcileResult", "ReconcileStatus"), "capitalcom_sdk._reconcile"),
+    "RetryPolicy": "capitalcom_sdk._retry",
     **dict.fromkeys(
         (
             "Confirm",
@@ -116,6 +123,7 @@ __all__ = [
     "AuthenticationError",
     "CapitalError",
     "Client",
+    "ClientRateLimitError",
     "ConfigurationError",
     "Confirm",
     "DealReference",
@@ -133,8 +141,12 @@ __all__ = [
     "PriceHistory",
     "Quote",
     "RateLimitError",
+    "ReconcileResult",
+    "ReconcileStatus",
+    "RequestTimeoutError",
     "RequestValidationError",
     "Resolution",
+    "RetryPolicy",
     "ServerError",
     "SessionExpiredError",
     "Stream",
@@ -144,6 +156,7 @@ __all__ = [
     "SubscriptionError",
     "TimeInForce",
     "TransactionType",
+    "UnexpectedResponseError",
     "__version__",
     "models",
 ]
