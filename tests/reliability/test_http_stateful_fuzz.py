@@ -452,7 +452,7 @@ def test_stateful_trading_fuzz_never_5xx_and_rejections_change_nothing(server: S
     TradingMachine.sim = handle(server)
     runner = TradingMachine.TestCase
     runner.settings = settings(
-        max_examples=60,
+        max_examples=45,
         stateful_step_count=40,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
