@@ -126,14 +126,17 @@ def price_history_flow(
             for bar in page.prices:
                 if first <= bar.snapshot_time_utc <= last:
                     bars.setdefault(bar.snapshot_time_utc, bar)
+            del page  # its list is not needed while the next page is awaited
         if progress is not None:
             progress(done, len(windows))
     ordered = [bars[key] for key in sorted(bars)]
+    bars.clear()
     if drop_incomplete and ordered:
         bar_end = ordered[-1].snapshot_time_utc + timedelta(seconds=res.seconds)
         if bar_end > now:
             ordered.pop()
-    return PriceHistory(prices=ordered, instrument_type=instrument_type)
+    # The bars were validated as they arrived; constructing skips a second pass over them.
+    return PriceHistory.model_construct(prices=ordered, instrument_type=instrument_type)
 
 
 def history_windows(

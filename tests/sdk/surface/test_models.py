@@ -16,6 +16,7 @@ from capitalcom_sdk.models import (
     MarketSummary,
     Preferences,
     PriceBar,
+    PriceHistory,
     Transaction,
 )
 
@@ -119,3 +120,24 @@ def test_confirm_helpers() -> None:
     assert confirm.rejection_reason == "INSUFFICIENT_FUNDS"
     assert confirm.direction is Direction.SELL
     assert confirm.opened_deal_ids == []
+
+
+def test_price_bars_are_light_records_that_keep_unknown_fields() -> None:
+    body = (
+        '{"prices": [{"snapshotTimeUTC": "2022-02-24T00:00:00", "newBarField": 1,'
+        ' "openPrice": {"bid": 1, "ask": 2, "newSideField": "x"},'
+        ' "closePrice": {"bid": 1, "ask": 3}, "highPrice": {"bid": 2, "ask": 4},'
+        ' "lowPrice": {"bid": 0.5, "ask": 1}}], "instrumentType": "SHARES"}'
+    )
+    history = PriceHistory.model_validate_json(body)
+    bar = history.prices[0]
+    assert bar.open_price.mid == 1.5
+    assert bar.model_extra == {"newBarField": 1}
+    assert bar.open_price.model_extra == {"newSideField": "x"}
+    assert bar.close_price.model_extra == {}
+    dumped = history.model_dump(by_alias=True)["prices"][0]
+    assert dumped["newBarField"] == 1
+    assert dumped["openPrice"] == {"bid": 1.0, "ask": 2.0, "lastTraded": None, "newSideField": "x"}
+    assert PriceBar.model_validate(bar.model_dump(by_alias=True)) == bar
+    with pytest.raises(AttributeError):
+        bar.open_price = bar.close_price  # type: ignore[misc]
