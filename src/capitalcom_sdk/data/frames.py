@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from capitalcom_sdk.data._optional import require
-from capitalcom_sdk.data._schema import SCHEMAS, Dtype, Kind, Row, infer_kind, rows
+from capitalcom_sdk.data._schema import SCHEMAS, Dtype, Kind, Row, columns, infer_kind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,11 +22,17 @@ PANDAS_DTYPES: dict[Dtype, str] = {
 
 def frame_from_rows(data: list[Row], kind: Kind) -> pd.DataFrame:
     """A DataFrame of schema rows: every column present, typed, the index set."""
+    names = SCHEMAS[kind].names
+    return frame_from_columns({name: [row.get(name) for row in data] for name in names}, kind)
+
+
+def frame_from_columns(data: dict[str, list[Any]], kind: Kind) -> pd.DataFrame:
+    """A DataFrame of schema columns (name -> values): typed, the index set."""
     pandas: Any = require("pandas", "to_pandas()")
     schema = SCHEMAS[kind]
     columns: dict[str, Any] = {}
     for column in schema.columns:
-        values = [row.get(column.name) for row in data]
+        values = data[column.name]
         dtype = PANDAS_DTYPES[column.dtype]
         if column.dtype == "datetime":
             stamps = pandas.to_datetime(pandas.Series(values, dtype=object), utc=True)
@@ -52,4 +58,4 @@ def to_pandas(result: Any, kind: Kind | None = None) -> pd.DataFrame:
     """
     require("pandas", "to_pandas()")
     chosen = kind or infer_kind(result)
-    return frame_from_rows(rows(result, chosen), chosen)
+    return frame_from_columns(columns(result, chosen), chosen)

@@ -171,3 +171,52 @@ def test_docs_data_md_lists_the_current_schemas() -> None:
     text = (Path(__file__).resolve().parents[3] / "docs" / "data.md").read_text(encoding="utf-8")
     generated = text[text.index(BEGIN) : text.index(END) + len(END)]
     assert generated == schema_tables(), "regenerate: python -m capitalcom_sdk.data._docs"
+
+
+def _tabular_examples() -> list[tuple[str, Any, str]]:
+    from capitalcom_sdk.data._tabular import Tabular
+    from tests.sdk.surface.test_collection_contract import EXAMPLES
+
+    return [
+        (name, endpoint.response, body)
+        for name, endpoint, status, body in EXAMPLES
+        if status < 400 and isinstance(endpoint.response, type)
+        if issubclass(endpoint.response, Tabular)
+    ]
+
+
+def test_the_collection_has_rows_of_every_kind() -> None:
+    parsed = [m.model_validate_json(b) for _, m, b in _tabular_examples()]
+    kinds = {infer_kind(p) for p in parsed if len(to_pandas(p))}
+    assert set(SCHEMAS) == kinds, kinds
+
+
+@pytest.mark.parametrize(("name", "model", "body"), _tabular_examples())
+def test_sdk_models_give_the_frame_of_their_wire_json(name: str, model: Any, body: str) -> None:
+    """Columns read by attribute from the SDK's models equal those read from the JSON."""
+    import json
+
+    parsed = model.model_validate_json(body)
+    from_model = to_pandas(parsed)
+    pd.testing.assert_frame_equal(from_model, to_pandas(json.loads(body), kind=infer_kind(parsed)))
+
+
+def test_undeclared_fields_and_missing_parents_are_read_too() -> None:
+    """A column from a field no model declares comes from the model's extras; a None on the way
+    to a column gives a missing value."""
+
+    class _Market(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        epic: str
+
+    class _Markets(BaseModel):
+        markets: list[_Market]
+
+    df = to_pandas(_Markets.model_validate({"markets": [{**MARKET, "epic": "SILVER"}]}))
+    assert df["instrument_name"].iloc[0] == MARKET["instrumentName"]
+    activity = {**ACTIVITY, "details": None}
+    from capitalcom_sdk.models import ActivityHistory
+
+    frame = to_pandas(ActivityHistory.model_validate({"activities": [activity, ACTIVITY]}))
+    assert pd.isna(frame["direction"].iloc[0])
+    assert frame["direction"].iloc[1] == "SELL"
