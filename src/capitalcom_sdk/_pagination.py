@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall
-from capitalcom_sdk._transport import Flow
+from capitalcom_sdk._transport import Flow, Prefetch
 from capitalcom_sdk.errors import NotFoundError, RequestValidationError
 from capitalcom_sdk.models.enums import Resolution
 from capitalcom_sdk.models.general import ServerTime
@@ -106,8 +106,8 @@ def price_history_flow(
     bars: dict[datetime, PriceBar] = {}
     instrument_type = None
     windows = price_windows(first, last, res, max_bars) if first <= last else []
-    for done, (window_start, window_end) in enumerate(windows, start=1):
-        call = ep.PRICES.call(
+    calls = [
+        ep.PRICES.call(
             {"epic": market},
             params={
                 "resolution": res.value,
@@ -116,6 +116,13 @@ def price_history_flow(
                 "to": check.api_datetime(window_end),
             },
         )
+        for window_start, window_end in windows
+    ]
+    for done, call in enumerate(calls, start=1):
+        if done < len(calls):
+            # The async client sends the next window while this one is parsed; the limiter
+            # still paces both, and pages are taken in order.
+            yield Prefetch(calls[done])
         try:
             page: PriceHistory = yield call
         except NotFoundError as exc:

@@ -16,7 +16,11 @@ contain no decisions.
 Multi-step operations (login, waiting for a deal confirmation, reconcile) are *flows*:
 generators that yield :class:`~capitalcom_sdk._endpoints.ApiCall` or :class:`Sleep` and receive
 each call's parsed result (or have its :class:`~capitalcom_sdk.errors.CapitalError` thrown in).
-``transport.run(flow)`` executes every call of a flow through the same procedure.
+``transport.run(flow)`` executes every call of a flow through the same procedure. A flow that
+knows its next call in advance (the price pager) may announce it with :class:`Prefetch`: the
+async transport then runs that call's procedure as a task of its own (:class:`Start`, later
+:class:`Join`), so its request is in flight while the current answer is parsed; the sync
+transport runs it when the flow asks for it, as if it had not been announced.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ __all__ = [
     "Action",
     "AsyncTransport",
     "Flow",
+    "Prefetch",
     "Relogin",
     "Send",
     "Sleep",
@@ -91,9 +96,30 @@ class Relogin:
     generation: int
 
 
-Action = ApiCall[Any] | Sleep
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """A flow action: ``call`` (safe to repeat) will be yielded later; it may be sent now."""
+
+    call: ApiCall[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Begin ``procedure`` on the side; the driver answers with a handle for :class:`Join`."""
+
+    procedure: Generator[Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """The result of a started procedure (its error thrown in); the sync driver runs it here."""
+
+    handle: Any
+
+
+Action = ApiCall[Any] | Sleep | Prefetch
 Flow = Generator[Action, Any, T]
-Primitive = Send | Sleep | Relogin
+Primitive = Send | Sleep | Relogin | Start | Join
 Procedure = Generator[Primitive, Any, T]
 
 
@@ -301,6 +327,7 @@ class _Core:
         """Execute a flow: each of its calls through :meth:`procedure`, its sleeps as sleeps."""
         value: Any = None
         error: BaseException | None = None
+        started: dict[int, tuple[ApiCall[Any], Any]] = {}  # id(call) -> (call, handle)
         while True:
             try:
                 action = flow.throw(error) if error is not None else flow.send(value)
@@ -310,8 +337,17 @@ class _Core:
             if isinstance(action, Sleep):
                 yield action
                 continue
+            if isinstance(action, Prefetch):
+                call = action.call
+                if call.endpoint.safe and id(call) not in started:
+                    handle = yield Start(self.procedure(call, relogin=relogin))
+                    started[id(call)] = (call, handle)
+                continue
             try:
-                value = yield from self.procedure(action, relogin=relogin)
+                if (entry := started.pop(id(action), None)) is not None:
+                    value = yield Join(entry[1])
+                else:
+                    value = yield from self.procedure(action, relogin=relogin)
             except CapitalError as exc:
                 error = exc
 
@@ -443,6 +479,13 @@ class SyncTransport:
                     error = exc
             elif kind is Sleep:
                 time.sleep(action.seconds)  # type: ignore[union-attr]
+            elif kind is Start:
+                value = action.procedure  # type: ignore[union-attr]  # run when joined
+            elif kind is Join:
+                try:
+                    value = self._drive(action.handle)  # type: ignore[union-attr]
+                except Exception as exc:
+                    error = exc
             else:
                 try:
                     self.relogin(action.generation)  # type: ignore[union-attr]
@@ -507,22 +550,38 @@ class AsyncTransport:
         value: Any = None
         error: BaseException | None = None
         send = procedure.send
-        while True:
-            try:
-                action = procedure.throw(error) if error is not None else send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            kind = type(action)
-            if kind is Send:
+        tasks: list[asyncio.Future[Any]] = []  # procedures started on the side (Prefetch)
+        try:
+            while True:
                 try:
-                    value = await self.http.send(action.request)  # type: ignore[union-attr]
-                except httpx.TransportError as exc:
-                    error = exc
-            elif kind is Sleep:
-                await asyncio.sleep(action.seconds)  # type: ignore[union-attr]
-            else:
-                try:
-                    await self.relogin(action.generation)  # type: ignore[union-attr]
-                except CapitalError as exc:
-                    error = exc
+                    action = procedure.throw(error) if error is not None else send(value)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                value, error = None, None
+                kind = type(action)
+                if kind is Send:
+                    try:
+                        value = await self.http.send(action.request)  # type: ignore[union-attr]
+                    except httpx.TransportError as exc:
+                        error = exc
+                elif kind is Sleep:
+                    await asyncio.sleep(action.seconds)  # type: ignore[union-attr]
+                elif kind is Start:
+                    value = asyncio.ensure_future(self._drive(action.procedure))  # type: ignore[union-attr]
+                    tasks.append(value)
+                elif kind is Join:
+                    tasks.remove(action.handle)  # type: ignore[union-attr]
+                    try:
+                        value = await action.handle  # type: ignore[union-attr]
+                    except Exception as exc:
+                        error = exc
+                else:
+                    try:
+                        await self.relogin(action.generation)  # type: ignore[union-attr]
+                    except CapitalError as exc:
+                        error = exc
+        finally:
+            if tasks:  # started, never joined: the flow failed or was cancelled
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
