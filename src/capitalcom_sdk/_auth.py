@@ -65,20 +65,24 @@ class TokenStore:
             return False
         if cst == self.cst and token in (None, self.security_token):
             return False  # the usual echo: nothing to do, no lock taken
-        registry.add(cst, token)
         with self._lock:
             if sent_generation is not None and sent_generation != self.generation:
                 return False
             changed = bool((cst and cst != self.cst) or (token and token != self.security_token))
             if changed:
+                old = (self.cst, self.security_token)
                 self.cst = cst or self.cst
                 self.security_token = token or self.security_token
+                # Only the live pair stays registered for redaction; log lines that show a
+                # replaced token by header name are still masked by name (_logging).
+                registry.replace(old, (self.cst, self.security_token))
                 self._bump()
             return changed
 
     def clear(self) -> None:
         """Forget both tokens (logout)."""
         with self._lock:
+            registry.discard(self.cst, self.security_token)
             self.cst = None
             self.security_token = None
             self._bump()

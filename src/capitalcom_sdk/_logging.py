@@ -23,11 +23,31 @@ class SecretRegistry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._secrets: set[str] = set()
+        # value -> how many holders registered it; a value leaves when its last holder lets go,
+        # so replaced session tokens do not pile up over months of re-logins.
+        self._secrets: dict[str, int] = {}
 
     def add(self, *values: str | None) -> None:
+        """Register secrets (counted: each add is matched by one :meth:`discard`)."""
         with self._lock:
-            self._secrets.update(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
+            for value in values:
+                if value and len(value) >= _MIN_SECRET_LEN:
+                    self._secrets[value] = self._secrets.get(value, 0) + 1
+
+    def discard(self, *values: str | None) -> None:
+        """Let go of secrets registered with :meth:`add` (e.g. replaced session tokens)."""
+        with self._lock:
+            for value in values:
+                count = self._secrets.get(value or "", 0)
+                if count > 1:
+                    self._secrets[value or ""] = count - 1
+                elif count == 1:
+                    del self._secrets[value or ""]
+
+    def replace(self, old: Iterable[str | None], new: Iterable[str | None]) -> None:
+        """Register ``new`` and let go of ``old`` (new first, so a value in both stays)."""
+        self.add(*new)
+        self.discard(*old)
 
     def redact(self, text: str) -> str:
         with self._lock:

@@ -329,12 +329,6 @@ def test_simulator_binds_loopback_unless_told_otherwise() -> None:
                 assert probe.connect_ex((address, running.port)) != 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK-CORE bug: capitalcom_sdk/_auth.py TokenStore.update calls _logging.registry.add("
-    "cst, token) on every login and nothing ever removes a replaced pair, so SecretRegistry grows "
-    "by 2 entries per re-login forever and RedactingFilter scans all of them on every record",
-)
 def test_secret_registry_does_not_grow_with_every_relogin(sim: SimHandle) -> None:
     """A bot re-logs in every hour for months: the redaction registry must stay bounded.
 
@@ -354,12 +348,6 @@ def test_secret_registry_does_not_grow_with_every_relogin(sim: SimHandle) -> Non
     assert after - before <= 8, f"registry grew by {after - before} entries over 50 re-logins"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DATA-CLI bug: capitalcom_sdk/cli/_state.py configure_logging() adds a StreamHandler("
-    "sys.stderr) to the 'capitalcom_sdk' logger and sets DEBUG on every -v run and never removes "
-    "it; in-process runs (CliRunner, embedding) leave a handler on a closed stream behind",
-)
 def test_cli_verbose_run_leaves_the_sdk_logger_as_it_was(
     sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

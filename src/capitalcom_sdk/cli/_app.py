@@ -110,7 +110,7 @@ def root(
     except ConfigurationError as exc:
         output.error({"type": "ConfigurationError", "message": str(exc)}, str(exc))
         raise typer.Exit(ExitCode.USAGE) from None
-    configure_logging(verbose)
+    ctx.call_on_close(configure_logging(verbose))
     ctx.obj = CliState(settings, output, verbose)
 
 

@@ -214,15 +214,27 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def configure_logging(verbose: int) -> None:
-    """``-v``: SDK info logs on stderr; ``-vv``: debug. Secrets are redacted by the SDK."""
+def configure_logging(verbose: int) -> Callable[[], None]:
+    """``-v``: SDK info logs on stderr; ``-vv``: debug. Secrets are redacted by the SDK.
+
+    Returns the undo: the handler is removed and the level restored when the command ends, so
+    an in-process run (tests, notebooks, embedding) leaves the ``capitalcom_sdk`` logger as it
+    found it.
+    """
     if verbose <= 0:
-        return
+        return lambda: None
     from capitalcom_sdk._logging import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("capitalcom_sdk")
+    previous_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+
+    return restore
