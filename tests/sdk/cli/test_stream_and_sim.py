@@ -19,9 +19,19 @@ CAPITALCOM = [sys.executable, "-c", "from capitalcom_sdk.cli import main; main()
 
 
 def test_stream_quotes_as_ndjson_stops_after_count(cli: Cli) -> None:
-    outcome = cli(
-        "stream", "quotes", "GOLD", "EURUSD", "--count", "4", "--duration", "20", "--json"
-    )
+    # The seeded process can sit still for many seconds in a quiet hour; ramps make every tick
+    # a new quote, so the count is reached whatever the time of day.
+    engine = cli.sim.state.engine
+    now = cli.sim.state.clock.now_ms()
+    for epic, (low, high) in {"GOLD": (2300.0, 2400.0), "EURUSD": (1.05, 1.10)}.items():
+        engine.set_path(epic, [(now, low), (now + 120_000, high)])
+    try:
+        outcome = cli(
+            "stream", "quotes", "GOLD", "EURUSD", "--count", "4", "--duration", "20", "--json"
+        )
+    finally:
+        for epic in ("GOLD", "EURUSD"):
+            engine.release(epic)
     assert outcome.exit_code == 0, outcome.stderr
     lines = [json.loads(line) for line in outcome.stdout.splitlines()]
     assert len(lines) == 4
