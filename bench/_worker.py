@@ -74,20 +74,26 @@ def async_client(base_url: str, epic: str) -> AsyncCall:
     return call
 
 
-def install_sniffio_stand_in() -> None:
-    """Measurement only: a minimal ``sniffio`` so that httpcore's per-request
-    ``import sniffio`` succeeds from sys.modules instead of failing (and searching sys.path)
-    every time, as it does when sniffio is not installed (anyio >= 4.11 no longer brings it)."""
-    import types
+def async_client_httpcore(base_url: str, epic: str) -> AsyncCall:
+    """Our AsyncClient on httpx's own async transport (httpcore) instead of aiohttp."""
+    import httpx
 
-    module = types.ModuleType("sniffio")
+    from capitalcom_sdk import AsyncClient
+    from capitalcom_sdk._client import DEFAULT_LIMITS
 
-    def current_async_library() -> str:
-        asyncio.get_running_loop()
-        return "asyncio"
+    client = AsyncClient(
+        API_KEY,
+        IDENTIFIER,
+        PASSWORD,
+        base_url=base_url,
+        rate_limit=False,
+        transport=httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS),
+    )
 
-    module.current_async_library = current_async_library  # type: ignore[attr-defined]
-    sys.modules["sniffio"] = module
+    async def call() -> Any:
+        return (await client.markets.get(epic)).instrument.epic
+
+    return call
 
 
 def async_floor(base_url: str, epic: str) -> AsyncCall:
@@ -99,6 +105,20 @@ def async_floor(base_url: str, epic: str) -> AsyncCall:
 
     async def call() -> Any:
         return json.loads((await http.get(path)).content)["instrument"]["epic"]
+
+    return call
+
+
+def aiohttp_floor(base_url: str, epic: str) -> AsyncCall:
+    """Raw aiohttp.ClientSession with keep-alive and json.loads: the async wire on its own."""
+    import aiohttp
+
+    session = aiohttp.ClientSession(base_url, headers=_login_headers(base_url))
+    path = f"/api/v1/markets/{epic}"
+
+    async def call() -> Any:
+        async with session.get(path) as response:
+            return json.loads(await response.read())["instrument"]["epic"]
 
     return call
 
@@ -172,13 +192,14 @@ VARIANTS: dict[str, Callable[[str, str], Call | AsyncCall]] = {
     "floor": floor,
     "sync": sync_client,
     "async": async_client,
-    "async_sniffio": async_client,
     "async_floor": async_floor,
+    "async_httpcore": async_client_httpcore,
+    "aiohttp_floor": aiohttp_floor,
     "starting_point": starting_point,
     "starting_point_emulated": starting_point_emulated,
     "cli_sdk": cli_sdk,
 }
-ASYNC = {"async", "async_sniffio", "async_floor", "cli_sdk"}
+ASYNC = {"async", "async_floor", "async_httpcore", "aiohttp_floor", "cli_sdk"}
 
 
 def main() -> int:
@@ -186,8 +207,6 @@ def main() -> int:
     pin(CLIENT_CPUS)
     if os.environ.get("BENCH_BASELINES"):
         sys.path.insert(0, os.environ["BENCH_BASELINES"])
-    if variant == "async_sniffio":
-        install_sniffio_stand_in()
     loop = asyncio.new_event_loop()
     if variant in ASYNC:
 

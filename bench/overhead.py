@@ -8,7 +8,6 @@ call.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -22,8 +21,9 @@ LABELS = {
     "floor": "raw httpx.Client keep-alive + json.loads (floor)",
     "sync": "capitalcom_sdk.Client (typed model)",
     "async": "capitalcom_sdk.AsyncClient (typed model)",
+    "async_httpcore": "capitalcom_sdk.AsyncClient on httpx's own async transport (httpcore)",
     "async_floor": "raw httpx.AsyncClient keep-alive + json.loads",
-    "async_sniffio": "capitalcom_sdk.AsyncClient with `sniffio` importable (stand-in)",
+    "aiohttp_floor": "raw aiohttp.ClientSession keep-alive + json.loads",
     "starting_point": "capitalcom-python 0.2.3 (PyPI, new connection per call)",
     "starting_point_emulated": "EMULATED starting point: requests.get per call, no session",
     "cli_sdk": "capitalcom-cli 0.6.2 SDK (PyPI, async, limiter bypassed)",
@@ -169,9 +169,7 @@ def run(
     """Time per call of each client, plain HTTP and (``tls``) HTTPS; ratios to the floor."""
     section = Section("1. Request overhead")
     fetched = fetch() if baselines else Baselines(None, "baselines not requested")
-    variants = ["floor", "sync", "async", "async_floor"]
-    if importlib.util.find_spec("sniffio") is None:
-        variants.append("async_sniffio")
+    variants = ["floor", "sync", "async", "async_httpcore", "async_floor", "aiohttp_floor"]
     if fetched.path is not None:
         variants += ["starting_point", "cli_sdk"]
     else:
@@ -244,31 +242,24 @@ def _report(section: Section, scheme: str, measured: Measured, calls: int, round
                 f"call ({m.cpu_ratio(variant, 'floor'):.2f}x)",
             )
         )
-    if "async" in m.variants and "async_floor" in m.variants:
+    if "async" in m.variants and "async_httpcore" in m.variants:
         section.figures.append(
             Figure(
                 section.title,
-                f"{label}: {LABELS['async']} vs raw httpx.AsyncClient",
+                f"{label}: {LABELS['async']} vs the same on httpcore",
                 _us(m.wall("async")),
                 "µs/call",
-                baseline=_us(m.wall("async_floor")),
-                baseline_name="raw httpx async",
-                ratio=m.ratio("async", "async_floor"),
+                baseline=_us(m.wall("async_httpcore")),
+                baseline_name="ours on httpcore",
+                ratio=m.ratio("async", "async_httpcore"),
                 target="(informational)",
-                note=f"httpx.AsyncClient itself = {m.ratio('async_floor', 'floor'):.2f}x the "
-                "sync floor",
+                note=f"on httpcore ours = {m.ratio('async_httpcore', 'floor'):.2f}x the floor, "
+                + (
+                    f"raw httpx.AsyncClient {m.ratio('async_floor', 'floor'):.2f}x"
+                    if "async_floor" in m.variants
+                    else "raw httpx.AsyncClient not measured"
+                ),
             )
-        )
-    if "async_sniffio" in m.variants and "async" in m.variants:
-        section.notes.append(
-            f"Over {label}, with a stand-in `sniffio` module importable, our AsyncClient took "
-            f"{_us(m.wall('async_sniffio')):.0f} µs per call instead of "
-            f"{_us(m.wall('async')):.0f} ({m.ratio('async_sniffio', 'floor'):.2f}x the floor "
-            f"instead of {m.ratio('async', 'floor'):.2f}x) and {_us(m.cpu('async_sniffio')):.0f} "
-            f"instead of {_us(m.cpu('async')):.0f} µs of client CPU. Why it can matter: httpcore "
-            "runs `import sniffio` in current_async_library() several times per request; "
-            "without sniffio installed (anyio >= 4.11 no longer depends on it) every one of "
-            "those imports fails and searches sys.path again (encode/httpcore discussion 1102)."
         )
     for theirs, ours in (
         ("starting_point", "sync"),

@@ -1,0 +1,178 @@
+"""The AsyncClient's default aiohttp transport: what goes on the wire, and which errors say
+"sent" (the call procedure's order safety rests on that), over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from capitalcom_sdk import AsyncClient, NetworkError
+from capitalcom_sdk._aio import AiohttpTransport
+from capitalcom_sdk._retry import RetryPolicy, was_sent
+from tests.conftest import SimHandle
+
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+@dataclass
+class RawServer:
+    """A loopback HTTP/1.1 server that records what it receives and answers from a function."""
+
+    answer: Callable[[bytes], bytes]
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+    port: int = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                raw = head + (await reader.readexactly(length) if length else b"")
+                self.requests.append(raw)
+                writer.write(self.answer(raw))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def raw_server(answer: Callable[[bytes], bytes]) -> AsyncIterator[RawServer]:
+    server = RawServer(answer)
+    listener = await asyncio.start_server(server._serve, "127.0.0.1", 0)
+    server.port = listener.sockets[0].getsockname()[1]
+    try:
+        yield server
+    finally:
+        listener.close()
+        await listener.wait_closed()
+
+
+def response(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_async_client_sends_over_aiohttp_unless_given_a_transport() -> None:
+    assert isinstance(AsyncClient()._http._transport, AiohttpTransport)
+    own = httpx.AsyncHTTPTransport()
+    assert AsyncClient(transport=own)._http._transport is own
+
+
+async def test_only_httpx_headers_go_on_the_wire_and_the_query_is_not_re_encoded() -> None:
+    async with (
+        raw_server(lambda raw: response(b"{}")) as server,
+        httpx.AsyncClient(transport=AiohttpTransport()) as http,
+    ):
+        url = f"http://127.0.0.1:{server.port}/api/v1/history/activity"
+        await http.get(url, params={"filter": "source==DEALER;type!=POSITION"})
+        await http.post(f"http://127.0.0.1:{server.port}/x", json={"a": 1})
+    get, post = server.requests
+    expected = http.build_request(
+        "GET", url, params={"filter": "source==DEALER;type!=POSITION"}
+    ).url.raw_path
+    assert get.split(b"\r\n")[0] == b"GET " + expected + b" HTTP/1.1"
+    assert b"content-type" not in get.lower()  # aiohttp would add one for a body-less request
+    assert post.lower().count(b"content-type: application/json") == 1
+    assert post.endswith(b'{"a":1}')
+    assert server.connections == 1  # kept alive
+
+
+async def test_gzip_bodies_are_decoded_once_and_repeated_headers_kept() -> None:
+    body = gzip.compress(b'{"status":"OK"}')
+    reply = response(body, "Content-Encoding: gzip", "Set-Cookie: a=1", "Set-Cookie: b=2")
+    async with (
+        raw_server(lambda raw: reply) as server,
+        httpx.AsyncClient(transport=AiohttpTransport()) as http,
+    ):
+        answer = await http.get(f"http://127.0.0.1:{server.port}/ping")
+    assert answer.json() == {"status": "OK"}
+    assert answer.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    assert answer.http_version == "HTTP/1.1"
+
+
+async def test_refused_connection_is_a_connect_error_that_was_not_sent() -> None:
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+        with pytest.raises(httpx.ConnectError) as info:
+            await http.get(f"http://127.0.0.1:{closed_port()}/ping")
+    assert not was_sent(info.value)
+
+
+async def test_waiting_for_a_pooled_connection_times_out_as_not_sent() -> None:
+    hold = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hold.wait()
+        writer.close()
+
+    listener = await asyncio.start_server(slow, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    transport = AiohttpTransport(httpx.Limits(max_connections=1))
+    timeout = httpx.Timeout(5.0, connect=0.1, pool=0.1)
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
+            busy = asyncio.ensure_future(http.get(f"http://127.0.0.1:{port}/slow"))
+            await asyncio.sleep(0.05)
+            with pytest.raises(httpx.ConnectTimeout) as info:
+                await http.post(f"http://127.0.0.1:{port}/positions", json={})
+            assert not was_sent(info.value)
+            hold.set()
+            with pytest.raises(httpx.TransportError):
+                await busy
+    finally:
+        hold.set()
+        listener.close()
+        await listener.wait_closed()
+
+
+async def test_read_timeout_is_sent(sim: SimHandle) -> None:
+    sim.state.faults.add({"method": "GET", "path": "/api/v1/ping", "kind": "timeout"})
+    timeout = httpx.Timeout(5.0, read=0.2)
+    async with httpx.AsyncClient(transport=AiohttpTransport(), timeout=timeout) as http:
+        with pytest.raises(httpx.ReadTimeout) as info:
+            await http.get(f"{sim.base_url}/api/v1/ping")
+    assert was_sent(info.value)
+
+
+async def test_a_dropped_close_is_not_resent_behind_the_procedures_back(sim: SimHandle) -> None:
+    """aiohttp on its own resends DELETE and PUT once when a kept-alive connection drops."""
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False, retry=NO_RETRY) as client:
+        deal_id = (await client.positions.open("EURUSD", "BUY", 1000)).affected_deals[0].deal_id
+        path = f"/api/v1/positions/{deal_id}"
+        sim.state.faults.add({"method": "DELETE", "path": path, "kind": "apply_then_drop"})
+        with pytest.raises(NetworkError) as info:
+            await client.positions.close(deal_id)
+        assert info.value.sent
+        assert (await client.positions.list()).positions == []  # it was applied, once
+    deletes = sim.state.stats.snapshot()["requests"].get("DELETE /api/v1/positions/{deal_id}")
+    assert deletes == 1
+
+
+def test_one_client_serves_successive_event_loops(sim: SimHandle) -> None:
+    client = AsyncClient(**sim.client_kwargs(), rate_limit=False)
+
+    async def ping() -> str:
+        return (await client.general.ping()).status
+
+    assert asyncio.run(ping()) == "OK"
+    assert asyncio.run(ping()) == "OK"  # the first loop's pool is gone; a new one is made
+    asyncio.run(client.aclose())
