@@ -143,7 +143,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             async with session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
+                # From the raw bytes (httpx wrote them as ASCII or UTF-8; aiohttp writes UTF-8):
+                # multi_items() would work the headers' encoding out again for every item.
+                headers=[(k.decode(), v.decode()) for k, v in request.headers.raw],
                 data=body or None,
                 skip_auto_headers=_SKIP_AUTO_HEADERS,
                 allow_redirects=False,

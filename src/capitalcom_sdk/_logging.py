@@ -105,6 +105,8 @@ THIRD_PARTY_LOGGERS = (
     "httpcore.http11",
     "httpcore.http2",
     "httpcore.proxy",
+    "aiohttp.client",  # the AsyncClient's wire (_aio.py); it logs no headers today
+    "aiohttp.internal",
 )
 
 
