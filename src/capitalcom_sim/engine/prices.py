@@ -15,6 +15,7 @@ segments laid over the seeded process; bars touching them are aggregated piecewi
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import threading
@@ -49,6 +50,7 @@ __all__ = ["DURATION_MS", "LEVEL_NAMES", "PriceEngine", "align"]
 
 _OCTAVES = 6  # value-noise octaves of the long-range level: periods of 1 to 32 weeks
 _AMPLITUDE = [0.6 * math.sqrt(1 << octave) for octave in range(_OCTAVES)]
+_BRIDGE_RANGE = 1.25  # expected range of a Brownian bridge, in units of its total deviation
 
 
 class PriceEngine(PathSearchMixin):
@@ -84,6 +86,7 @@ class PriceEngine(PathSearchMixin):
         self._segments: dict[str, list[Segment]] = {}
         self._epic_keys = {i.epic: zlib.crc32(i.epic.encode()) for i in instruments}
         self._lattice_cache: dict[tuple[int, int], float] = {}
+        self._day_ms: dict[str, int] = {}  # a trading day's length per instrument (see _step)
 
     # ---- public API --------------------------------------------------------------------------
     def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
@@ -327,37 +330,104 @@ class PriceEngine(PathSearchMixin):
             return tuple(out)
         rng = self._rng
         rng.seed(self._key(inst, level, start))
-        points = self._bridge(rng, o, c, h, low, m)
-        weights = [
-            hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) * (0.5 + rng.random())
-            for i in open_idx
+        spans = [
+            hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) for i in open_idx
         ]
-        volumes = _split_int(v, weights)
-        high_at, low_at = rng.randrange(m), rng.randrange(m)
-        child_range = (h - low) / math.sqrt(m)
+        steps = self._steps(inst, parent, spans)
+        points, wick_high, wick_low = self._path(rng, o, c, h, low, steps)
+        volumes = _split_int(v, [span * (0.5 + rng.random()) for span in spans])
         for j, i in enumerate(open_idx):
             co, cc = points[j], points[j + 1]
-            ch = max(co, cc) + int(child_range * 0.5 * rng.random())
-            cl = min(co, cc) - int(child_range * 0.5 * rng.random())
-            ch = h if j == high_at else min(ch, h)
-            cl = low if j == low_at else max(cl, low)
+            # Wicks beyond the child's open/close, of the size a move over its span has; never
+            # near zero, or a quiet child would make its whole subtree flat.
+            ch = min(h, max(co, cc) + round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
+            cl = max(low, min(co, cc) - round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
+            if j == wick_high:
+                ch = h
+            if j == wick_low:
+                cl = low
             out[i] = (co, ch, cl, cc, volumes[j])
         return tuple(out)
 
+    def _steps(self, inst: Instrument, parent: Node, spans: Sequence[int]) -> list[float]:
+        """Per-child steps: the instrument's volatility over each span, but never more than the
+        parent's range can hold (a walk wider than [low, high] keeps hitting it: flat tops)."""
+        _, h, low, _, _ = parent
+        steps = [self._step(inst, h + low, span) for span in spans]
+        total = math.sqrt(sum(step * step for step in steps)) or 1.0
+        fit = max(0.5, (h - low) / (_BRIDGE_RANGE * total))
+        if fit < 1.0:
+            steps = [step * fit for step in steps]
+        return steps
+
+    def _step(self, inst: Instrument, twice_mid: int, span_ms: int) -> float:
+        """The typical move (price units) over ``span_ms`` of trading: daily volatility x sqrt(t).
+
+        A trading day is a fifth of the instrument's open time per week, so shares (6.5 h a day)
+        move as much in their session as FX does in 24 h.
+        """
+        day_ms = self._day_ms.get(inst.epic)
+        if day_ms is None:
+            hours = inst.opening_hours
+            week_open = hours.open_ms(_MONDAY_EPOCH_MS, _MONDAY_EPOCH_MS + WEEK_MS)
+            day_ms = self._day_ms[inst.epic] = max(MINUTE_MS, week_open // 5)
+        return twice_mid * 0.5 * inst.daily_volatility * math.sqrt(span_ms / day_ms)
+
     @staticmethod
-    def _bridge(rng: random.Random, o: int, c: int, h: int, low: int, m: int) -> list[int]:
-        """m+1 points from o to c inside [low, h] (a clipped Brownian bridge)."""
-        sigma = 0.45 * (h - low) / math.sqrt(m)
+    def _path(
+        rng: random.Random, o: int, c: int, h: int, low: int, steps: Sequence[float]
+    ) -> tuple[list[int], int, int]:
+        """len(steps)+1 points from o to c inside [low, h], through h and low where possible.
+
+        A random walk with the given per-child steps is drawn once. The parent's high and low
+        are pinned where that walk peaks and bottoms (interior points), so the children that
+        reach them do so with their open or close: no child has a lone wick to an extreme its
+        neighbours never approach. Between the pins the walk is bent into a bridge (o -> high
+        -> low -> c, in time order) and folded back into [low, h] where it overshoots
+        (reflected, not clipped: clipping makes flat runs at the bounds). Returns the points
+        and, when an extreme could not be pinned (too few children), the child that takes it
+        as a wick (else -1).
+        """
+        m = len(steps)
         walk = [0.0]
-        for _ in range(m):
-            walk.append(walk[-1] + rng.gauss(0.0, 1.0))
-        end = walk[-1]
-        points = [o]
-        for k in range(1, m):
-            x = o + (c - o) * k / m + sigma * (walk[k] - end * k / m)
-            points.append(min(h, max(low, round(x))))
-        points.append(c)
-        return points
+        variance = [0.0]
+        for step in steps:
+            walk.append(walk[-1] + step * rng.gauss(0.0, 1.0))
+            variance.append(variance[-1] + step * step)
+        total = variance[m] or 1.0
+        bridge = [
+            walk[k] - walk[m] * variance[k] / total + (c - o) * variance[k] / total
+            for k in range(m + 1)
+        ]
+        # Interior points from highest to lowest on the walk: the high goes to the first, the
+        # low to the last one the high did not take.
+        ranked = sorted(range(1, m), key=bridge.__getitem__, reverse=True)
+        pins: dict[int, int] = {0: o, m: c}
+        wick_high = wick_low = -1
+        if h not in (o, c):
+            if ranked:
+                pins[ranked.pop(0)] = h
+            else:
+                wick_high = rng.randrange(m)
+        if low not in (o, c):
+            if ranked:
+                pins[ranked.pop()] = low
+            else:
+                wick_low = rng.randrange(m)
+        points = [o] * (m + 1)
+        span = h - low
+        for (k0, v0), (k1, v1) in itertools.pairwise(sorted(pins.items())):
+            points[k1] = v1
+            w0, w1 = walk[k0], walk[k1]
+            v_span = (variance[k1] - variance[k0]) or 1.0
+            for k in range(k0 + 1, k1):
+                frac = (variance[k] - variance[k0]) / v_span
+                x = round(v0 + (v1 - v0) * frac + (walk[k] - w0) - (w1 - w0) * frac)
+                if span > 0 and not low <= x <= h:
+                    y = (x - low) % (2 * span)
+                    x = low + (y if y <= span else 2 * span - y)
+                points[k] = min(h, max(low, x))
+        return points, wick_high, wick_low
 
     def _split_ticks(self, inst: Instrument, start: int, parent: Node | None) -> tuple[int, ...]:
         n = self._ticks_per_minute
@@ -366,13 +436,10 @@ class PriceEngine(PathSearchMixin):
         o, h, low, c, _ = parent
         rng = self._rng
         rng.seed(self._key(inst, LEAF, start))
-        points = self._bridge(rng, o, c, h, low, n - 1)
-        high_at = rng.randrange(1, n - 1)
-        low_at = rng.randrange(1, n - 2)
-        if low_at >= high_at:
-            low_at += 1
-        points[high_at] = h
-        points[low_at] = low
+        # n ticks are n-1 moves; with 4+ ticks a minute both extremes fit on interior ticks.
+        points, _, _ = self._path(
+            rng, o, c, h, low, self._steps(inst, parent, [self.tick_ms] * (n - 1))
+        )
         return tuple(points)
 
     def _week(self, inst: Instrument, start: int) -> Node | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -243,3 +245,49 @@ def test_bad_control_input_is_rejected(engine: Engine) -> None:
     with pytest.raises(ApiError) as caught:
         engine.set_price("NOPE", mid=1)
     assert caught.value.status == 404
+
+
+# ---- realism: what a chart or a strategy would notice --------------------------------------
+LIQUID = ("EURUSD", "GBPUSD", "GOLD", "SILVER", "OIL_CRUDE", "US100", "AAPL", "BTCUSD")
+
+
+def _longest_run(values: list[float]) -> int:
+    best = run = 1
+    for before, after in itertools.pairwise(values):
+        run = run + 1 if after == before else 1
+        best = max(best, run)
+    return best
+
+
+@pytest.mark.parametrize("seed", [7, 42])
+@pytest.mark.parametrize("epic", LIQUID)
+def test_prices_keep_moving_without_plateaus_or_lone_spikes(epic: str, seed: int) -> None:
+    prices = engine_prices(seed)
+    hours = prices.bars(epic, "HOUR", WEDNESDAY_NOON - 60 * DAY, WEDNESDAY_NOON)
+    minutes = prices.bars(epic, "MINUTE", WEDNESDAY_NOON - 3 * DAY, WEDNESDAY_NOON)
+    ranges = sorted(b.bid.high - b.bid.low for b in hours)
+    median = ranges[len(ranges) // 2]
+    spikes = [
+        b
+        for b in hours
+        if max(b.bid.high - max(b.bid.open, b.bid.close), min(b.bid.open, b.bid.close) - b.bid.low)
+        > 4 * median
+    ]
+    closes = [b.bid.close for b in minutes]
+    unchanged = sum(after == before for before, after in itertools.pairwise(closes))
+
+    assert _longest_run([b.bid.close for b in hours]) <= 3  # no price stuck for hours
+    assert len(spikes) <= len(hours) // 100  # wicks far beyond the bar's neighbours are rare
+    assert _longest_run(closes) <= 15  # a liquid market changes within a quarter of an hour
+    assert unchanged / len(closes) < 0.15
+
+
+@pytest.mark.parametrize("epic", ["EURUSD", "GOLD", "US100", "BTCUSD"])
+def test_daily_moves_match_the_instruments_volatility(epic: str) -> None:
+    prices = engine_prices(42)
+    days = prices.bars(epic, "DAY", WEDNESDAY_NOON - 240 * DAY, WEDNESDAY_NOON)
+    returns = [after.bid.close / before.bid.close - 1 for before, after in itertools.pairwise(days)]
+    spread = (sum(r * r for r in returns) / len(returns)) ** 0.5
+    volatility = TABLE.require(epic).daily_volatility
+
+    assert 0.5 * volatility <= spread <= 2.0 * volatility
