@@ -198,10 +198,12 @@ class Client(_ClientBase):
     def reconcile(
         self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
     ) -> ReconcileResult:
-        """Find out whether an order whose outcome was unknown was placed (see docs/client.md).
+        """Find out whether an order write whose outcome was unknown was applied.
 
-        Looks at open positions, working orders and recent activity for a deal matching what
-        was sent, created after ``exc.sent_at`` (less ``clock_skew`` seconds).
+        A placement is looked for among open positions, working orders and recent activity
+        (a deal matching what was sent, created after ``exc.sent_at`` less ``clock_skew``
+        seconds); a close, amendment or cancel is settled by reading the deal back. See
+        docs/client.md, "Retries and order safety".
         """
         return self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
 
@@ -306,7 +308,7 @@ class AsyncClient(_ClientBase):
     async def reconcile(
         self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
     ) -> ReconcileResult:
-        """Find out whether an order whose outcome was unknown was placed (see
+        """Find out whether an order write whose outcome was unknown was applied (see
         :meth:`Client.reconcile`)."""
         return await self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
 

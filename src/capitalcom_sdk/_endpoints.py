@@ -108,8 +108,9 @@ class ApiCall(Generic[ResponseT]):
 
 # Reads are safe to repeat. Writes are marked safe=False: either they change state each time
 # (top-up, watchlist creation) or a blind repeat after an unknown outcome could act on a state the
-# first attempt already changed (amending or closing a position, cancelling an order). The two
-# order placements are also order_write: never re-sent, an unknown outcome is reconciled instead.
+# first attempt already changed (amending or closing a position, cancelling an order). Every
+# position and working-order write is also order_write: never re-sent once it may have reached
+# the server; the unknown outcome is raised as OrderOutcomeUnknown, for reconcile() to settle.
 
 # -- general -----------------------------------------------------------------------------------
 SERVER_TIME = Endpoint(
@@ -158,10 +159,10 @@ OPEN_POSITION = Endpoint(
     order_write=True,
 )
 UPDATE_POSITION = Endpoint(
-    "positions.update", "PUT", "/positions/{dealId}", DealReference, safe=False
+    "positions.update", "PUT", "/positions/{dealId}", DealReference, safe=False, order_write=True
 )
 CLOSE_POSITION = Endpoint(
-    "positions.close", "DELETE", "/positions/{dealId}", DealReference, safe=False
+    "positions.close", "DELETE", "/positions/{dealId}", DealReference, safe=False, order_write=True
 )
 WORKING_ORDERS = Endpoint("orders.list", "GET", "/workingorders", WorkingOrders)
 CREATE_ORDER = Endpoint(
@@ -174,10 +175,15 @@ CREATE_ORDER = Endpoint(
     order_write=True,
 )
 UPDATE_ORDER = Endpoint(
-    "orders.update", "PUT", "/workingorders/{dealId}", DealReference, safe=False
+    "orders.update", "PUT", "/workingorders/{dealId}", DealReference, safe=False, order_write=True
 )
 DELETE_ORDER = Endpoint(
-    "orders.delete", "DELETE", "/workingorders/{dealId}", DealReference, safe=False
+    "orders.delete",
+    "DELETE",
+    "/workingorders/{dealId}",
+    DealReference,
+    safe=False,
+    order_write=True,
 )
 
 # -- markets -----------------------------------------------------------------------------------

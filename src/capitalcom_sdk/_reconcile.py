@@ -1,7 +1,10 @@
 """Find out what became of an order write whose answer was lost (one flow, both clients).
 
 After :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown` the order may or may not have been
-applied. The flow looks, in this order, at
+applied. For an amendment, close or cancel (``positions.update/close``,
+``orders.update/delete``) the flow reads the position or working order back: gone after a close
+or cancel means applied; after an amendment the levels in force are compared with what was sent.
+For an order placement it looks, in this order, at
 
 1. open positions (``positions.open``; also for ``orders.create`` since the order may have filled),
 2. working orders (``orders.create``),
@@ -23,12 +26,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk.errors import OrderOutcomeUnknown
+from capitalcom_sdk.errors import NotFoundError, OrderOutcomeUnknown
 from capitalcom_sdk.models.general import ServerTime
 from capitalcom_sdk.models.history import Activity, ActivityHistory
-from capitalcom_sdk.models.trading import Position, Positions, WorkingOrder, WorkingOrders
+from capitalcom_sdk.models.trading import (
+    Position,
+    Positions,
+    PositionWithMarket,
+    WorkingOrder,
+    WorkingOrders,
+)
 
 __all__ = ["DEFAULT_SKEW", "ReconcileResult", "ReconcileStatus", "reconcile_flow"]
 
@@ -43,8 +53,8 @@ class ReconcileStatus(StrEnum):
     """The verdict of :func:`reconcile_flow`."""
 
     FOUND = "FOUND"  # the order was applied: see deal_id / position / working_order / activity
-    NOT_PLACED = "NOT_PLACED"  # nothing matching exists: sending it again is safe
-    AMBIGUOUS = "AMBIGUOUS"  # several deals match; see candidates and decide yourself
+    NOT_PLACED = "NOT_PLACED"  # it was not applied: sending it again is safe
+    AMBIGUOUS = "AMBIGUOUS"  # can't be told (several matches, or nothing left to compare)
 
 
 @dataclass(frozen=True)
@@ -141,12 +151,112 @@ def _verdict(
     return ReconcileResult(ReconcileStatus.FOUND, request=request, **found)
 
 
+# What an amendment sent, and where the position / working order shows what is in force.
+_IN_FORCE = {
+    "level": "order_level",
+    "stopLevel": "stop_level",
+    "profitLevel": "profit_level",
+    "stopDistance": "stop_distance",
+    "profitDistance": "profit_distance",
+    "guaranteedStop": "guaranteed_stop",
+    "trailingStop": "trailing_stop",
+}
+
+
+def _in_force(current: Position | WorkingOrder, key: str, sent: Any) -> bool | None:
+    """Whether ``current`` shows the sent value; None when it can't tell (e.g. stopAmount)."""
+    if key == "goodTillDate" and isinstance(current, WorkingOrder):
+        until = current.good_till_date_utc
+        return None if until is None else until.strftime("%Y-%m-%dT%H:%M:%S") == sent
+    # No stop (profit) level at all: no stop (profit) setting of any kind is in force.
+    for prefix, level in (("stop", current.stop_level), ("profit", current.profit_level)):
+        if key.startswith(prefix) and level is None:
+            return False
+    attribute = _IN_FORCE.get(key)
+    actual = getattr(current, attribute, None) if attribute else None
+    if actual is None:
+        return None
+    if isinstance(sent, bool):
+        return bool(actual) is sent
+    return _same(actual, sent)
+
+
+def _amendment_verdict(
+    current: Position | WorkingOrder, request: dict[str, Any], **found: Any
+) -> ReconcileResult:
+    undecided = False
+    for key, sent in request["body"].items():
+        shown = _in_force(current, key, sent)
+        if shown is False:
+            return ReconcileResult(ReconcileStatus.NOT_PLACED, request=request, **found)
+        undecided = undecided or shown is None
+    if undecided:
+        return ReconcileResult(
+            ReconcileStatus.AMBIGUOUS, candidates=(current,), request=request, **found
+        )
+    return ReconcileResult(ReconcileStatus.FOUND, request=request, **found)
+
+
+def _change_flow(exc: OrderOutcomeUnknown) -> Generator[ep.ApiCall[Any], Any, ReconcileResult]:
+    """Reconcile an amendment, close or cancel of an existing deal by reading it back."""
+    request = exc.request
+    deal_id = unquote(exc.path.rstrip("/").rsplit("/", 1)[-1])
+    if exc.endpoint in (ep.CLOSE_POSITION.name, ep.UPDATE_POSITION.name):
+        try:
+            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id})
+        except NotFoundError:
+            # Closed (by this request, or by a stop at the same moment): nothing to send again.
+            status = (
+                ReconcileStatus.FOUND
+                if exc.endpoint == ep.CLOSE_POSITION.name
+                else ReconcileStatus.AMBIGUOUS
+            )
+            return ReconcileResult(status, deal_id=deal_id, request=request)
+        if exc.endpoint == ep.CLOSE_POSITION.name:
+            return ReconcileResult(
+                ReconcileStatus.NOT_PLACED,
+                deal_id=deal_id,
+                position=entry.position,
+                request=request,
+            )
+        return _amendment_verdict(entry.position, request, deal_id=deal_id, position=entry.position)
+    orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
+    order = next(
+        (
+            o.working_order_data
+            for o in orders.working_orders
+            if o.working_order_data.deal_id == deal_id
+        ),
+        None,
+    )
+    if order is None:
+        # Cancelled (or filled at the same moment): a cancel is done, an amendment can't be told.
+        status = (
+            ReconcileStatus.FOUND
+            if exc.endpoint == ep.DELETE_ORDER.name
+            else ReconcileStatus.AMBIGUOUS
+        )
+        return ReconcileResult(status, deal_id=deal_id, request=request)
+    if exc.endpoint == ep.DELETE_ORDER.name:
+        return ReconcileResult(
+            ReconcileStatus.NOT_PLACED, deal_id=deal_id, working_order=order, request=request
+        )
+    return _amendment_verdict(order, request, deal_id=deal_id, working_order=order)
+
+
+_CHANGES = frozenset(
+    e.name for e in (ep.UPDATE_POSITION, ep.CLOSE_POSITION, ep.UPDATE_ORDER, ep.DELETE_ORDER)
+)
+
+
 def reconcile_flow(
     exc: OrderOutcomeUnknown, *, clock_skew: float = DEFAULT_SKEW
 ) -> Generator[ep.ApiCall[Any], Any, ReconcileResult]:
-    """The reconcile flow for ``positions.open`` and ``orders.create`` (run by a transport)."""
+    """The reconcile flow of any order write (run by a transport)."""
+    if exc.endpoint in _CHANGES:
+        return (yield from _change_flow(exc))
     if exc.endpoint not in (ep.OPEN_POSITION.name, ep.CREATE_ORDER.name):
-        raise ValueError(f"cannot reconcile {exc.endpoint}: only order creation is supported")
+        raise ValueError(f"cannot reconcile {exc.endpoint}: it is not an order write")
     request = exc.request
     body = exc.body
     server: ServerTime = yield ep.SERVER_TIME.call()

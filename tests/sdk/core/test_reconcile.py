@@ -154,7 +154,85 @@ def test_two_matching_new_positions_are_reported_as_ambiguous(sim: SimHandle) ->
     assert len(result.candidates) == 2
 
 
-def test_only_order_creation_can_be_reconciled() -> None:
-    exc = OrderOutcomeUnknown("positions.close", "/api/v1/positions/x", None, 0.0, "reset")
-    with Client(base_url="http://127.0.0.1:9") as client, pytest.raises(ValueError, match="close"):
+def test_only_order_writes_can_be_reconciled() -> None:
+    exc = OrderOutcomeUnknown("watchlists.create", "/api/v1/watchlists", None, 0.0, "reset")
+    with Client(base_url="http://127.0.0.1:9") as client, pytest.raises(ValueError, match="order"):
         client.reconcile(exc)
+
+
+# ---- amendments, closes and cancels --------------------------------------------------------
+def change_fault(sim: SimHandle, method: str, path: str, kind: str) -> None:
+    sim.state.faults.add({"method": method, "path": f"re:^{path}$", "kind": kind})
+
+
+def requests(sim: SimHandle, key: str) -> int:
+    return int(sim.state.stats.snapshot()["requests"].get(key, 0))
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("apply_then_drop", ReconcileStatus.FOUND), ("drop", ReconcileStatus.NOT_PLACED)],
+)
+def test_a_lost_close_is_reconciled_by_reading_the_position_back(
+    sim: SimHandle, kind: str, expected: ReconcileStatus
+) -> None:
+    with Client(**sim.client_kwargs()) as client:
+        deal_id = client.positions.open(EPIC, "BUY", SIZE).affected_deals[0].deal_id
+        change_fault(sim, "DELETE", f"/api/v1/positions/{deal_id}", kind)
+        with pytest.raises(OrderOutcomeUnknown) as info:
+            client.positions.close(deal_id)
+        assert requests(sim, "DELETE /api/v1/positions/{deal_id}") == 1  # never sent twice
+        result = client.reconcile(info.value)
+        still_open = [p.position.deal_id for p in client.positions.list().positions]
+    assert result.status is expected
+    assert result.deal_id == deal_id
+    assert (deal_id in still_open) is (expected is ReconcileStatus.NOT_PLACED)
+
+
+@pytest.mark.parametrize(
+    ("kind", "stop", "expected"),
+    [
+        ("apply_then_drop", {"stop_level": 1.0}, ReconcileStatus.FOUND),
+        ("drop", {"stop_level": 1.0}, ReconcileStatus.NOT_PLACED),
+        # An amount is turned into a level by the server: nothing to compare it with.
+        ("apply_then_drop", {"stop_amount": 0.5}, ReconcileStatus.AMBIGUOUS),
+    ],
+)
+async def test_a_lost_amendment_is_reconciled_by_comparing_the_levels_in_force(
+    sim: SimHandle, kind: str, stop: dict[str, float], expected: ReconcileStatus
+) -> None:
+    async with AsyncClient(**sim.client_kwargs()) as client:
+        opened = await client.positions.open(EPIC, "BUY", SIZE)
+        deal_id = opened.affected_deals[0].deal_id
+        level = opened.level or 1.1
+        levels = {k: level - 0.01 if k == "stop_level" else v for k, v in stop.items()}
+        change_fault(sim, "PUT", f"/api/v1/positions/{deal_id}", kind)
+        with pytest.raises(OrderOutcomeUnknown) as info:
+            await client.positions.update(deal_id, **levels)  # type: ignore[arg-type]
+        result = await client.reconcile(info.value)
+    assert result.status is expected
+    assert result.deal_id == deal_id
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("apply_then_drop", ReconcileStatus.FOUND), ("drop", ReconcileStatus.NOT_PLACED)],
+)
+def test_lost_working_order_changes_are_reconciled(
+    sim: SimHandle, kind: str, expected: ReconcileStatus
+) -> None:
+    with Client(**sim.client_kwargs()) as client:
+        deal_id = client.orders.create(EPIC, "BUY", SIZE, 0.5, "LIMIT").deal_id
+        assert deal_id is not None
+        path = f"/api/v1/workingorders/{deal_id}"
+        change_fault(sim, "PUT", path, kind)
+        with pytest.raises(OrderOutcomeUnknown) as amended:
+            client.orders.update(deal_id, level=0.6)
+        amend = client.reconcile(amended.value)
+        change_fault(sim, "DELETE", path, kind)
+        with pytest.raises(OrderOutcomeUnknown) as cancelled:
+            client.orders.delete(deal_id)
+        cancel = client.reconcile(cancelled.value)
+    assert (amend.status, cancel.status) == (expected, expected)
+    assert requests(sim, "PUT /api/v1/workingorders/{deal_id}") == 1
+    assert requests(sim, "DELETE /api/v1/workingorders/{deal_id}") == 1

@@ -159,14 +159,14 @@ def test_ambiguous_order_failure_is_never_sent_twice(failure: int | type[Excepti
 
 def test_unsafe_non_order_write_is_not_retried_on_ambiguous_failure() -> None:
     server = Server(httpx.ReadTimeout)
-    call = ep.CLOSE_POSITION.call({"dealId": "d1"})
+    call = ep.DELETE_WATCHLIST.call({"watchlistId": "w1"})
     with client_for(server) as client, pytest.raises(NetworkError) as info:
         client._transport.execute(call)
     assert info.value.sent is True
     assert len(server.seen) == 1
 
 
-def test_unsafe_non_order_write_is_retried_when_nothing_was_sent() -> None:
+def test_a_close_is_retried_when_nothing_was_sent() -> None:
     server = Server(httpx.ConnectError, 200)
     with client_for(server) as client:
         client._transport.execute(ep.CLOSE_POSITION.call({"dealId": "d1"}))
