@@ -62,9 +62,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--live", action="store_true", help="pretend to be the live server (default: demo)"
     )
     parser.add_argument(
+        "--tick-ms",
+        type=int,
+        default=None,
+        help="quote grid in ms: quotes change only on its multiples (default 1000)",
+    )
+    parser.add_argument(
+        "--confirm-lag-ms",
+        type=int,
+        default=None,
+        help="deal confirmations answer 404 for this long after the write (default 0)",
+    )
+    parser.add_argument(
+        "--no-overnight-fees", action="store_true", help="do not charge overnight funding"
+    )
+    parser.add_argument(
+        "--stop-out-level",
+        default=None,
+        help="close the worst positions below this equity/margin fraction; 'off' disables "
+        "(default 0.5)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", help="uvicorn log level (default warning)"
     )
     return parser
+
+
+def _stop_out_level(text: str) -> float | None:
+    if text.lower() == "off":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--stop-out-level: a number in (0, 1] or 'off', got {text!r}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -84,6 +114,14 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         settings["start_ms"] = args.start_ms
     if args.live:
         settings["demo"] = False
+    if args.tick_ms is not None:
+        settings["tick_ms"] = args.tick_ms
+    if args.confirm_lag_ms is not None:
+        settings["confirm_lag_ms"] = args.confirm_lag_ms
+    if args.no_overnight_fees:
+        settings["overnight_fees"] = False
+    if args.stop_out_level is not None:
+        settings["stop_out_level"] = _stop_out_level(args.stop_out_level)
     if args.users:
         return SimConfig.from_file(args.users, **settings)
     return SimConfig(users=(single_user(args.api_key, args.identifier, args.password),), **settings)
@@ -131,6 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  session: {config.session_idle_seconds / 60:g} min idle,"
         f" {config.session_max_seconds / 60:g} min max  clock speed: {config.clock_speed:g}"
         f"  mode: {'demo' if config.demo else 'live'}",
+        flush=True,
+    )
+    stop_out = "off" if config.stop_out_level is None else f"{config.stop_out_level:g}"
+    print(
+        f"  ticks: {config.tick_ms} ms  confirm lag: {config.confirm_lag_ms} ms"
+        f"  overnight fees: {'on' if config.overnight_fees else 'off'}  stop-out: {stop_out}",
         flush=True,
     )
     print(f"  control plane: http://{host}:{port}/_sim/  (docs/simulator.md)", flush=True)

@@ -21,6 +21,10 @@ _FILE_SETTINGS = {
     "startMs": "start_ms",
     "clockSpeed": "clock_speed",
     "encryptionKeyWindowSeconds": "encryption_key_window_seconds",
+    "tickMs": "tick_ms",
+    "confirmLagMs": "confirm_lag_ms",
+    "overnightFees": "overnight_fees",
+    "stopOutLevel": "stop_out_level",
 }
 
 
@@ -90,6 +94,13 @@ class SimConfig:
     ``session_idle_seconds`` is the documented sliding token lifetime; ``session_max_seconds`` the
     observed hard cap after login. ``encryption_key_window_seconds`` is how long a ``timeStamp``
     issued by ``GET /session/encryptionKey`` is accepted in an encrypted login (sim clock).
+
+    Market and trading: ``tick_ms`` is the quote grid (quotes change only on multiples of it; it
+    must divide a minute into 4 or more ticks); ``confirm_lag_ms`` makes a deal confirmation
+    answer 404 until that much simulated time has passed after the write (to test clients that
+    poll); ``overnight_fees`` charges the instruments' overnight rates daily at 22:00 UTC;
+    ``stop_out_level`` closes the worst positions when equity falls below that fraction of the
+    margin (None: never).
     """
 
     users: tuple[UserConfig, ...] = field(default_factory=lambda: (single_user(),))
@@ -101,6 +112,10 @@ class SimConfig:
     start_ms: int | None = None
     clock_speed: float = 1.0
     encryption_key_window_seconds: float = 300.0
+    tick_ms: int = 1000
+    confirm_lag_ms: int = 0
+    overnight_fees: bool = True
+    stop_out_level: float | None = 0.5
 
     def __post_init__(self) -> None:
         validate_users(self.users)
@@ -108,6 +123,24 @@ class SimConfig:
             raise ConfigError("session lifetimes must be > 0")
         if self.clock_speed < 0:
             raise ConfigError("clock_speed must be >= 0")
+        if (
+            not isinstance(self.tick_ms, int)
+            or self.tick_ms <= 0
+            or 60_000 % self.tick_ms
+            or 60_000 // self.tick_ms < 4
+        ):
+            raise ConfigError(
+                f"tick_ms must divide 60000 into 4 or more ticks (e.g. 250, 1000, 15000), "
+                f"got {self.tick_ms!r}"
+            )
+        if not isinstance(self.confirm_lag_ms, int) or self.confirm_lag_ms < 0:
+            raise ConfigError(
+                f"confirm_lag_ms must be an integer >= 0, got {self.confirm_lag_ms!r}"
+            )
+        if self.stop_out_level is not None and not 0 < self.stop_out_level <= 1:
+            raise ConfigError(
+                f"stop_out_level must be in (0, 1] or null, got {self.stop_out_level!r}"
+            )
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> SimConfig:

@@ -25,7 +25,14 @@ SessionEndHook = Callable[[Session], None]
 
 def _build_engine(config: SimConfig, clock: Clock) -> Engine:
     """The market/trading engine (owner SIM-ENGINE)."""
-    return Engine(config, clock)
+    return Engine(
+        config,
+        clock,
+        tick_ms=config.tick_ms,
+        overnight_fees=config.overnight_fees,
+        confirm_lag_ms=config.confirm_lag_ms,
+        stop_out_level=config.stop_out_level,
+    )
 
 
 @dataclass(eq=False)

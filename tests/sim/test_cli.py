@@ -81,6 +81,7 @@ def test_port_zero_prints_the_port_chosen_and_the_defaults() -> None:
     assert "api key: sim-api-key" in printed
     assert "rate limits: off" in printed
     assert "5 min max" in printed
+    assert "ticks: 1000 ms  confirm lag: 0 ms  overnight fees: on  stop-out: 0.5" in printed
 
 
 def _users_file(tmp_path: Path, data: Any) -> Path:
@@ -136,6 +137,32 @@ def test_flags_override_the_file_settings(tmp_path: Path) -> None:
     config = config_from_args(args)
     assert (config.seed, config.rate_limits, config.clock_speed) == (4, False, 0.0)
     assert len(config.users) == 2
+
+
+def test_market_and_trading_options_from_flags_and_file(tmp_path: Path) -> None:
+    flags = ["--tick-ms", "250", "--confirm-lag-ms", "1500", "--no-overnight-fees"]
+    config = config_from_args(build_parser().parse_args([*flags, "--stop-out-level", "off"]))
+    assert (config.tick_ms, config.confirm_lag_ms, config.overnight_fees) == (250, 1500, False)
+    assert config.stop_out_level is None
+
+    path = _users_file(tmp_path, {**USERS, "tickMs": 500, "stopOutLevel": 0.8})
+    config = config_from_args(build_parser().parse_args(["--users", str(path)]))
+    assert (config.tick_ms, config.stop_out_level, config.confirm_lag_ms) == (500, 0.8, 0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tick-ms", "7000"], "tick_ms must divide 60000"),
+        (["--tick-ms", "30000"], "4 or more ticks"),
+        (["--confirm-lag-ms", "-1"], "confirm_lag_ms"),
+        (["--stop-out-level", "2"], "stop_out_level"),
+        (["--stop-out-level", "half"], "--stop-out-level"),
+    ],
+)
+def test_bad_market_options_name_the_option(flags: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_args(build_parser().parse_args(flags))
 
 
 BOB: dict[str, Any] = USERS["users"][1]

@@ -8,7 +8,7 @@ import pytest
 from capitalcom_sdk import AsyncClient, Client, OrderOutcomeUnknown
 from capitalcom_sdk._reconcile import ReconcileStatus
 from capitalcom_sim.config import SimConfig, single_user
-from tests.conftest import SimHandle
+from tests.conftest import SimHandle, handle_for, start_sim
 
 EPIC = "EURUSD"
 SIZE = 100.0
@@ -236,3 +236,24 @@ def test_lost_working_order_changes_are_reconciled(
     assert (amend.status, cancel.status) == (expected, expected)
     assert requests(sim, "PUT /api/v1/workingorders/{deal_id}") == 1
     assert requests(sim, "DELETE /api/v1/workingorders/{deal_id}") == 1
+
+
+def test_the_client_waits_out_a_slow_confirmation() -> None:
+    """--confirm-lag-ms: confirmations answer 404 for a while; the client polls until they come."""
+    config = SimConfig(
+        users=(single_user(),),
+        rate_limits=False,
+        start_ms=START_MS,
+        clock_speed=10.0,
+        confirm_lag_ms=3000,  # 0.3 s of real time at speed 10
+    )
+    server = start_sim(config)
+    try:
+        sim = handle_for(server)
+        with Client(**sim.client_kwargs(), confirm_timeout=10.0) as client:
+            confirm = client.positions.open(EPIC, "BUY", SIZE)
+        polls = requests(sim, "GET /api/v1/confirms/{deal_reference}")
+    finally:
+        server.stop()
+    assert confirm.deal_status == "ACCEPTED"
+    assert polls > 1  # 404 "not yet" at least once before the confirmation existed
