@@ -201,47 +201,36 @@ def _change_flow(exc: OrderOutcomeUnknown) -> Generator[ep.ApiCall[Any], Any, Re
     """Reconcile an amendment, close or cancel of an existing deal by reading it back."""
     request = exc.request
     deal_id = unquote(exc.path.rstrip("/").rsplit("/", 1)[-1])
+    removal = exc.endpoint in (ep.CLOSE_POSITION.name, ep.DELETE_ORDER.name)
+    found: dict[str, Any] = {"deal_id": deal_id}
+    current: Position | WorkingOrder | None
     if exc.endpoint in (ep.CLOSE_POSITION.name, ep.UPDATE_POSITION.name):
         try:
             entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id})
         except NotFoundError:
-            # Closed (by this request, or by a stop at the same moment): nothing to send again.
-            status = (
-                ReconcileStatus.FOUND
-                if exc.endpoint == ep.CLOSE_POSITION.name
-                else ReconcileStatus.AMBIGUOUS
-            )
-            return ReconcileResult(status, deal_id=deal_id, request=request)
-        if exc.endpoint == ep.CLOSE_POSITION.name:
-            return ReconcileResult(
-                ReconcileStatus.NOT_PLACED,
-                deal_id=deal_id,
-                position=entry.position,
-                request=request,
-            )
-        return _amendment_verdict(entry.position, request, deal_id=deal_id, position=entry.position)
-    orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
-    order = next(
-        (
-            o.working_order_data
-            for o in orders.working_orders
-            if o.working_order_data.deal_id == deal_id
-        ),
-        None,
-    )
-    if order is None:
-        # Cancelled (or filled at the same moment): a cancel is done, an amendment can't be told.
-        status = (
-            ReconcileStatus.FOUND
-            if exc.endpoint == ep.DELETE_ORDER.name
-            else ReconcileStatus.AMBIGUOUS
+            current = None
+        else:
+            current = found["position"] = entry.position
+    else:
+        orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
+        current = next(
+            (
+                o.working_order_data
+                for o in orders.working_orders
+                if o.working_order_data.deal_id == deal_id
+            ),
+            None,
         )
-        return ReconcileResult(status, deal_id=deal_id, request=request)
-    if exc.endpoint == ep.DELETE_ORDER.name:
-        return ReconcileResult(
-            ReconcileStatus.NOT_PLACED, deal_id=deal_id, working_order=order, request=request
-        )
-    return _amendment_verdict(order, request, deal_id=deal_id, working_order=order)
+        if current is not None:
+            found["working_order"] = current
+    if current is None:
+        # Gone: closed or cancelled by this request, or at the same moment by a stop or a fill.
+        # A close or cancel has nothing left to do; an amendment can't be told.
+        status = ReconcileStatus.FOUND if removal else ReconcileStatus.AMBIGUOUS
+        return ReconcileResult(status, request=request, **found)
+    if removal:
+        return ReconcileResult(ReconcileStatus.NOT_PLACED, request=request, **found)
+    return _amendment_verdict(current, request, **found)
 
 
 _CHANGES = frozenset(

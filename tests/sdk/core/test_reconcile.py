@@ -214,6 +214,18 @@ async def test_a_lost_amendment_is_reconciled_by_comparing_the_levels_in_force(
     assert result.deal_id == deal_id
 
 
+def test_an_amendment_of_a_position_closed_since_cannot_be_told(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs()) as client:
+        opened = client.positions.open(EPIC, "BUY", SIZE)
+        deal_id = opened.affected_deals[0].deal_id
+        change_fault(sim, "PUT", f"/api/v1/positions/{deal_id}", "apply_then_drop")
+        with pytest.raises(OrderOutcomeUnknown) as info:
+            client.positions.update(deal_id, profit_level=(opened.level or 1.0) + 0.01)
+        client.positions.close(deal_id)
+        result = client.reconcile(info.value)
+    assert (result.status, result.deal_id) == (ReconcileStatus.AMBIGUOUS, deal_id)
+
+
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [("apply_then_drop", ReconcileStatus.FOUND), ("drop", ReconcileStatus.NOT_PLACED)],
