@@ -70,18 +70,31 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._limits = limits or httpx.Limits()
         self._ssl_context = ssl_context
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # One pool per event loop: a pool can't be shared across loops (two asyncio.run calls,
+        # or loops in several threads).
+        self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_connections={self._limits.max_connections})"
 
+    def __del__(self) -> None:
+        # Never closed (no aclose()): shut the sockets now, so that aiohttp does not report an
+        # "Unclosed client session" when the pools are collected.
+        for session in getattr(self, "_sessions", {}).values():
+            _abandon(session)
+
     def _session_for(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
-        """The pool of this event loop (a pool can't be shared across loops)."""
-        if self._session is not None and self._loop is loop and not self._session.closed:
-            return self._session
-        self._abandon()
+        """The pool of this event loop, made on first use."""
+        session = self._sessions.get(loop)
+        if session is not None and not session.closed:
+            return session
+        for old in [owner for owner in self._sessions if owner.is_closed()]:
+            _abandon(self._sessions.pop(old))  # its loop is gone: it can never be used again
+        session = self._sessions[loop] = self._open()
+        return session
+
+    def _open(self) -> aiohttp.ClientSession:
         if self._ssl_context is None:
             self._ssl_context = httpx.create_ssl_context()
         limits = self._limits
@@ -104,21 +117,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # connection drops; closing or amending a position must not be repeated behind the
         # call procedure's back. Checked by tests/sdk/core/test_aio_transport.py.
         session._retry_connection = False
-        self._session, self._loop = session, loop
         return session
-
-    def _abandon(self) -> None:
-        """Drop a pool left on another (possibly closed) event loop without awaiting it."""
-        session, self._session, self._loop = self._session, None, None
-        if session is None or session.closed:
-            return
-        connector = session.connector
-        session.detach()
-        if connector is not None:
-            # The synchronous half of close(): shuts the sockets (while their loop is open)
-            # without scheduling anything on the old loop, which may never run again.
-            with contextlib.suppress(Exception):
-                connector._close()
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         spec = request.extensions.get("timeout") or {}
@@ -163,6 +162,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        session, self._session, self._loop = self._session, None, None
-        if session is not None and not session.closed:
-            await session.close()
+        loop = asyncio.get_running_loop()
+        sessions, self._sessions = self._sessions, {}
+        for owner, session in sessions.items():
+            if owner is loop:
+                await session.close()
+            else:
+                _abandon(session)
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Close a pool without awaiting anything on its loop, which may be closed or elsewhere."""
+    if session.closed:
+        return
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        # The synchronous half of close(): shuts the sockets (while their loop is open) and
+        # schedules nothing on that loop, which may never run again.
+        with contextlib.suppress(Exception):
+            connector._close()

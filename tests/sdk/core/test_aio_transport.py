@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -166,12 +170,41 @@ async def test_a_dropped_close_is_not_resent_behind_the_procedures_back(sim: Sim
     assert deletes == 1
 
 
-def test_one_client_serves_successive_event_loops(sim: SimHandle) -> None:
+def test_one_client_serves_successive_and_concurrent_event_loops(sim: SimHandle) -> None:
     client = AsyncClient(**sim.client_kwargs(), rate_limit=False)
 
-    async def ping() -> str:
-        return (await client.general.ping()).status
+    async def pings(n: int) -> list[str]:
+        return [(await client.general.ping()).status for _ in range(n)]
 
-    assert asyncio.run(ping()) == "OK"
-    assert asyncio.run(ping()) == "OK"  # the first loop's pool is gone; a new one is made
+    assert asyncio.run(pings(2)) == ["OK", "OK"]
+    assert asyncio.run(pings(2)) == ["OK", "OK"]  # the first loop's pool is shut, a new one made
+    with ThreadPoolExecutor(2) as threads:  # two loops at once, one pool each
+        results = list(threads.map(lambda _: asyncio.run(pings(20)), range(2)))
+    assert results == [["OK"] * 20] * 2
     asyncio.run(client.aclose())
+
+
+def test_a_client_never_closed_leaves_no_unclosed_session_report(sim: SimHandle) -> None:
+    script = textwrap.dedent(
+        f"""
+        import asyncio, gc, logging, warnings
+        warnings.simplefilter("error")
+        logging.basicConfig(level=logging.WARNING)
+        from capitalcom_sdk import AsyncClient
+
+        async def main():
+            client = AsyncClient(base_url={sim.base_url!r}, **{{
+                "api_key": {sim.api_key!r}, "identifier": {sim.identifier!r},
+                "password": {sim.password!r}}})
+            print((await client.general.ping()).status)
+
+        asyncio.run(main())
+        gc.collect()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "OK"
+    assert "nclosed" not in done.stderr, done.stderr
