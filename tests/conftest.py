@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -33,6 +35,11 @@ class SimHandle:
             "password": self.password,
             "base_url": self.base_url,
         }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing a test runs may write into the real ~/.cache (the CLI keeps sessions there).
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="capitalcom-tests-cache-")
 
 
 def start_sim(config: SimConfig | None = None) -> SimServer:

@@ -34,6 +34,7 @@ from capitalcom_sdk.errors import TimeoutError as RequestTimeoutError
 
 if TYPE_CHECKING:
     from capitalcom_sdk import models
+    from capitalcom_sdk._auth import SessionTokens
     from capitalcom_sdk._client import AsyncClient, Client
     from capitalcom_sdk._reconcile import ReconcileResult, ReconcileStatus
     from capitalcom_sdk._retry import RetryPolicy
@@ -68,6 +69,7 @@ _LAZY = {
     **dict.fromkeys(("AsyncClient", "Client"), "capitalcom_sdk._client"),
     **dict.fromkeys(("ReconcileResult", "ReconcileStatus"), "capitalcom_sdk._reconcile"),
     "RetryPolicy": "capitalcom_sdk._retry",
+    "SessionTokens": "capitalcom_sdk._auth",
     **dict.fromkeys(
         (
             "Confirm",
@@ -149,6 +151,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "SessionExpiredError",
+    "SessionTokens",
     "Stream",
     "StreamError",
     "StreamOptions",

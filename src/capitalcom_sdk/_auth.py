@@ -28,6 +28,28 @@ class Credentials:
         return f"Credentials(identifier={self.identifier!r}, api_key=***, password=***)"
 
 
+@dataclass(frozen=True)
+class SessionTokens:
+    """A session's CST / X-SECURITY-TOKEN pair and its account, to carry a session over to
+    another client or process (:meth:`Client.export_session` / :meth:`Client.resume_session`).
+
+    The tokens are secrets: never in the repr; whoever holds them can trade until the session
+    ends (10 minutes after its last use).
+    """
+
+    cst: str = field(repr=False)
+    security_token: str = field(repr=False)
+    account_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.cst or not self.security_token:
+            raise ValueError("SessionTokens needs both cst and security_token")
+        registry.add(self.cst, self.security_token)
+
+    def __repr__(self) -> str:
+        return f"SessionTokens(account_id={self.account_id!r}, cst=***, security_token=***)"
+
+
 class TokenStore:
     """The CST / X-SECURITY-TOKEN pair of one client, updated from any response carrying them.
 

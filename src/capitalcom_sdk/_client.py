@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import httpx
 
 from capitalcom_sdk import _reconcile
-from capitalcom_sdk._auth import Credentials
+from capitalcom_sdk._auth import Credentials, SessionTokens
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._reconcile import ReconcileResult
 from capitalcom_sdk._retry import RetryPolicy
@@ -114,6 +114,33 @@ class _ClientBase:
         creds = self._core.credentials
         who = creds.identifier if creds else None
         return f"{type(self).__name__}(base_url={self.base_url!r}, identifier={who!r})"
+
+    def export_session(self) -> SessionTokens | None:
+        """The current session's tokens and account (None before login or after logout).
+
+        For carrying a session over to another client or process, as the CLI does between
+        commands; see :meth:`resume_session`.
+        """
+        core = self._core
+        cst, token = core.tokens.cst, core.tokens.security_token
+        if cst is None or token is None:
+            return None
+        account = core.account_id
+        if account is None and core.login_response is not None:
+            account = core.login_response.current_account_id
+        return SessionTokens(cst, token, account)
+
+    def resume_session(self, tokens: SessionTokens) -> None:
+        """Use a session exported earlier instead of logging in.
+
+        No request is made. If the session has ended meanwhile, the first call gets the
+        server's "session expired" answer and the client logs in again as usual (when it has
+        credentials), then returns to ``tokens.account_id``.
+        """
+        core = self._core
+        core.tokens.update({"cst": tokens.cst, "x-security-token": tokens.security_token})
+        if tokens.account_id is not None:
+            core.account_id = tokens.account_id
 
 
 class Client(_ClientBase):

@@ -11,6 +11,7 @@ import typer
 
 from capitalcom_sdk.cli._exit import ExitCode
 from capitalcom_sdk.cli._output import Output
+from capitalcom_sdk.cli._session_cache import cache_path
 from capitalcom_sdk.cli._state import (
     LIVE_FLAG,
     CliState,
@@ -83,6 +84,14 @@ def root(
         bool, typer.Option("--json", help="JSON output for every command (same as per command).")
     ] = False,
     timeout: Annotated[float, typer.Option(help="HTTP timeout in seconds.")] = 15.0,
+    no_session_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-session-cache",
+            help="Log in afresh; keep no session on disk between commands. "
+            "Env: CAPITAL_SESSION_CACHE (a file, or off).",
+        ),
+    ] = False,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="Log SDK activity on stderr.")
     ] = 0,
@@ -106,6 +115,7 @@ def root(
             or values.get("CAPITAL_ENCRYPTED_PASSWORD", "").lower() in ("1", "true", "yes"),
             live_opt_in=live_opt_in,
             timeout=timeout,
+            session_cache=None if no_session_cache else cache_path(values),
         )
     except ConfigurationError as exc:
         output.error({"type": "ConfigurationError", "message": str(exc)}, str(exc))

@@ -20,7 +20,14 @@ import typer
 
 from capitalcom_sdk.cli._exit import ExitCode, exit_code_for
 from capitalcom_sdk.cli._output import Output, redact
-from capitalcom_sdk.errors import APIError, CapitalError, ConfigurationError
+from capitalcom_sdk.cli._session_cache import SessionCache, cache_key
+from capitalcom_sdk.errors import (
+    APIError,
+    AuthenticationError,
+    CapitalError,
+    ConfigurationError,
+    SessionExpiredError,
+)
 
 if TYPE_CHECKING:
     from capitalcom_sdk import Client
@@ -72,6 +79,7 @@ class Settings:
     encrypted_password: bool = False
     live_opt_in: bool = False
     timeout: float = 15.0
+    session_cache: Path | None = None  # where sessions are kept between runs (None: nowhere)
 
     @property
     def is_live(self) -> bool:
@@ -147,14 +155,32 @@ class CliState:
             encrypted_password=s.encrypted_password,
             timeout=s.timeout,
         ) as client:
-            if login and s.account_id:
-                _switch(client, s.account_id)
-            yield client
+            cache = key = None
+            if s.session_cache is not None and s.api_key and s.identifier:
+                cache = SessionCache(s.session_cache)
+                key = cache_key(client.base_url, s.api_key, s.identifier)
+                if login and (kept := cache.load(key)) is not None:
+                    client.resume_session(kept)
+            try:
+                if login and s.account_id:
+                    _switch(client, s.account_id)
+                yield client
+            except (AuthenticationError, SessionExpiredError):
+                if cache is not None and key is not None:
+                    cache.save(key, None)
+                raise
+            if cache is not None and key is not None:
+                cache.save(key, client.export_session())
 
 
 def _switch(client: Client, account_id: str) -> None:
-    login = client.session.login()
-    if login.current_account_id != account_id:
+    session = client.export_session()  # a session kept from an earlier run, if any
+    session_account: str | None
+    if session is None:
+        session_account = client.session.login().current_account_id
+    else:
+        session_account = session.account_id
+    if session_account != account_id:
         client.session.switch_account(account_id)
 
 

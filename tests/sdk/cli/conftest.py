@@ -59,6 +59,8 @@ class Cli:
             "CAPITAL_BASE_URL": self.sim.base_url,
             "CAPITAL_ENV": None,
             "CAPITAL_ACCOUNT_ID": None,
+            # Sessions are kept between runs (the default), in this test's own file.
+            "CAPITAL_SESSION_CACHE": str(self.workdir / "sessions.json"),
             "COLUMNS": "200",
         }
         env.update(overrides)
@@ -84,7 +86,8 @@ class Cli:
 
 def _users() -> tuple[UserConfig, ...]:
     # Several users: the SDK allows one login per second per API key in a process (as the
-    # server does), and every CLI run logs in; tests take turns so they rarely wait.
+    # server does), and every test's first CLI run logs in (later runs reuse the kept session);
+    # tests take turns so they rarely wait.
     return tuple(
         UserConfig(
             client_id=str(22_000_000 + i),

@@ -8,7 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from capitalcom_sdk import AsyncClient, AuthenticationError, Client, ConfigurationError
+from capitalcom_sdk import (
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    ConfigurationError,
+    SessionTokens,
+)
 from tests.conftest import SimHandle
 
 LOGIN = "POST /api/v1/session"
@@ -168,3 +174,46 @@ async def test_public_relogin_is_single_flight_with_the_request_path(sim: SimHan
         await asyncio.gather(transport.relogin(seen), *(client.general.ping() for _ in range(20)))
         await transport.relogin(seen)  # stale generation: nothing to do
     assert logins(sim) == 2
+
+
+# ---- carrying a session over (export_session / resume_session) -----------------------------
+def test_an_exported_session_is_resumed_without_logging_in(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as first:
+        login = first.session.login()
+        other = next(a.account_id for a in login.accounts if not a.preferred)
+        first.session.switch_account(other)
+        kept = first.export_session()
+    assert kept is not None
+    assert kept.account_id == other
+    assert "***" in repr(kept)
+    assert kept.cst not in repr(kept)
+    with Client(**sim.client_kwargs(), rate_limit=False) as second:
+        second.resume_session(kept)
+        assert second.session.details().account_id == other
+    assert logins(sim) == 1
+
+
+async def test_a_resumed_session_that_ended_logs_in_again_on_its_account(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as first:
+        login = await first.session.login()
+        other = next(a.account_id for a in login.accounts if not a.preferred)
+        await first.session.switch_account(other)
+        kept = first.export_session()
+    assert kept is not None
+    expire_by_idling(sim)
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as second:
+        second.resume_session(kept)
+        assert (await second.session.details()).account_id == other
+        assert second.export_session() != kept  # new tokens from the new login
+    assert logins(sim) == 2
+
+
+def test_no_session_to_export_before_login_or_after_logout(sim: SimHandle) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        assert client.export_session() is None
+        client.general.ping()
+        assert client.export_session() is not None
+        client.session.logout()
+        assert client.export_session() is None
+    with pytest.raises(ValueError, match="both"):
+        SessionTokens("", "token")
