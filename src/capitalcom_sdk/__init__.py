@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from capitalcom_sdk import models
     from capitalcom_sdk._auth import SessionTokens
     from capitalcom_sdk._client import AsyncClient, Client
+    from capitalcom_sdk._decimal import to_decimal
     from capitalcom_sdk._reconcile import ReconcileResult, ReconcileStatus
     from capitalcom_sdk._retry import RetryPolicy
     from capitalcom_sdk.models import (
@@ -70,6 +71,7 @@ _LAZY = {
     **dict.fromkeys(("ReconcileResult", "ReconcileStatus"), "capitalcom_sdk._reconcile"),
     "RetryPolicy": "capitalcom_sdk._retry",
     "SessionTokens": "capitalcom_sdk._auth",
+    "to_decimal": "capitalcom_sdk._decimal",
     **dict.fromkeys(
         (
             "Confirm",
@@ -162,4 +164,5 @@ __all__ = [
     "UnexpectedResponseError",
     "__version__",
     "models",
+    "to_decimal",
 ]

@@ -18,11 +18,14 @@ class Tabular:
 
     __slots__ = ()
 
-    def to_pandas(self) -> pd.DataFrame:
-        """The items as a DataFrame (needs ``pip install 'capitalcom-sdk[data]'``)."""
+    def to_pandas(self, *, decimal: bool = False) -> pd.DataFrame:
+        """The items as a DataFrame (needs ``pip install 'capitalcom-sdk[data]'``).
+
+        ``decimal=True``: prices and amounts as exact ``Decimal`` objects instead of floats.
+        """
         from capitalcom_sdk.data.frames import to_pandas
 
-        return to_pandas(self)
+        return to_pandas(self, decimal=decimal)
 
     def to_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the items as CSV (no extra needed); returns the number of rows."""

@@ -220,3 +220,23 @@ def test_undeclared_fields_and_missing_parents_are_read_too() -> None:
     frame = to_pandas(ActivityHistory.model_validate({"activities": [activity, ACTIVITY]}))
     assert pd.isna(frame["direction"].iloc[0])
     assert frame["direction"].iloc[1] == "SELL"
+
+
+def test_decimal_frames_hold_the_exact_wire_numbers() -> None:
+    from decimal import Decimal
+
+    from capitalcom_sdk.models.prices import PriceHistory
+
+    bars = wire_bars(3)
+    bars[0]["openPrice"] = {"bid": 1.08123, "ask": 1.08129}
+    history = PriceHistory.model_validate({"prices": bars})
+
+    df = history.to_pandas(decimal=True)
+    floats = history.to_pandas()
+
+    assert df["open_bid"].dtype == object
+    assert df["open_bid"].iloc[0] == Decimal("1.08123")
+    assert df["open_mid"].iloc[0] == Decimal("1.08126")  # exact, not 1.0812599999...
+    assert [float(v) for v in df["close_ask"]] == list(floats["close_ask"])
+    assert list(df.columns) == list(floats.columns)
+    assert str(df.index.dtype) == "datetime64[ns, UTC]"
