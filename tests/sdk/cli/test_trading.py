@@ -207,10 +207,10 @@ def test_watchlist_name_too_long_exits_5(cli: Cli) -> None:
     assert outcome.exit_code == 5
 
 
-def _fault(cli: Cli, kind: str, path: str) -> None:
+def _fault(cli: Cli, kind: str, path: str, method: str = "POST") -> None:
     response = httpx.post(
         cli.sim.base_url + "/_sim/faults",
-        json={"method": "POST", "path": path, "kind": kind, "times": 1},
+        json={"method": method, "path": path, "kind": kind, "times": 1},
         timeout=5,
     )
     assert response.status_code == 200, response.text
@@ -242,3 +242,28 @@ def test_lost_answer_of_a_working_order_is_reconciled(cli: Cli) -> None:
     document = cli.json("orders", "create", "GOLD", "BUY", "1", str(level))
     assert document["reconciled"]["status"] == "FOUND"
     cli.json("orders", "cancel", document["reconciled"]["dealId"])
+
+
+def test_lost_answer_of_a_close_is_reconciled(cli: Cli) -> None:
+    deal_id = cli.json("positions", "open", "GOLD", "BUY", "1")["affectedDeals"][0]["dealId"]
+    _fault(cli, "apply_then_drop", f"/api/v1/positions/{deal_id}", method="DELETE")
+    document = cli.json("positions", "close", deal_id)
+    assert document["reconciled"] == {
+        "status": "FOUND",
+        "dealId": deal_id,
+        "position": None,
+        "workingOrder": None,
+        "activity": None,
+    }
+    open_ids = {p["position"]["dealId"] for p in cli.json("positions", "list")["positions"]}
+    assert deal_id not in open_ids
+
+
+def test_lost_cancel_that_was_not_applied_exits_7(cli: Cli) -> None:
+    level = round(_price(cli, "GOLD")["bid"] * 0.8, 2)
+    deal_id = cli.json("orders", "create", "GOLD", "BUY", "1", str(level))["dealId"]
+    _fault(cli, "drop", f"/api/v1/workingorders/{deal_id}", method="DELETE")
+    outcome = cli("orders", "cancel", deal_id, "--json")
+    assert outcome.exit_code == 7, outcome.stderr
+    assert "not applied" in outcome.error["message"]
+    cli.json("orders", "cancel", deal_id)  # still pending: cancelling again is safe, and works

@@ -61,14 +61,30 @@ def untyped(method: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
+_PLACEMENTS = frozenset({"positions.open", "orders.create"})
+
+
+def send_trade(state: CliState, client: Any, title: str, send: Callable[[], Any]) -> None:
+    """Run a trading write and show its confirmation; after a lost answer, what reconcile says."""
+    try:
+        result = send()
+    except OrderOutcomeUnknown as exc:
+        settled = settle_unknown(state, client, exc)
+        state.output.result(settled, lambda console: render_settled(console, settled))
+        return
+    state.output.result(result, lambda console: render_deal(console, title, result))
+
+
 def settle_unknown(state: CliState, client: Any, exc: OrderOutcomeUnknown) -> dict[str, Any]:
-    """After an order write whose answer was lost, ask the SDK whether it was placed.
+    """After an order write whose answer was lost, ask the SDK whether it was applied.
 
     Returns the reconciled deal when it was; raises :class:`NetworkError` (exit 7) when it was
     not (sending again is safe) and re-raises ``exc`` (exit 8) when that cannot be told.
     """
+    placement = exc.endpoint in _PLACEMENTS
+    what = "the order" if placement else f"the {exc.endpoint.replace('.', ' ')}"
     state.output.note(
-        "[yellow]the order was sent but its answer was lost; checking whether it was placed[/]"
+        f"[yellow]{what} was sent but its answer was lost; checking whether it was applied[/]"
     )
     try:
         found = client.reconcile(exc)
@@ -76,11 +92,13 @@ def settle_unknown(state: CliState, client: Any, exc: OrderOutcomeUnknown) -> di
         raise exc from None
     status = str(getattr(found.status, "value", found.status))
     if status == "NOT_PLACED":
+        outcome = "not placed" if placement else "not applied"
         raise NetworkError(
-            "the order was not placed (its answer was lost); sending it again is safe"
+            f"{what} was {outcome} (its answer was lost); sending it again is safe"
         ) from exc
     if status != "FOUND":
-        state.output.note(f"{len(found.candidates)} deals match what was sent: check them")
+        if found.candidates:
+            state.output.note(f"{len(found.candidates)} deals match what was sent: check them")
         raise exc
     return {
         "reconciled": {
@@ -96,6 +114,6 @@ def settle_unknown(state: CliState, client: Any, exc: OrderOutcomeUnknown) -> di
 def render_settled(console: Any, data: dict[str, Any]) -> None:
     """A reconciled order for people."""
     console.print(
-        f"[green]placed[/]: deal [bold]{data['reconciled']['dealId']}[/] "
+        f"[green]applied[/]: deal [bold]{data['reconciled']['dealId']}[/] "
         "(found after the answer was lost)"
     )

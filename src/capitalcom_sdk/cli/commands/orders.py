@@ -26,14 +26,7 @@ from capitalcom_sdk.cli._options import (
 )
 from capitalcom_sdk.cli._output import table
 from capitalcom_sdk.cli._state import handle_errors, state_of
-from capitalcom_sdk.cli.commands._common import (
-    export,
-    render_deal,
-    render_settled,
-    settle_unknown,
-    untyped,
-)
-from capitalcom_sdk.errors import OrderOutcomeUnknown
+from capitalcom_sdk.cli.commands._common import export, send_trade, untyped
 
 group = typer.Typer(
     help="Working orders (LIMIT / STOP): list, create, update, cancel.", no_args_is_help=True
@@ -134,23 +127,22 @@ def create(
     )
     with state.client(trading=True) as client:
         now = client.general.server_time().datetime
-        try:
-            result = untyped(client.orders.create)(
+        until = parse_time(good_till, "good-till", now, future=True)
+        send_trade(
+            state,
+            client,
+            "order",
+            lambda: untyped(client.orders.create)(
                 epic,
                 direction.value,
                 size,
                 level,
                 order_type.value,
-                good_till_date=parse_time(good_till, "good-till", now, future=True),
+                good_till_date=until,
                 confirm=not no_wait,
                 **stops,
-            )
-        except OrderOutcomeUnknown as exc:
-            settled = settle_unknown(state, client, exc)
-            state.output.result(settled, lambda console: render_settled(console, settled))
-            return
-
-    state.output.result(result, lambda console: render_deal(console, "order", result))
+            ),
+        )
 
 
 @group.command("update")
@@ -185,14 +177,15 @@ def update(
     )
     with state.client(trading=True) as client:
         now = client.general.server_time().datetime
-        result = untyped(client.orders.update)(
-            deal_id,
-            level=level,
-            good_till_date=parse_time(good_till, "good-till", now, future=True),
-            confirm=not no_wait,
-            **stops,
+        until = parse_time(good_till, "good-till", now, future=True)
+        send_trade(
+            state,
+            client,
+            "update",
+            lambda: untyped(client.orders.update)(
+                deal_id, level=level, good_till_date=until, confirm=not no_wait, **stops
+            ),
         )
-    state.output.result(result, lambda console: render_deal(console, "update", result))
 
 
 @group.command("cancel")
@@ -203,5 +196,9 @@ def cancel(
     """Cancel a working order."""
     state = state_of(ctx, json_output)
     with state.client(trading=True) as client:
-        result = untyped(client.orders.delete)(deal_id, confirm=not no_wait)
-    state.output.result(result, lambda console: render_deal(console, "cancel", result))
+        send_trade(
+            state,
+            client,
+            "cancel",
+            lambda: untyped(client.orders.delete)(deal_id, confirm=not no_wait),
+        )

@@ -24,14 +24,7 @@ from capitalcom_sdk.cli._options import (
 )
 from capitalcom_sdk.cli._output import key_values, table
 from capitalcom_sdk.cli._state import handle_errors, state_of
-from capitalcom_sdk.cli.commands._common import (
-    export,
-    render_deal,
-    render_settled,
-    settle_unknown,
-    untyped,
-)
-from capitalcom_sdk.errors import OrderOutcomeUnknown
+from capitalcom_sdk.cli.commands._common import export, send_trade, untyped
 
 group = typer.Typer(
     help="Open positions: list with P&L, open at market, set stops and profits, close.",
@@ -150,16 +143,14 @@ def open_position(
         trailing_stop=trailing_stop,
     )
     with state.client(trading=True) as client:
-        try:
-            result = untyped(client.positions.open)(
+        send_trade(
+            state,
+            client,
+            "open",
+            lambda: untyped(client.positions.open)(
                 epic, direction.value, size, confirm=not no_wait, **stops
-            )
-        except OrderOutcomeUnknown as exc:
-            settled = settle_unknown(state, client, exc)
-            state.output.result(settled, lambda console: render_settled(console, settled))
-            return
-
-    state.output.result(result, lambda console: render_deal(console, "open", result))
+            ),
+        )
 
 
 @group.command("update")
@@ -191,8 +182,12 @@ def update(
         trailing_stop=trailing_stop,
     )
     with state.client(trading=True) as client:
-        result = untyped(client.positions.update)(deal_id, confirm=not no_wait, **stops)
-    state.output.result(result, lambda console: render_deal(console, "update", result))
+        send_trade(
+            state,
+            client,
+            "update",
+            lambda: untyped(client.positions.update)(deal_id, confirm=not no_wait, **stops),
+        )
 
 
 @group.command("close")
@@ -203,5 +198,9 @@ def close(
     """Close a whole position at market."""
     state = state_of(ctx, json_output)
     with state.client(trading=True) as client:
-        result = untyped(client.positions.close)(deal_id, confirm=not no_wait)
-    state.output.result(result, lambda console: render_deal(console, "close", result))
+        send_trade(
+            state,
+            client,
+            "close",
+            lambda: untyped(client.positions.close)(deal_id, confirm=not no_wait),
+        )
