@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all install demo test lint typecheck unit bench format clean
+.PHONY: all install demo test test-live lint typecheck unit bench format clean
 
 all: test
 
@@ -31,6 +31,11 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint unit
+
+# The opt-in suite against the real demo server: needs CAPITAL_API_KEY, CAPITAL_IDENTIFIER and
+# CAPITAL_PASSWORD (CAPITAL_LIVE_TRADING=1 adds one smallest-size trade, opened and closed).
+test-live: $(STAMP)
+	$(BIN)/python -m pytest tests/live -m live $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -37,6 +37,20 @@ class SimHandle:
         }
 
 
+LIVE_CREDENTIALS = ("CAPITAL_API_KEY", "CAPITAL_IDENTIFIER", "CAPITAL_PASSWORD")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``live`` (tests/live) run only with demo credentials in the environment;
+    without them they are deselected (reported as such), never run and never skipped."""
+    if all(os.environ.get(name) for name in LIVE_CREDENTIALS):
+        return
+    live = [item for item in items if item.get_closest_marker("live")]
+    if live:
+        config.hook.pytest_deselected(items=live)
+        items[:] = [item for item in items if not item.get_closest_marker("live")]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Nothing a test runs may write into the real ~/.cache (the CLI keeps sessions there).
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="capitalcom-tests-cache-")
