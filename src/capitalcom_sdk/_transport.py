@@ -239,6 +239,7 @@ class _Core:
         auth = endpoint.auth
         limiter = self.limiter if endpoint.rate is not RateClass.NONE else None
         attempt = 0
+        retries = 0  # repeats the retry policy allowed (a re-login's repeat is not one of them)
         waited = 0.0
         relogged = False
         while True:
@@ -279,7 +280,8 @@ class _Core:
                 if decision is Decision.UNKNOWN:
                     raise self._unknown(call, sent_at, str(error)) from exc
                 if decision is Decision.RETRY:
-                    delay = self.retry.next_delay(attempt, waited, rate_limited=False)
+                    retries += 1
+                    delay = self.retry.next_delay(retries, waited, rate_limited=False)
                     if delay is not None:
                         waited += delay
                         _log_retry(call, delay, error)
@@ -315,7 +317,8 @@ class _Core:
             if decision is Decision.UNKNOWN:
                 raise self._unknown(call, sent_at, str(api_error)) from api_error
             if decision is Decision.RETRY:
-                delay = self.retry.next_delay(attempt, waited, rate_limited=status == 429)
+                retries += 1
+                delay = self.retry.next_delay(retries, waited, rate_limited=status == 429)
                 if delay is not None:
                     waited += delay
                     _log_retry(call, delay, api_error)

@@ -55,7 +55,9 @@ class Quote:
 class OHLCBar:
     """A completed bar of one price side (``destination: "ohlc.event"``).
 
-    ``start`` is the bar start (aware UTC), ``start_ms`` the same in epoch ms.
+    ``start`` is the bar start (aware UTC), ``start_ms`` the same in epoch ms. ``replayed`` is
+    True for a bar that closed while the connection was down and was fetched over REST after the
+    reconnect (``StreamOptions.backfill_bars``), False for one the server pushed.
     """
 
     epic: str
@@ -68,6 +70,7 @@ class OHLCBar:
     low: float
     close: float
     start: datetime = field(repr=False)
+    replayed: bool = False
 
 
 Event = Quote | OHLCBar

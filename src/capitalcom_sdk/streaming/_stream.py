@@ -34,7 +34,7 @@ from capitalcom_sdk.streaming._connection import (
     SessionLost,
     Tokens,
 )
-from capitalcom_sdk.streaming._events import BAR_TYPES, RESOLUTIONS, Event, Quote, Reply
+from capitalcom_sdk.streaming._events import BAR_TYPES, RESOLUTIONS, Event, OHLCBar, Quote, Reply
 from capitalcom_sdk.streaming.errors import StreamClosedError, StreamError, SubscriptionError
 
 logger = get_logger("capitalcom_sdk.streaming")
@@ -45,6 +45,16 @@ wire_logger = get_logger("capitalcom_sdk.streaming.wire")
 wire_logger.setLevel(logging.INFO)
 
 OhlcKey = tuple[str, str, str]  # (epic, resolution, bar type)
+_RESOLUTION_MS = {
+    "MINUTE": 60_000,
+    "MINUTE_5": 300_000,
+    "MINUTE_15": 900_000,
+    "MINUTE_30": 1_800_000,
+    "HOUR": 3_600_000,
+    "HOUR_4": 14_400_000,
+    "DAY": 86_400_000,
+    "WEEK": 604_800_000,
+}
 INVALID_EPIC = "error.invalid.epic"
 
 
@@ -91,6 +101,9 @@ class StreamOptions:
         max_instruments: epics per connection (the server's limit is 40).
         backoff_initial, backoff_max: reconnect delay = uniform(0, min(max, initial * 2**n)).
         token_poll_interval: how often the token generation is checked.
+        backfill_bars: after a reconnect, fetch over REST the (classic) bars that closed while
+            the connection was down and deliver them, oldest first, before newer pushed ones
+            (``OHLCBar.replayed`` True). The server pushes only bars that close while connected.
     """
 
     url: str | None = None
@@ -106,6 +119,7 @@ class StreamOptions:
     backoff_initial: float = 0.1
     backoff_max: float = 30.0
     token_poll_interval: float = 0.2
+    backfill_bars: bool = True
 
     def __post_init__(self) -> None:
         for name in (
@@ -145,6 +159,7 @@ class StreamStats:
     logins: int
     subscribed_quotes: int
     subscribed_ohlc: int
+    replayed_bars: int = 0
 
 
 def _epic_list(epics: str | Iterable[str]) -> list[str]:
@@ -211,6 +226,12 @@ class AsyncStream:
         self._connects = 0
         self._reconnects = 0
         self._logins = 0
+        # Bar gap filling (options.backfill_bars): the newest bar start delivered per
+        # (epic, resolution, type, side); bars of keys being filled are held back meanwhile.
+        self._last_bar: dict[tuple[str, str, str, str], int] = {}
+        self._filling: dict[OhlcKey, list[OHLCBar]] = {}
+        self._since: dict[OhlcKey, int] = {}  # server time of the subscription (ms)
+        self._replayed = 0
 
     def __repr__(self) -> str:
         return (
@@ -306,13 +327,24 @@ class AsyncStream:
             logins=self._logins,
             subscribed_quotes=len(self._all_quotes()),
             subscribed_ohlc=sum(len(s.ohlc) for s in self._slots),
+            replayed_bars=self._replayed,
         )
 
     def _dispatch(self, event: Event) -> None:
         if type(event) is Quote:
             self._quotes += 1
         else:
+            assert isinstance(event, OHLCBar)
+            held = self._filling.get((event.epic, event.resolution, event.bar_type))
+            if held is not None and not event.replayed:
+                held.append(event)  # after the gap's older bars
+                return
+            side = (event.epic, event.resolution, event.bar_type, event.price_type)
+            if event.start_ms <= self._last_bar.get(side, -1):
+                return  # delivered already (a replayed bar the server also pushed)
+            self._last_bar[side] = event.start_ms
             self._bars += 1
+            self._replayed += event.replayed
         try:
             self._buffer.put(event)
         except StreamError as exc:
@@ -377,6 +409,13 @@ class AsyncStream:
                 for slot, items in groups.items()
             ],
         )
+        if self.options.backfill_bars:
+            new = [(e, r, bar_type) for e in wanted for r in resolutions]
+            new = [key for key in new if key not in self._since]
+            if new:
+                now_ms = await self._server_now_ms()
+                for key in new:
+                    self._since[key] = now_ms
 
     async def unsubscribe_quotes(self, epics: str | Iterable[str]) -> None:
         """Stop the quotes of ``epics`` (unknown ones are ignored)."""
@@ -413,6 +452,11 @@ class AsyncStream:
             if keys:
                 by_slot.setdefault(slot, []).extend(keys)
         await asyncio.gather(*(self._remove(s, ohlc=keys) for s, keys in by_slot.items()))
+        for keys in by_slot.values():
+            for key in keys:  # a later subscription starts afresh: no gap to fill from here
+                self._since.pop(key, None)
+                for side in ("bid", "ask"):
+                    self._last_bar.pop((*key, side), None)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -686,6 +730,8 @@ class AsyncStream:
                 self._connects += 1
                 if slot.connects:
                     self._reconnects += 1
+                if slot.connects and self.options.backfill_bars:
+                    tasks.append(asyncio.create_task(self._fill_gap(sorted(slot.ohlc))))
                 slot.connects += 1
                 attempt = 0
                 tasks.append(
@@ -737,6 +783,68 @@ class AsyncStream:
             ceiling = min(options.backoff_max, options.backoff_initial * 2 ** min(attempt, 30))
             await asyncio.sleep(random.uniform(0, ceiling))
             attempt += 1
+
+    async def _server_now_ms(self) -> int:
+        """The server's clock (GET /time), or this machine's when that fails."""
+        server_time = getattr(self._session, "server_time_ms", None)
+        if server_time is not None:
+            try:
+                return int(await server_time())
+            except CapitalError as exc:
+                logger.debug("stream: server time unavailable (%s), using the local clock", exc)
+        return int(time.time() * 1000)
+
+    def _gap_start(self, key: OhlcKey) -> int | None:
+        """Bars starting after this are missing: the newest delivered one, or, before any,
+        the last bar that closed before the subscription."""
+        seen = [self._last_bar[(*key, s)] for s in ("bid", "ask") if (*key, s) in self._last_bar]
+        if seen:
+            return min(seen)
+        since = self._since.get(key)
+        return None if since is None else since - _RESOLUTION_MS[key[1]]
+
+    async def _fill_gap(self, keys: list[OhlcKey]) -> None:
+        """Deliver the bars of ``keys`` that closed while the connection was down (REST)."""
+        fetch = getattr(self._session, "closed_bars", None)
+        starts = {
+            key: start
+            for key in keys
+            # heikin-ashi bars are the server's own computation: classic ones only
+            if key[2] == "classic" and (start := self._gap_start(key)) is not None
+        }
+        wanted = list(starts)
+        if fetch is None or not wanted:
+            return
+        for key in wanted:
+            self._filling.setdefault(key, [])
+        try:
+            for key in wanted:
+                epic, resolution, bar_type = key
+                after = starts[key]
+                try:
+                    bars = await fetch(epic, resolution, after)
+                except CapitalError as exc:
+                    logger.warning("stream: bars of %s %s missed while down: %s", *key[:2], exc)
+                    bars = []
+                for bar in bars:
+                    start_ms = int(bar.snapshot_time_utc.timestamp() * 1000)
+                    for side in ("bid", "ask"):
+                        o, h, low, c = (
+                            getattr(getattr(bar, f"{name}_price"), side)
+                            for name in ("open", "high", "low", "close")
+                        )
+                        self._dispatch(
+                            OHLCBar(
+                                epic, resolution, bar_type, side, start_ms, o, h, low, c,
+                                bar.snapshot_time_utc, replayed=True,
+                            )
+                        )  # fmt: skip
+                for held in self._filling.pop(key, []):
+                    self._dispatch(held)
+        finally:
+            for key in wanted:  # cancelled (connection lost again): deliver what was held
+                for held in self._filling.pop(key, []):
+                    self._dispatch(held)
 
     async def _drop_unwanted(self, conn: Connection, slot: _Slot) -> None:
         """Unsubscribe what an unsubscribe call removed while the connection was resubscribing."""

@@ -67,7 +67,9 @@ def test_general_window_keeps_up_with_the_allowed_rate(advances: list[float]) ->
         booked.append(now + limiter.reserve(RateClass.GENERAL, now))
         # The greedy optimum: as soon as the 10th previous request has left the window.
         earliest = now if len(booked) <= 10 else max(now, booked[-11] + GENERAL.span)
-        assert abs(booked[-1] - earliest) < 1e-9
+        # Equal up to float noise: the limiter compares window edges with a 1e-9 s allowance,
+        # so a booking may land that much (plus rounding) past the exact optimum.
+        assert abs(booked[-1] - earliest) < 1e-6
 
 
 def test_burst_of_one_hundred_is_paced_at_ten_per_span() -> None:

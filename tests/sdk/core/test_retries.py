@@ -60,9 +60,11 @@ class Server:
         if outcome == 200:
             body = {"status": "OK"} if request.method == "GET" else {"dealReference": "o_1"}
             return httpx.Response(200, json=body)
-        code = {429: "error.too-many.requests", 400: "error.invalid.size.minvalue"}.get(
-            outcome, "error.service.unavailable"
-        )
+        code = {
+            429: "error.too-many.requests",
+            400: "error.invalid.size.minvalue",
+            401: "error.invalid.session.token",
+        }.get(outcome, "error.service.unavailable")
         return httpx.Response(outcome, json={"errorCode": code})
 
 
@@ -202,6 +204,13 @@ def test_session_expiry_on_an_order_relogs_and_repeats_it_once() -> None:
         "POST /api/v1/session None",
         "POST /api/v1/positions cst-2",
     ]
+
+
+def test_a_relogin_does_not_use_up_the_retry_budget() -> None:
+    server = Server(401, 503, 503, 503, 200)
+    with client_for(server) as client:  # max_retries=3
+        assert client.general.ping().status == "OK"
+    assert len(server.seen) == 5
 
 
 def test_late_echo_of_old_tokens_is_ignored() -> None:

@@ -460,3 +460,61 @@ async def test_rest_and_stream_seeing_one_expiry_log_in_once(sim: SimHandle) -> 
         await _quotes_continue(stream, "BTCUSD")
         logins = sim.state.stats.snapshot()["requests"].get("POST /api/v1/session", 0)
     assert logins - logins_before == 1  # one POST /session for the request and the stream
+
+
+# -- bars that close while the connection is down ---------------------------------------------
+
+
+async def _bars(stream: AsyncStream, count: int) -> list[OHLCBar]:
+    events = await _collect(stream, lambda got: sum(isinstance(e, OHLCBar) for e in got) >= count)
+    return [e for e in events if isinstance(e, OHLCBar)]
+
+
+async def _bars_across_an_outage(sim: SimHandle, **options: bool) -> tuple[list[OHLCBar], int]:
+    """GOLD MINUTE bars: one pushed, three closing while down (paused + dropped), one after."""
+    async with (
+        AsyncClient(**sim.client_kwargs()) as client,
+        client.stream(**options) as stream,
+        httpx.AsyncClient(base_url=sim.base_url) as http,
+    ):
+        await stream.subscribe_ohlc(["GOLD"], resolution="MINUTE")
+        sim.state.clock.advance(60)
+        bars = await _bars(stream, 2)
+        await http.post("/_sim/stream/pause", json={"epic": "GOLD", "paused": True})
+        sim.state.clock.advance(180)  # bars START+1..3 min close; the server pushes none
+        await asyncio.sleep(0.2)
+        await http.post("/_sim/stream/drop", json={})
+        await http.post("/_sim/stream/pause", json={"epic": "GOLD", "paused": False})
+        async with asyncio.timeout(10):
+            while stream.stats.reconnects < 1:  # noqa: ASYNC110 (a counter, no event to await)
+                await asyncio.sleep(0.01)
+        if options.get("backfill_bars", True):
+            bars += await _bars(stream, 6)
+        sim.state.clock.advance(60)  # START+4 min closes while connected: pushed
+        bars += await _bars(stream, 2)
+        return bars, stream.stats.replayed_bars
+
+
+async def test_bars_that_closed_while_down_are_fetched_and_delivered_in_order(
+    sim: SimHandle,
+) -> None:
+    bars, replayed = await _bars_across_an_outage(sim)
+    starts = [(b.start_ms - START_MS) // 60_000 for b in bars]
+    assert starts == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert [b.replayed for b in bars] == [False] * 2 + [True] * 6 + [False] * 2
+    assert replayed == 6
+    engine = sim.state.engine.prices.bars("GOLD", "MINUTE", START_MS, START_MS + 240_000)
+    for bar in bars:
+        side = getattr(engine[(bar.start_ms - START_MS) // 60_000], bar.price_type)
+        assert (bar.open, bar.high, bar.low, bar.close) == (
+            side.open,
+            side.high,
+            side.low,
+            side.close,
+        )
+
+
+async def test_without_backfill_the_bars_closed_while_down_are_missing(sim: SimHandle) -> None:
+    bars, replayed = await _bars_across_an_outage(sim, backfill_bars=False)
+    assert [(b.start_ms - START_MS) // 60_000 for b in bars] == [0, 0, 4, 4]
+    assert replayed == 0
