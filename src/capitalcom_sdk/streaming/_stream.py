@@ -26,6 +26,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.errors import CapitalError, RequestValidationError
+from capitalcom_sdk.models.enums import Resolution
 from capitalcom_sdk.streaming._buffer import EventBuffer
 from capitalcom_sdk.streaming._connection import (
     SESSION_ERROR_CODES,
@@ -45,16 +46,6 @@ wire_logger = get_logger("capitalcom_sdk.streaming.wire")
 wire_logger.setLevel(logging.INFO)
 
 OhlcKey = tuple[str, str, str]  # (epic, resolution, bar type)
-_RESOLUTION_MS = {
-    "MINUTE": 60_000,
-    "MINUTE_5": 300_000,
-    "MINUTE_15": 900_000,
-    "MINUTE_30": 1_800_000,
-    "HOUR": 3_600_000,
-    "HOUR_4": 14_400_000,
-    "DAY": 86_400_000,
-    "WEEK": 604_800_000,
-}
 INVALID_EPIC = "error.invalid.epic"
 
 
@@ -801,7 +792,7 @@ class AsyncStream:
         if seen:
             return min(seen)
         since = self._since.get(key)
-        return None if since is None else since - _RESOLUTION_MS[key[1]]
+        return None if since is None else since - Resolution(key[1]).seconds * 1000
 
     async def _fill_gap(self, keys: list[OhlcKey]) -> None:
         """Deliver the bars of ``keys`` that closed while the connection was down (REST)."""
