@@ -25,20 +25,11 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from capitalcom_sdk import CapitalError, Client
+from capitalcom_sdk import CapitalError, Client, Resolution
 
 log = logging.getLogger("ma_crossover")
 
-RESOLUTION_SECONDS = {
-    "MINUTE": 60,
-    "MINUTE_5": 300,
-    "MINUTE_15": 900,
-    "MINUTE_30": 1800,
-    "HOUR": 3600,
-    "HOUR_4": 14_400,
-    "DAY": 86_400,
-    "WEEK": 604_800,
-}
+RESOLUTION_SECONDS = {r.value: r.seconds for r in Resolution}
 
 
 def sma(values: Sequence[float], length: int) -> float:

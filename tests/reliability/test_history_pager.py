@@ -16,23 +16,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from capitalcom_sdk import Client
+from capitalcom_sdk import Client, Resolution
 from capitalcom_sim.server import SimServer
 from tests.conftest import start_sim
 from tests.reliability.conftest import config, handle
 
 NOW_MS = 1_795_003_200_000 + 37 * 60_000 + 17_000  # Wed 2026-11-18 12:37:17 UTC
 NOW = datetime.fromtimestamp(NOW_MS / 1000, UTC)
-SECONDS = {
-    "MINUTE": 60,
-    "MINUTE_5": 300,
-    "MINUTE_15": 900,
-    "MINUTE_30": 1800,
-    "HOUR": 3600,
-    "HOUR_4": 14_400,
-    "DAY": 86_400,
-    "WEEK": 604_800,
-}
+SECONDS = {r.value: r.seconds for r in Resolution}
 EPICS = ["GOLD", "EURUSD", "US500", "AAPL", "BTCUSD"]
 
 

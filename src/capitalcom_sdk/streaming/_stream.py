@@ -46,6 +46,7 @@ wire_logger = get_logger("capitalcom_sdk.streaming.wire")
 wire_logger.setLevel(logging.INFO)
 
 OhlcKey = tuple[str, str, str]  # (epic, resolution, bar type)
+_SIDES = ("bid", "ask")  # an OHLC subscription gets a bar per price side
 INVALID_EPIC = "error.invalid.epic"
 
 
@@ -401,8 +402,8 @@ class AsyncStream:
             ],
         )
         if self.options.backfill_bars:
-            new = [(e, r, bar_type) for e in wanted for r in resolutions]
-            new = [key for key in new if key not in self._since]
+            keys = [(e, r, bar_type) for e in wanted for r in resolutions]
+            new = [key for key in keys if key not in self._since]
             if new:
                 now_ms = await self._server_now_ms()
                 for key in new:
@@ -446,7 +447,7 @@ class AsyncStream:
         for keys in by_slot.values():
             for key in keys:  # a later subscription starts afresh: no gap to fill from here
                 self._since.pop(key, None)
-                for side in ("bid", "ask"):
+                for side in _SIDES:
                     self._last_bar.pop((*key, side), None)
 
     def _check_open(self) -> None:
@@ -788,7 +789,7 @@ class AsyncStream:
     def _gap_start(self, key: OhlcKey) -> int | None:
         """Bars starting after this are missing: the newest delivered one, or, before any,
         the last bar that closed before the subscription."""
-        seen = [self._last_bar[(*key, s)] for s in ("bid", "ask") if (*key, s) in self._last_bar]
+        seen = [self._last_bar[(*key, s)] for s in _SIDES if (*key, s) in self._last_bar]
         if seen:
             return min(seen)
         since = self._since.get(key)
@@ -803,15 +804,13 @@ class AsyncStream:
             # heikin-ashi bars are the server's own computation: classic ones only
             if key[2] == "classic" and (start := self._gap_start(key)) is not None
         }
-        wanted = list(starts)
-        if fetch is None or not wanted:
+        if fetch is None or not starts:
             return
-        for key in wanted:
+        for key in starts:
             self._filling.setdefault(key, [])
         try:
-            for key in wanted:
+            for key, after in starts.items():
                 epic, resolution, bar_type = key
-                after = starts[key]
                 try:
                     bars = await fetch(epic, resolution, after)
                 except CapitalError as exc:
@@ -819,7 +818,7 @@ class AsyncStream:
                     bars = []
                 for bar in bars:
                     start_ms = int(bar.snapshot_time_utc.timestamp() * 1000)
-                    for side in ("bid", "ask"):
+                    for side in _SIDES:
                         o, h, low, c = (
                             getattr(getattr(bar, f"{name}_price"), side)
                             for name in ("open", "high", "low", "close")
@@ -830,12 +829,14 @@ class AsyncStream:
                                 bar.snapshot_time_utc, replayed=True,
                             )
                         )  # fmt: skip
-                for held in self._filling.pop(key, []):
-                    self._dispatch(held)
+                self._release_held(key)  # its pushed bars flow again, after the filled ones
         finally:
-            for key in wanted:  # cancelled (connection lost again): deliver what was held
-                for held in self._filling.pop(key, []):
-                    self._dispatch(held)
+            for key in starts:  # cancelled (connection lost again): deliver what was held
+                self._release_held(key)
+
+    def _release_held(self, key: OhlcKey) -> None:
+        for held in self._filling.pop(key, []):
+            self._dispatch(held)
 
     async def _drop_unwanted(self, conn: Connection, slot: _Slot) -> None:
         """Unsubscribe what an unsubscribe call removed while the connection was resubscribing."""

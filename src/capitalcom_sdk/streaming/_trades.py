@@ -149,11 +149,8 @@ def _check_interval(interval: float) -> float:
     return float(interval)
 
 
-class AsyncTradeFeed:
-    """``async for event in AsyncTradeFeed(client, interval=1.0)``: trade events by polling.
-
-    The first poll sets the baseline (no events for what is already open).
-    """
+class _Feed:
+    """What both feeds keep: the last snapshot, the events not yet taken, the poll schedule."""
 
     def __init__(self, client: _TradingClient, interval: float = 1.0) -> None:
         self._client = client
@@ -162,6 +159,23 @@ class AsyncTradeFeed:
         self._pending: deque[TradeEvent] = deque()
         self._next_poll = 0.0
         self.polls = 0
+
+    def _record(self, positions: Any, orders: Any) -> list[TradeEvent]:
+        """Take the snapshot of a poll; returns (and queues) the events since the previous one."""
+        snapshot = TradeSnapshot.of(positions, orders)
+        events = [] if self._snapshot is None else diff_snapshots(self._snapshot, snapshot)
+        self._snapshot = snapshot
+        self._pending.extend(events)
+        self._next_poll = time.monotonic() + self.interval
+        self.polls += 1
+        return events
+
+
+class AsyncTradeFeed(_Feed):
+    """``async for event in AsyncTradeFeed(client, interval=1.0)``: trade events by polling.
+
+    The first poll sets the baseline (no events for what is already open).
+    """
 
     async def __aenter__(self) -> Self:
         await self.poll()
@@ -178,14 +192,7 @@ class AsyncTradeFeed:
     async def poll(self) -> list[TradeEvent]:
         """Take a snapshot now; returns (and queues) the events since the previous one."""
         positions = await self._client.positions.list()
-        orders = await self._client.orders.list()
-        snapshot = TradeSnapshot.of(positions, orders)
-        events = [] if self._snapshot is None else diff_snapshots(self._snapshot, snapshot)
-        self._snapshot = snapshot
-        self._pending.extend(events)
-        self._next_poll = time.monotonic() + self.interval
-        self.polls += 1
-        return events
+        return self._record(positions, await self._client.orders.list())
 
     def __aiter__(self) -> Self:
         return self
@@ -199,17 +206,9 @@ class AsyncTradeFeed:
         return self._pending.popleft()
 
 
-class TradeFeed:
+class TradeFeed(_Feed):
     """``for event in TradeFeed(client, interval=1.0)``: the blocking twin of
     :class:`AsyncTradeFeed` (same snapshots and differences)."""
-
-    def __init__(self, client: _TradingClient, interval: float = 1.0) -> None:
-        self._client = client
-        self.interval = _check_interval(interval)
-        self._snapshot: TradeSnapshot | None = None
-        self._pending: deque[TradeEvent] = deque()
-        self._next_poll = 0.0
-        self.polls = 0
 
     def __enter__(self) -> Self:
         self.poll()
@@ -225,13 +224,7 @@ class TradeFeed:
 
     def poll(self) -> list[TradeEvent]:
         """Take a snapshot now; returns (and queues) the events since the previous one."""
-        snapshot = TradeSnapshot.of(self._client.positions.list(), self._client.orders.list())
-        events = [] if self._snapshot is None else diff_snapshots(self._snapshot, snapshot)
-        self._snapshot = snapshot
-        self._pending.extend(events)
-        self._next_poll = time.monotonic() + self.interval
-        self.polls += 1
-        return events
+        return self._record(self._client.positions.list(), self._client.orders.list())
 
     def __iter__(self) -> Iterator[TradeEvent]:
         return self

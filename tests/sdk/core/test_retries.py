@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -68,16 +69,18 @@ class Server:
         return httpx.Response(outcome, json={"errorCode": code})
 
 
-def client_for(server: Server, retry: RetryPolicy = FAST) -> Client:
+CREDENTIALS = ("key-123456", "me@example.com", "secret-pw")
+
+
+def mocked(handler: Handler, **options: Any) -> Client:
+    """A logged-out Client whose requests go to ``handler`` (no network)."""
     return Client(
-        "key-123456",
-        "me@example.com",
-        "secret-pw",
-        base_url="http://sdk.test",
-        transport=httpx.MockTransport(server),
-        retry=retry,
-        rate_limit=False,
+        *CREDENTIALS, base_url="http://sdk.test", transport=httpx.MockTransport(handler), **options
     )
+
+
+def client_for(server: Server, retry: RetryPolicy = FAST) -> Client:
+    return mocked(server, retry=retry, rate_limit=False)
 
 
 @pytest.mark.parametrize(
@@ -188,14 +191,7 @@ def test_session_expiry_on_an_order_relogs_and_repeats_it_once() -> None:
             return httpx.Response(401, json={"errorCode": "error.invalid.session.token"})
         return httpx.Response(200, json={"dealReference": "o_2"})
 
-    with Client(
-        "key-123456",
-        "me@example.com",
-        "secret-pw",
-        base_url="http://sdk.test",
-        transport=httpx.MockTransport(handler),
-        rate_limit=False,
-    ) as client:
+    with mocked(handler, rate_limit=False) as client:
         result = client._transport.execute(ep.OPEN_POSITION.call(body=ORDER))
     assert result.deal_reference == "o_2"
     assert calls == [
@@ -233,13 +229,7 @@ def test_empty_logout_body_is_accepted() -> None:
             return httpx.Response(200, content=b"")
         return httpx.Response(200, json={"status": "OK"})
 
-    with Client(
-        "key-123456",
-        "me@example.com",
-        "secret-pw",
-        base_url="http://sdk.test",
-        transport=httpx.MockTransport(handler),
-    ) as client:
+    with mocked(handler) as client:
         client.general.ping()
         client.session.logout()
         assert not client._core.tokens.present
@@ -248,9 +238,7 @@ def test_empty_logout_body_is_accepted() -> None:
 async def test_async_transport_follows_the_same_rules() -> None:
     server = Server(503, 200, httpx.ReadTimeout)
     async with AsyncClient(
-        "key-123456",
-        "me@example.com",
-        "secret-pw",
+        *CREDENTIALS,
         base_url="http://sdk.test",
         transport=httpx.MockTransport(server),
         retry=FAST,
@@ -286,13 +274,7 @@ def test_api_key_is_sent_only_where_the_api_requires_it() -> None:
             return httpx.Response(200, json={"serverTime": 1})
         return httpx.Response(200, json={"status": "OK"})
 
-    with Client(
-        "key-123456",
-        "me@example.com",
-        "secret-pw",
-        base_url="http://sdk.test",
-        transport=httpx.MockTransport(handler),
-    ) as client:
+    with mocked(handler) as client:
         client.general.server_time()
         client.general.ping()
     assert seen == {

@@ -16,21 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capitalcom_sdk import AsyncClient, Client
+from capitalcom_sdk import AsyncClient, Client, Resolution
 from capitalcom_sim.config import SimConfig, single_user
 from capitalcom_sim.server import SimServer
 from tests.conftest import start_sim
 
-RESOLUTION_SECONDS = {
-    "MINUTE": 60,
-    "MINUTE_5": 300,
-    "MINUTE_15": 900,
-    "MINUTE_30": 1800,
-    "HOUR": 3600,
-    "HOUR_4": 14_400,
-    "DAY": 86_400,
-    "WEEK": 604_800,
-}
+RESOLUTION_SECONDS = {r.value: r.seconds for r in Resolution}
 EPICS = ("GOLD", "EURUSD", "US500", "BTCUSD")
 
 
