@@ -90,6 +90,9 @@ async def test_async_client_refuses_the_same(sim: SimHandle) -> None:
         positions = (await client.positions.list()).positions
         assert [p.position.deal_id for p in positions] == open_before
         assert len(open_before) == 1
+        with pytest.raises(NotFoundError) as not_found:  # and its errors name the path sent
+            await client.positions.close("no-such-deal")
+        assert not_found.value.path == "/api/v1/positions/no-such-deal"
 
 
 def test_cli_refuses_a_dot_segment_epic(cli: Cli) -> None:
