@@ -83,7 +83,7 @@ def crossover(closes: Sequence[float], fast: int, slow: int) -> str | None:
 
 
 class OwnedDeals:
-    """The deal ids of the positions the bot opened, per server and market.
+    """The deal ids of the positions the bot opened, per server, account and market.
 
     Kept in a small JSON file when ``path`` is given (written to a temporary file, then renamed
     over the old one, so a crash never leaves half a file); in memory otherwise.
@@ -486,7 +486,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if interval is None:
             interval = bar_seconds if args.fast_forward or not embedded else bar_seconds / speed
         state_file = args.state or (None if embedded else DEFAULT_STATE)
-        owned = OwnedDeals(state_file, f"{client.base_url} {settings.epic}")
+        try:
+            # per server, account and market: deal ids of another account are not "gone"
+            account = client.session.details().account_id
+        except CapitalError as exc:
+            log.error("stopped: %s", exc)
+            return 1
+        owned = OwnedDeals(state_file, f"{client.base_url} {account} {settings.epic}")
         try:
             report = Bot(client, settings, sleep=sleep, owned=owned).run(interval)
         except CapitalError as exc:
