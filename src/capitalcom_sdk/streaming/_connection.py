@@ -14,19 +14,11 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from capitalcom_sdk._logging import get_logger
+from capitalcom_sdk.errors import SESSION_ERROR_CODES
 from capitalcom_sdk.streaming._events import Event, OHLCBar, Quote, Reply, parse_frame
 
 logger = get_logger("capitalcom_sdk.streaming")
 
-SESSION_ERROR_CODES = frozenset(
-    {
-        "error.invalid.session.token",
-        "error.null.client.token",
-        "error.security.token-invalid",
-        "error.security.cst-invalid",
-        "error.null.accountId",
-    }
-)
 
 
 class ConnectionLost(Exception):
