@@ -1,9 +1,9 @@
 """The ``/connect`` WebSocket: quotes and OHLC bars on the simulator clock (SPEC section 8).
 
-One :class:`StreamHub` per simulator state holds the connections; a single ticker task in the
-server's event loop walks the engine's tick grid as the simulated clock moves and fans frames out
-to per-connection writer queues. Behaviour the real servers do not document is chosen here and
-described in docs/streaming.md ("Simulator behaviour").
+One :class:`StreamHub` per simulator state (``SimState.streams``) holds the connections; a single
+ticker task in the server's event loop walks the engine's tick grid as the simulated clock moves
+and fans frames out to per-connection writer queues. Behaviour the real servers do not document
+is chosen here and described in docs/streaming.md ("Simulator behaviour").
 """
 
 from __future__ import annotations
@@ -12,33 +12,24 @@ import asyncio
 import itertools
 import json
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from capitalcom_sim.engine.pricetree import DURATION_MS, align
+from capitalcom_sim.engine.types import RESOLUTIONS, Bar
 from capitalcom_sim.errors import ApiError
 
 if TYPE_CHECKING:
+    from capitalcom_sim.engine.prices import PriceEngine
     from capitalcom_sim.sessions import Session
     from capitalcom_sim.state import SimState
 
 logger = logging.getLogger(__name__)
 
-RESOLUTION_MS: dict[str, int] = {
-    "MINUTE": 60_000,
-    "MINUTE_5": 300_000,
-    "MINUTE_15": 900_000,
-    "MINUTE_30": 1_800_000,
-    "HOUR": 3_600_000,
-    "HOUR_4": 14_400_000,
-    "DAY": 86_400_000,
-    "WEEK": 604_800_000,
-}
 BAR_TYPES = ("classic", "heikin-ashi")
 MAX_INSTRUMENTS = 40
 """Distinct epics (quotes and OHLC together) one connection may hold (SPEC section 4)."""
@@ -51,7 +42,6 @@ MAX_CATCHUP_BARS = 200
 OUT_QUEUE_FRAMES = 50_000
 """A connection whose unsent frames exceed this is closed as a slow consumer."""
 HEIKIN_ASHI_LOOKBACK = 20
-_WEEK_ORIGIN_MS = 4 * 86_400_000  # bars of a week start on Monday 00:00 UTC (1970-01-05)
 _MAX_IDLE_SLEEP = 0.05
 _EARLY_WAKE = 0.0015
 
@@ -64,25 +54,6 @@ ERR_EPIC = "error.invalid.epic"
 ERR_LIMIT = "error.size.epics"
 ERR_MALFORMED = "error.malformed.request"
 ERR_DESTINATION = "error.invalid.destination"
-
-_hubs: weakref.WeakKeyDictionary[SimState, StreamHub] = weakref.WeakKeyDictionary()
-_hubs_lock = threading.Lock()
-
-
-def hub_for(state: SimState) -> StreamHub:
-    """The stream hub of a simulator state (created on first use)."""
-    with _hubs_lock:
-        hub = _hubs.get(state)
-        if hub is None:
-            hub = _hubs[state] = StreamHub(state)
-        return hub
-
-
-def bar_start(resolution: str, t_ms: int) -> int:
-    """Start (ms) of the bar of ``resolution`` holding ``t_ms``; weeks start on Monday UTC."""
-    size = RESOLUTION_MS[resolution]
-    origin = _WEEK_ORIGIN_MS if resolution == "WEEK" else 0
-    return t_ms - ((t_ms - origin) % size)
 
 
 def _dumps(payload: dict[str, Any]) -> str:
@@ -184,32 +155,18 @@ class StreamHub:
         self._idle = True
         state.on_reset.append(self._on_reset)
 
-    # -- engine adapter (CONTRACTS section 2) ----------------------------------------------------
+    # -- the engine's prices (read through the state: tests and resets may replace the engine) --
 
     @property
-    def _prices(self) -> Any:
-        engine = self._state.engine
-        prices = getattr(engine, "prices", None)
-        if prices is None:
-            raise RuntimeError("the simulator has no price engine")
-        return prices
+    def _prices(self) -> PriceEngine:
+        return self._state.engine.prices
 
     def _tick_ms(self) -> int:
-        return int(getattr(self._prices, "tick_ms", 1000))
+        return self._prices.tick_ms
 
     def known_epic(self, epic: str) -> bool:
         """Whether the engine lists ``epic``."""
-        engine = self._state.engine
-        instruments = getattr(engine, "instruments", None)
-        if instruments is None:
-            return False
-        has = getattr(instruments, "has", None)
-        if callable(has):
-            return bool(has(epic))
-        try:
-            return epic in instruments
-        except TypeError:
-            return False
+        return epic in self._state.engine.instruments
 
     def _bar(
         self, epic: str, resolution: str, start_ms: int
@@ -439,7 +396,7 @@ class StreamHub:
     ) -> Any:
         epics = self._epics(payload)
         resolutions = (
-            self._names(payload, "resolutions", RESOLUTION_MS, "error.invalid.resolution")
+            self._names(payload, "resolutions", RESOLUTIONS, "error.invalid.resolution")
             if payload.get("resolutions") is not None
             else ["MINUTE"]
         )
@@ -457,7 +414,7 @@ class StreamHub:
                 key = (epic, resolution, str(bar_type))
                 conn.ohlc.add(key)
                 self._ohlc_subs.setdefault(key, set()).add(conn)
-                self._bars_seen.setdefault((epic, resolution), bar_start(resolution, now))
+                self._bars_seen.setdefault((epic, resolution), align(resolution, now))
                 keys[f"{epic}:{resolution}:{bar_type}"] = "PROCESSED"
         return {"subscriptions": keys}
 
@@ -468,9 +425,9 @@ class StreamHub:
         named_res = payload.get("resolutions") is not None
         named_types = payload.get("types") is not None
         resolutions = (
-            self._names(payload, "resolutions", RESOLUTION_MS, "error.invalid.resolution")
+            self._names(payload, "resolutions", RESOLUTIONS, "error.invalid.resolution")
             if named_res
-            else list(RESOLUTION_MS)
+            else list(RESOLUTIONS)
         )
         types = (
             self._names(payload, "types", BAR_TYPES, "error.invalid.types")
@@ -633,13 +590,13 @@ class StreamHub:
 
     def _emit_bars(self, now: int) -> None:
         for (epic, resolution), seen in list(self._bars_seen.items()):
-            current = bar_start(resolution, now)
+            current = align(resolution, now)
             if current <= seen:
                 continue
             self._bars_seen[(epic, resolution)] = current
             if epic in self.paused:
                 continue
-            size = RESOLUTION_MS[resolution]
+            size = DURATION_MS[resolution]
             starts = list(range(seen, current, size))[-MAX_CATCHUP_BARS:]
             for start in starts:
                 self._emit_bar(epic, resolution, start)
@@ -682,7 +639,7 @@ class StreamHub:
     def _heikin_ashi(
         self, epic: str, resolution: str, start: int
     ) -> dict[str, tuple[float, ...]] | None:
-        size = RESOLUTION_MS[resolution]
+        size = DURATION_MS[resolution]
         bars = self._bars(epic, resolution, start - HEIKIN_ASHI_LOOKBACK * size, start)
         if not bars or bars[-1][0] != start:
             return None
@@ -788,16 +745,16 @@ def heikin_ashi(bars: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
     return result
 
 
-def _normalise_bar(bar: Any) -> tuple[int, dict[str, tuple[float, ...]]]:
-    """A bar of ``engine.prices.bars`` (``start_ms`` plus ``bid``/``ask`` OHLC sides) as
-    (start ms, {"bid": (o, h, l, c), "ask": (o, h, l, c)})."""
-    sides: dict[str, tuple[float, ...]] = {}
-    for side in ("bid", "ask"):
-        ohlc = getattr(bar, side)
-        sides[side] = (float(ohlc.open), float(ohlc.high), float(ohlc.low), float(ohlc.close))
-    return int(bar.start_ms), sides
+def _normalise_bar(bar: Bar) -> tuple[int, dict[str, tuple[float, ...]]]:
+    """A bar of ``engine.prices.bars`` as (start ms, {"bid": (o, h, l, c), "ask": (...)})."""
+    sides: dict[str, tuple[float, ...]] = {
+        side: (float(ohlc.open), float(ohlc.high), float(ohlc.low), float(ohlc.close))
+        for side, ohlc in (("bid", bar.bid), ("ask", bar.ask))
+    }
+    return bar.start_ms, sides
 
 
 async def connect_endpoint(websocket: WebSocket) -> None:
     """Starlette endpoint of ``/connect``."""
-    await hub_for(websocket.app.state.sim).serve(websocket)
+    state: SimState = websocket.app.state.sim
+    await state.streams.serve(websocket)

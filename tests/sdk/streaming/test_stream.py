@@ -22,7 +22,6 @@ from capitalcom_sdk.streaming import (
     SubscriptionError,
 )
 from capitalcom_sim.config import SimConfig
-from capitalcom_sim.streaming import hub_for
 from tests.conftest import SimHandle
 from tests.sdk.streaming.support import START_MS, open_epics, stream_config, with_aliases
 
@@ -112,7 +111,7 @@ async def test_unknown_epic_raises_naming_it_and_the_valid_ones_stay_subscribed(
         assert refused.value.error_code == "error.invalid.epic"
         assert "NOT_AN_EPIC" in str(refused.value)
         assert stream.subscriptions["quotes"] == ["BTCUSD", "GOLD"]
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
         assert conn["quotes"] == ["BTCUSD", "GOLD"]
 
 
@@ -120,17 +119,17 @@ async def test_unsubscribe_stops_quotes_and_closes_an_empty_connection(sim: SimH
     async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
         await stream.subscribe_quotes(["GOLD", "BTCUSD"])
         await stream.unsubscribe_quotes(["GOLD"])
-        assert hub_for(sim.state).describe()[0]["quotes"] == ["BTCUSD"]
+        assert sim.state.streams.describe()[0]["quotes"] == ["BTCUSD"]
         sim.state.clock.advance(5)
         events = await _collect(stream, lambda got: len(got) >= 3)
         assert {e.epic for e in events if e.timestamp_ms > START_MS} == {"BTCUSD"}
         await stream.unsubscribe_quotes(["BTCUSD"])
         assert stream.stats.connections == 0
         for _ in range(100):
-            if not hub_for(sim.state).describe():
+            if not sim.state.streams.describe():
                 break
             await asyncio.sleep(0.02)
-        assert hub_for(sim.state).describe() == []
+        assert sim.state.streams.describe() == []
 
 
 def test_sync_client_iterates_in_the_caller_thread(sim: SimHandle) -> None:
@@ -182,7 +181,7 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(sim: SimHandle)
         with pytest.raises(RequestValidationError) as bar_type:
             await stream.subscribe_ohlc(["GOLD"], bar_type="renko")
         assert bar_type.value.field == "bar_type"
-    assert hub_for(sim.state).describe() == []
+    assert sim.state.streams.describe() == []
     with pytest.raises(RequestValidationError):
         client.stream(ping_interval=0)
 
@@ -230,7 +229,7 @@ async def test_dropped_connection_is_resubscribed_within_two_seconds(sim: SimHan
         assert await _first_quote_after(stream, "GOLD", dropped_at) < 2.0
         await _quotes_continue(stream, "BTCUSD")
         assert stream.stats.reconnects == 1
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
         assert conn["quotes"] == ["BTCUSD", "GOLD"]
 
 
@@ -271,7 +270,7 @@ async def test_account_switch_during_the_stream_keeps_quotes_coming(sim: SimHand
         await _drain(stream)
         assert await _first_quote_after(stream, "BTCUSD", switched_at) < 2.0
         await _quotes_continue(stream, "BTCUSD")
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
         assert conn["accountId"] == other
         assert conn["quotes"] == ["BTCUSD"]
 
@@ -310,7 +309,7 @@ async def test_hundred_instruments_spread_over_three_connections(sim: SimHandle)
     async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
         await stream.subscribe_quotes(epics)
         assert stream.stats.connections == 3
-        conns = hub_for(sim.state).describe()
+        conns = sim.state.streams.describe()
         assert sorted(c["instruments"] for c in conns) == [20, 40, 40]
         assert sorted(e for c in conns for e in c["quotes"]) == sorted(epics)
         seen: set[str] = set()
@@ -401,7 +400,7 @@ def test_sync_stream_follows_an_account_switch_and_a_session_expiry(sim: SimHand
         )
         client.session.switch_account(other)
         switched = time.monotonic()
-        while not (conns := hub_for(sim.state).describe()) or conns[0]["accountId"] != other:
+        while not (conns := sim.state.streams.describe()) or conns[0]["accountId"] != other:
             assert time.monotonic() - switched < 2.0
             time.sleep(0.02)
         while stream.get(timeout=0) is not None:
@@ -414,7 +413,7 @@ def test_sync_stream_follows_an_account_switch_and_a_session_expiry(sim: SimHand
             assert time.monotonic() - expired < 3.0
             time.sleep(0.02)
         _sync_quotes_continue(stream)
-        assert hub_for(sim.state).describe()[0]["quotes"] == ["BTCUSD"]
+        assert sim.state.streams.describe()[0]["quotes"] == ["BTCUSD"]
 
 
 def _sync_quotes_continue(stream: Stream, count: int = 3) -> None:
@@ -436,7 +435,7 @@ async def test_a_consumer_that_does_not_read_never_stalls_the_keep_alive(sim: Si
         await stream.subscribe_quotes(["BTCUSD", "ETHUSD", "GOLD"])
         await asyncio.sleep(3.0)
         stats = stream.stats
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
     assert stats.reconnects == 0
     assert stats.dropped_quotes > 0
     assert stats.queued <= 100
