@@ -20,7 +20,6 @@ from capitalcom_sdk.streaming._events import Event, OHLCBar, Quote, Reply, parse
 logger = get_logger("capitalcom_sdk.streaming")
 
 
-
 class ConnectionLost(Exception):
     """The connection ended (or must end); the slot reconnects. ``reason`` says why."""
 

@@ -25,11 +25,10 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._logging import get_logger
-from capitalcom_sdk.errors import CapitalError, RequestValidationError
+from capitalcom_sdk.errors import SESSION_ERROR_CODES, CapitalError, RequestValidationError
 from capitalcom_sdk.models.enums import Resolution
 from capitalcom_sdk.streaming._buffer import EventBuffer
 from capitalcom_sdk.streaming._connection import (
-    SESSION_ERROR_CODES,
     Connection,
     ConnectionLost,
     SessionLost,
