@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -153,6 +154,7 @@ class StreamHub:
         self._ticker: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._idle = True
+        self._changed = threading.Condition()
         state.on_reset.append(self._on_reset)
 
     # -- the engine's prices (read through the state: tests and resets may replace the engine) --
@@ -197,6 +199,7 @@ class StreamHub:
             remote=f"{client.host}:{client.port}" if client else "",
         )
         self.connections[conn.id] = conn
+        self._notify()
         conn.writer = asyncio.create_task(self._write_loop(conn), name=f"sim-ws-{conn.id}")
         self._ensure_ticker()
         logger.debug("stream %s connected from %s", conn.id, conn.remote)
@@ -233,6 +236,7 @@ class StreamHub:
             for frame in snapshots:
                 self._enqueue(conn, frame)
             self._wake_up()
+            self._notify()
 
     async def _write_loop(self, conn: StreamConnection) -> None:
         send = conn.websocket.send
@@ -284,6 +288,7 @@ class StreamHub:
     def _forget(self, conn: StreamConnection) -> None:
         self._unsubscribe_all(conn)
         self.connections.pop(conn.id, None)
+        self._notify()
 
     # -- messages ---------------------------------------------------------------------------------
 
@@ -560,6 +565,7 @@ class StreamHub:
                 logger.info("stream %s: session ended or account switched, dropping", conn.id)
                 self._unsubscribe_all(conn)
                 conn.session = None
+                self._notify()
 
     def _emit_quotes(self, now: int) -> int | None:
         if not self._quote_subs:
@@ -646,6 +652,18 @@ class StreamHub:
         return {side: heikin_ashi([b[side] for _, b in bars])[-1] for side in ("bid", "ask")}
 
     # -- control plane ----------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block the calling thread until ``predicate()`` holds or ``timeout`` (real seconds)
+        passes; returns its last value. It is checked whenever a connection opens or closes,
+        a client frame has been answered or a session's subscriptions fell off (for tests and
+        tools in other threads; the hub's own loop must never call it)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
 
     def describe(self) -> list[dict[str, Any]]:
         """The open connections as JSON-ready dicts (GET /_sim/stream/connections)."""

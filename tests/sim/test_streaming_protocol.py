@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +14,14 @@ from websockets.exceptions import ConnectionClosed
 
 from capitalcom_sim.config import SimConfig
 from tests.conftest import SimHandle
-from tests.sdk.streaming.support import START_MS, RawClient, open_epics, stream_config, ws_url
+from tests.sdk.streaming.support import (
+    START_MS,
+    RawClient,
+    connections_until_async,
+    open_epics,
+    stream_config,
+    ws_url,
+)
 
 
 @pytest.fixture
@@ -423,11 +429,7 @@ async def test_reset_closes_every_stream_connection(raw: RawClient, sim: SimHand
         assert (await http.post("/_sim/reset", json={})).status_code == 200
     with pytest.raises(ConnectionClosed):
         await _frames_until_reply(raw, "never")  # events until the close
-    for _ in range(100):
-        if not sim.state.streams.describe():
-            break
-        await asyncio.sleep(0.01)
-    assert sim.state.streams.describe() == []
+    assert await connections_until_async(sim.state, lambda conns: not conns) == []
 
 
 async def test_clock_jumps_deliver_every_closed_bar_of_each_resolution(
