@@ -159,22 +159,29 @@ class AsyncStream:
 
     def _dispatch(self, event: Event) -> None:
         """Every event a connection reads: quotes to the buffer, bars through the sequencer."""
-        if type(event) is Quote:
+        if type(event) is Quote:  # the hot path: no further call
             self._quotes += 1
-            self._deliver(event)
+            try:
+                self._buffer.put(event)
+            except StreamError as exc:
+                self._fail(exc)
         else:
             assert isinstance(event, OHLCBar)
             self._sequencer.accept(event)
 
     def _deliver(self, event: Event) -> None:
+        """A bar the sequencer lets through."""
         try:
             self._buffer.put(event)
         except StreamError as exc:
-            if self._failure is None:
-                self._failure = exc
-                logger.error("stream failed: %s", exc)
-            self._readable.set()
-            self._buffer.wake()
+            self._fail(exc)
+
+    def _fail(self, exc: StreamError) -> None:
+        if self._failure is None:
+            self._failure = exc
+            logger.error("stream failed: %s", exc)
+        self._readable.set()
+        self._buffer.wake()
 
     # -- subscriptions ----------------------------------------------------------------------------
 
