@@ -1,9 +1,12 @@
 """The ``/connect`` WebSocket: quotes and OHLC bars on the simulator clock (SPEC section 8).
 
-One :class:`StreamHub` per simulator state (``SimState.streams``) holds the connections; a single
-ticker task in the server's event loop walks the engine's tick grid as the simulated clock moves
-and fans frames out to per-connection writer queues. Behaviour the real servers do not document
-is chosen here and described in docs/streaming.md ("Simulator behaviour").
+One :class:`StreamHub` per simulator state (``SimState.streams``) holds the connections: it
+accepts the sockets, answers the protocol's messages, and runs a single ticker task in the
+server's event loop that walks the simulated clock and has the :class:`~capitalcom_sim.
+stream_feed.Feed` (the subscription index, quotes on the engine's tick grid, closed bars, the
+frames) fan frames out to per-connection writer queues. Behaviour the real servers do not
+document is chosen here and described in docs/streaming.md ("Simulator behaviour"). A little
+over 500 lines: sockets, protocol and ticker share the connection table and one event loop.
 """
 
 from __future__ import annotations
@@ -20,29 +23,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from capitalcom_sim.engine.pricetree import DURATION_MS, align
-from capitalcom_sim.engine.types import RESOLUTIONS, Bar
+from capitalcom_sim.engine.types import RESOLUTIONS
 from capitalcom_sim.errors import ApiError
+from capitalcom_sim.stream_feed import BAR_TYPES, Feed, error_frame, ok_frame
 
 if TYPE_CHECKING:
-    from capitalcom_sim.engine.prices import PriceEngine
     from capitalcom_sim.sessions import Session
     from capitalcom_sim.state import SimState
 
 logger = logging.getLogger(__name__)
 
-BAR_TYPES = ("classic", "heikin-ashi")
 MAX_INSTRUMENTS = 40
 """Distinct epics (quotes and OHLC together) one connection may hold (SPEC section 4)."""
 PING_TIMEOUT_MS = 600_000
 """A connection without a ``ping`` for this long on the simulator clock is closed."""
-MAX_CATCHUP_TICKS = 600
-"""After a clock jump, quotes are replayed for at most this many grid points per epic."""
-MAX_CATCHUP_BARS = 200
-"""After a clock jump, at most this many closed bars per subscription are sent."""
 OUT_QUEUE_FRAMES = 50_000
 """A connection whose unsent frames exceed this is closed as a slow consumer."""
-HEIKIN_ASHI_LOOKBACK = 20
 _MAX_IDLE_SLEEP = 0.05
 _EARLY_WAKE = 0.0015
 
@@ -50,33 +46,10 @@ CLOSE_PING_TIMEOUT = 1000
 CLOSE_DROPPED = 1011
 CLOSE_SLOW_CONSUMER = 1008
 
-ERR_SESSION = "error.invalid.session.token"
 ERR_EPIC = "error.invalid.epic"
 ERR_LIMIT = "error.size.epics"
 ERR_MALFORMED = "error.malformed.request"
 ERR_DESTINATION = "error.invalid.destination"
-
-
-def _dumps(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"))
-
-
-def _error_frame(destination: str | None, correlation_id: str | None, error_code: str) -> str:
-    # Both layouts reported for the real servers at once: payload.errorCode and top-level errorCode.
-    frame: dict[str, Any] = {"status": "ERROR", "destination": destination}
-    if correlation_id is not None:
-        frame["correlationId"] = correlation_id
-    frame["errorCode"] = error_code
-    frame["payload"] = {"errorCode": error_code}
-    return _dumps(frame)
-
-
-def _ok_frame(destination: str, correlation_id: str | None, payload: dict[str, Any]) -> str:
-    frame: dict[str, Any] = {"status": "OK", "destination": destination}
-    if correlation_id is not None:
-        frame["correlationId"] = correlation_id
-    frame["payload"] = payload
-    return _dumps(frame)
 
 
 class _Reject(Exception):
@@ -132,24 +105,14 @@ class StreamConnection:
         }
 
 
-@dataclass
-class _EpicTicks:
-    last_grid_ms: int
-    last_prices: tuple[float, float] | None = None
-
-
 class StreamHub:
     """Every ``/connect`` socket of one simulator and the ticker that feeds them."""
 
     def __init__(self, state: SimState) -> None:
         self._state = state
         self.connections: dict[str, StreamConnection] = {}
-        self.paused: set[str] = set()
         self._ids = itertools.count(1)
-        self._quote_subs: dict[str, set[StreamConnection]] = {}
-        self._ohlc_subs: dict[tuple[str, str, str], set[StreamConnection]] = {}
-        self._ticks: dict[str, _EpicTicks] = {}
-        self._bars_seen: dict[tuple[str, str], int] = {}
+        self._feed: Feed[StreamConnection] = Feed(lambda: state.engine.prices, self._enqueue)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -157,31 +120,14 @@ class StreamHub:
         self._changed = threading.Condition()
         state.on_reset.append(self._on_reset)
 
-    # -- the engine's prices (read through the state: tests and resets may replace the engine) --
-
     @property
-    def _prices(self) -> PriceEngine:
-        return self._state.engine.prices
-
-    def _tick_ms(self) -> int:
-        return self._prices.tick_ms
+    def paused(self) -> set[str]:
+        """Epics whose quotes and bars are held back (``/_sim/stream/pause``)."""
+        return self._feed.paused
 
     def known_epic(self, epic: str) -> bool:
         """Whether the engine lists ``epic``."""
         return epic in self._state.engine.instruments
-
-    def _bar(
-        self, epic: str, resolution: str, start_ms: int
-    ) -> dict[str, tuple[float, ...]] | None:
-        """The closed bar starting at ``start_ms`` as ``{"bid": (o,h,l,c), "ask": (...)}``."""
-        bars = self._bars(epic, resolution, start_ms, start_ms)
-        return bars[-1][1] if bars and bars[-1][0] == start_ms else None
-
-    def _bars(
-        self, epic: str, resolution: str, start_ms: int, end_ms: int
-    ) -> list[tuple[int, dict[str, tuple[float, ...]]]]:
-        raw = self._prices.bars(epic, resolution, start_ms, end_ms)
-        return [_normalise_bar(bar) for bar in raw]
 
     # -- connection lifecycle ---------------------------------------------------------------------
 
@@ -297,9 +243,9 @@ class StreamHub:
         try:
             message = json.loads(text)
         except ValueError:
-            return _error_frame(None, None, ERR_MALFORMED)
+            return error_frame(None, None, ERR_MALFORMED)
         if not isinstance(message, dict):
-            return _error_frame(None, None, ERR_MALFORMED)
+            return error_frame(None, None, ERR_MALFORMED)
         raw_destination = message.get("destination")
         destination = raw_destination if isinstance(raw_destination, str) else None
         raw_id = message.get("correlationId")
@@ -310,23 +256,23 @@ class StreamHub:
         )
         handler = self._handlers.get(destination or "")
         if handler is None:
-            return _error_frame(destination, correlation_id, ERR_DESTINATION)
+            return error_frame(destination, correlation_id, ERR_DESTINATION)
         cst, token = message.get("cst"), message.get("securityToken")
         try:
             session = self._state.sessions.authenticate(
                 cst if isinstance(cst, str) else None, token if isinstance(token, str) else None
             )
         except ApiError as exc:
-            return _error_frame(destination, correlation_id, exc.error_code)
+            return error_frame(destination, correlation_id, exc.error_code)
         payload = message.get("payload")
         if destination != "ping" and not isinstance(payload, dict):
-            return _error_frame(destination, correlation_id, ERR_MALFORMED)
+            return error_frame(destination, correlation_id, ERR_MALFORMED)
         assert destination is not None
         try:
             result = handler(self, conn, session, payload if isinstance(payload, dict) else {})
         except _Reject as exc:
-            return _error_frame(destination, correlation_id, exc.error_code)
-        return _ok_frame(destination, correlation_id, result)
+            return error_frame(destination, correlation_id, exc.error_code)
+        return ok_frame(destination, correlation_id, result)
 
     def _ping(self, conn: StreamConnection, session: Session, payload: dict[str, Any]) -> Any:
         conn.last_ping_ms = self._state.clock.now_ms()
@@ -368,23 +314,12 @@ class StreamHub:
         self._check_limit(conn, epics)
         self._bind(conn, session)
         now = self._state.clock.now_ms()
-        tick = self._tick_ms()
-        grid = now - now % tick
         for epic in epics:
-            ticks = self._ticks.get(epic)
-            if ticks is None:
-                bid, offer = self._prices.quote(epic, grid)
-                ticks = self._ticks[epic] = _EpicTicks(grid, (float(bid), float(offer)))
-            if (
-                epic not in conn.quotes
-                and ticks.last_prices is not None
-                and epic not in self.paused
-            ):
-                # The current quote right after the acknowledgement (a snapshot), then changes.
-                bid, offer = ticks.last_prices
-                conn.after_reply.append(_quote_frame(epic, bid, offer, ticks.last_grid_ms, tick))
+            # The current quote right after the acknowledgement (a snapshot), then changes.
+            snapshot = self._feed.add_quote(conn, epic, now, new=epic not in conn.quotes)
+            if snapshot is not None:
+                conn.after_reply.append(snapshot)
             conn.quotes.add(epic)
-            self._quote_subs.setdefault(epic, set()).add(conn)
         return {"subscriptions": dict.fromkeys(epics, "PROCESSED")}
 
     def _unsubscribe_quotes(
@@ -393,7 +328,7 @@ class StreamHub:
         epics = self._epics(payload)
         for epic in epics:
             conn.quotes.discard(epic)
-            self._drop_quote_sub(epic, conn)
+            self._feed.drop_quote(conn, epic)
         return {"subscriptions": dict.fromkeys(epics, "PROCESSED")}
 
     def _subscribe_ohlc(
@@ -418,8 +353,7 @@ class StreamHub:
             for resolution in resolutions:
                 key = (epic, resolution, str(bar_type))
                 conn.ohlc.add(key)
-                self._ohlc_subs.setdefault(key, set()).add(conn)
-                self._bars_seen.setdefault((epic, resolution), align(resolution, now))
+                self._feed.add_ohlc(conn, key, now)
                 keys[f"{epic}:{resolution}:{bar_type}"] = "PROCESSED"
         return {"subscriptions": keys}
 
@@ -447,7 +381,7 @@ class StreamHub:
                     if key in conn.ohlc or (named_res and named_types):
                         keys[f"{epic}:{resolution}:{bar_type}"] = "PROCESSED"
                     conn.ohlc.discard(key)
-                    self._drop_ohlc_sub(key, conn)
+                    self._feed.drop_ohlc(conn, key)
         return {"subscriptions": keys}
 
     _handlers: ClassVar[
@@ -460,31 +394,13 @@ class StreamHub:
         "OHLCMarketData.unsubscribe": _unsubscribe_ohlc,
     }
 
-    # -- subscription index -----------------------------------------------------------------------
-
-    def _drop_quote_sub(self, epic: str, conn: StreamConnection) -> None:
-        subscribers = self._quote_subs.get(epic)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._quote_subs[epic]
-                self._ticks.pop(epic, None)
-
-    def _drop_ohlc_sub(self, key: tuple[str, str, str], conn: StreamConnection) -> None:
-        subscribers = self._ohlc_subs.get(key)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._ohlc_subs[key]
-                epic, resolution, _ = key
-                if not any(k[0] == epic and k[1] == resolution for k in self._ohlc_subs):
-                    self._bars_seen.pop((epic, resolution), None)
+    # -- subscriptions --------------------------------------------------------------------------
 
     def _unsubscribe_all(self, conn: StreamConnection) -> None:
         for epic in list(conn.quotes):
-            self._drop_quote_sub(epic, conn)
+            self._feed.drop_quote(conn, epic)
         for key in list(conn.ohlc):
-            self._drop_ohlc_sub(key, conn)
+            self._feed.drop_ohlc(conn, key)
         conn.quotes.clear()
         conn.ohlc.clear()
 
@@ -538,8 +454,7 @@ class StreamHub:
         clock = self._state.clock
         now = clock.now_ms()
         self._check_connections(now)
-        next_due = self._emit_quotes(now)
-        self._emit_bars(now)
+        next_due = self._feed.emit(now)
         speed = clock.speed
         self._idle = speed <= 0 or next_due is None
         if speed <= 0 or next_due is None:
@@ -566,90 +481,6 @@ class StreamHub:
                 self._unsubscribe_all(conn)
                 conn.session = None
                 self._notify()
-
-    def _emit_quotes(self, now: int) -> int | None:
-        if not self._quote_subs:
-            return None
-        tick = self._tick_ms()
-        grid_now = now - now % tick
-        quote = self._prices.quote
-        due: list[tuple[int, str]] = []
-        for epic, ticks in self._ticks.items():
-            if epic in self.paused:
-                ticks.last_grid_ms = grid_now
-                continue
-            first = max(ticks.last_grid_ms + tick, grid_now - (MAX_CATCHUP_TICKS - 1) * tick)
-            due.extend((g, epic) for g in range(first, grid_now + 1, tick))
-            ticks.last_grid_ms = max(ticks.last_grid_ms, grid_now)
-        due.sort()
-        for grid_ms, epic in due:
-            ticks = self._ticks[epic]
-            bid, offer = quote(epic, grid_ms)
-            prices = (float(bid), float(offer))
-            if prices == ticks.last_prices:
-                continue
-            ticks.last_prices = prices
-            frame = _quote_frame(epic, prices[0], prices[1], grid_ms, tick)
-            for conn in self._quote_subs.get(epic, ()):
-                self._enqueue(conn, frame)
-        return grid_now + tick
-
-    def _emit_bars(self, now: int) -> None:
-        for (epic, resolution), seen in list(self._bars_seen.items()):
-            current = align(resolution, now)
-            if current <= seen:
-                continue
-            self._bars_seen[(epic, resolution)] = current
-            if epic in self.paused:
-                continue
-            size = DURATION_MS[resolution]
-            starts = list(range(seen, current, size))[-MAX_CATCHUP_BARS:]
-            for start in starts:
-                self._emit_bar(epic, resolution, start)
-
-    def _emit_bar(self, epic: str, resolution: str, start: int) -> None:
-        wanted = {
-            bar_type: subs
-            for bar_type in BAR_TYPES
-            if (subs := self._ohlc_subs.get((epic, resolution, bar_type)))
-        }
-        if not wanted:
-            return
-        for bar_type, subs in wanted.items():
-            if bar_type == "classic":
-                bar = self._bar(epic, resolution, start)
-            else:
-                bar = self._heikin_ashi(epic, resolution, start)
-            if bar is None:
-                continue
-            for price_type in ("bid", "ask"):
-                o, h, low, c = bar[price_type]
-                frame = _ok_frame(
-                    "ohlc.event",
-                    None,
-                    {
-                        "resolution": resolution,
-                        "epic": epic,
-                        "type": bar_type,
-                        "priceType": price_type,
-                        "t": start,
-                        "h": h,
-                        "l": low,
-                        "o": o,
-                        "c": c,
-                    },
-                )
-                for conn in list(subs):
-                    self._enqueue(conn, frame)
-
-    def _heikin_ashi(
-        self, epic: str, resolution: str, start: int
-    ) -> dict[str, tuple[float, ...]] | None:
-        size = DURATION_MS[resolution]
-        bars = self._bars(epic, resolution, start - HEIKIN_ASHI_LOOKBACK * size, start)
-        if not bars or bars[-1][0] != start:
-            return None
-        return {side: heikin_ashi([b[side] for _, b in bars])[-1] for side in ("bid", "ask")}
 
     # -- control plane ----------------------------------------------------------------------------
 
@@ -725,51 +556,6 @@ class StreamHub:
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
-
-
-def _quote_frame(epic: str, bid: float, offer: float, t_ms: int, tick_ms: int) -> str:
-    step = t_ms // tick_ms
-    bid_qty = float(1000 + (step * 7919 + len(epic) * 104729) % 9000)
-    offer_qty = float(1000 + (step * 6841 + len(epic) * 130363) % 9000)
-    return _dumps(
-        {
-            "status": "OK",
-            "destination": "quote",
-            "payload": {
-                "epic": epic,
-                "product": "CFD",
-                "bid": bid,
-                "bidQty": bid_qty,
-                "ofr": offer,
-                "ofrQty": offer_qty,
-                "timestamp": t_ms,
-            },
-        }
-    )
-
-
-def heikin_ashi(bars: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
-    """Heikin-ashi (open, high, low, close) of classic (open, high, low, close) bars.
-
-    The first bar is seeded with open = (open + close) / 2 of the classic bar.
-    """
-    result: list[tuple[float, ...]] = []
-    prev_open = prev_close = 0.0
-    for i, (o, h, low, c) in enumerate(bars):
-        ha_close = (o + h + low + c) / 4.0
-        ha_open = (o + c) / 2.0 if i == 0 else (prev_open + prev_close) / 2.0
-        result.append((ha_open, max(h, ha_open, ha_close), min(low, ha_open, ha_close), ha_close))
-        prev_open, prev_close = ha_open, ha_close
-    return result
-
-
-def _normalise_bar(bar: Bar) -> tuple[int, dict[str, tuple[float, ...]]]:
-    """A bar of ``engine.prices.bars`` as (start ms, {"bid": (o, h, l, c), "ask": (...)})."""
-    sides: dict[str, tuple[float, ...]] = {
-        side: (float(ohlc.open), float(ohlc.high), float(ohlc.low), float(ohlc.close))
-        for side, ohlc in (("bid", bar.bid), ("ask", bar.ask))
-    }
-    return bar.start_ms, sides
 
 
 async def connect_endpoint(websocket: WebSocket) -> None:
