@@ -69,7 +69,19 @@ class StreamOptions:
 
 @dataclass(frozen=True)
 class StreamStats:
-    """Counters of a stream (a snapshot)."""
+    """Counters of a stream (a snapshot).
+
+    Attributes:
+        quotes, bars: received (bars counted once, replayed ones included).
+        dropped_quotes, dropped_by_epic: quotes dropped by the overflow policy.
+        queued, queue_high_water: events waiting now, and at most so far.
+        connections, connected: connection tasks running; connections ready now.
+        connects, reconnects: connections that became ready; of those, after an earlier one.
+        logins: sessions the stream found refused or missing and asked the client to replace
+            (several connections refused at once count once).
+        subscribed_quotes, subscribed_ohlc: what the stream carries.
+        replayed_bars: bars filled in over REST after reconnects.
+    """
 
     quotes: int
     bars: int
