@@ -28,6 +28,7 @@ MAX_CATCHUP_BARS = 200
 HEIKIN_ASHI_LOOKBACK = 20
 
 C = TypeVar("C", bound=Hashable)  # a subscriber (the hub's connection)
+K = TypeVar("K", bound=Hashable)
 OhlcKey = tuple[str, str, str]  # (epic, resolution, bar type)
 Sides = dict[str, tuple[float, ...]]  # {"bid": (o, h, l, c), "ask": (o, h, l, c)}
 
@@ -111,6 +112,18 @@ def _sides(bar: Bar) -> tuple[int, Sides]:
     return bar.start_ms, sides
 
 
+def _leave(index: dict[K, set[C]], key: K, conn: C) -> bool:
+    """Take ``conn`` off ``index[key]``; True when that left nobody (the entry is gone)."""
+    subscribers = index.get(key)
+    if subscribers is None:
+        return False
+    subscribers.discard(conn)
+    if subscribers:
+        return False
+    del index[key]
+    return True
+
+
 @dataclass
 class _EpicTicks:
     last_grid_ms: int
@@ -153,12 +166,8 @@ class Feed(Generic[C]):
         return quote_frame(epic, bid, offer, ticks.last_grid_ms, tick)
 
     def drop_quote(self, conn: C, epic: str) -> None:
-        subscribers = self._quote_subs.get(epic)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._quote_subs[epic]
-                self._ticks.pop(epic, None)
+        if _leave(self._quote_subs, epic, conn):
+            self._ticks.pop(epic, None)
 
     def add_ohlc(self, conn: C, key: OhlcKey, now: int) -> None:
         """``conn`` wants the bars of ``key`` that close from now on."""
@@ -167,14 +176,10 @@ class Feed(Generic[C]):
         self._bars_seen.setdefault((epic, resolution), align(resolution, now))
 
     def drop_ohlc(self, conn: C, key: OhlcKey) -> None:
-        subscribers = self._ohlc_subs.get(key)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._ohlc_subs[key]
-                epic, resolution, _ = key
-                if not any(k[0] == epic and k[1] == resolution for k in self._ohlc_subs):
-                    self._bars_seen.pop((epic, resolution), None)
+        if _leave(self._ohlc_subs, key, conn):
+            epic, resolution, _ = key
+            if not any(k[0] == epic and k[1] == resolution for k in self._ohlc_subs):
+                self._bars_seen.pop((epic, resolution), None)
 
     # -- emission ---------------------------------------------------------------------------------
 
