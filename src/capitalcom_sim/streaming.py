@@ -117,7 +117,8 @@ class StreamHub:
         self._ticker: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._idle = True
-        self._changed = threading.Condition()
+        self._watchers: list[Callable[[], None]] = []  # wait_for's checks, run on changes
+        self._watchers_lock = threading.Lock()
         state.on_reset.append(self._on_reset)
 
     @property
@@ -485,16 +486,38 @@ class StreamHub:
     # -- control plane ----------------------------------------------------------------------------
 
     def _notify(self) -> None:
-        with self._changed:
-            self._changed.notify_all()
+        with self._watchers_lock:
+            watchers = list(self._watchers)
+        for check in watchers:
+            check()
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Block the calling thread until ``predicate()`` holds or ``timeout`` (real seconds)
-        passes; returns its last value. It is checked whenever a connection opens or closes,
-        a client frame has been answered or a session's subscriptions fell off (for tests and
-        tools in other threads; the hub's own loop must never call it)."""
-        with self._changed:
-            return self._changed.wait_for(predicate, timeout)
+        passes; whether it held. The predicate runs on the hub's event loop (so it sees a
+        consistent state) right away and whenever a connection opens or closes, a client
+        message was answered or a session's subscriptions fell off. For tests and tools in
+        other threads; never call it on the hub's own loop."""
+        held = threading.Event()
+
+        def check() -> None:
+            try:
+                if predicate():
+                    held.set()
+            except Exception:  # a broken predicate must not break the hub
+                logger.exception("stream wait_for predicate failed")
+
+        with self._watchers_lock:
+            self._watchers.append(check)
+        try:
+            loop = self._loop
+            if loop is not None and loop.is_running():
+                loop.call_soon_threadsafe(check)
+            else:
+                check()  # no socket was ever served: nothing changes meanwhile
+            return held.wait(timeout)
+        finally:
+            with self._watchers_lock:
+                self._watchers.remove(check)
 
     def describe(self) -> list[dict[str, Any]]:
         """The open connections as JSON-ready dicts (GET /_sim/stream/connections)."""

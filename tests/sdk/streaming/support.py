@@ -151,8 +151,8 @@ def connections_until(
 ) -> Connections:
     """The simulator's stream connections (``describe()``) once ``predicate`` holds for them.
 
-    Blocks this thread on the hub's change notifications (never on simulated time); fails the
-    test after ``timeout`` real seconds.
+    Blocks this thread until the hub, on its own loop, finds the predicate true after a change
+    (never waits for simulated time); fails the test after ``timeout`` real seconds.
     """
     hub = state.streams
     if not hub.wait_for(lambda: predicate(hub.describe()), timeout):
