@@ -7,35 +7,43 @@ are recorded in confirms (never raised); malformed or out-of-band requests raise
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from capitalcom_sim.config import SimConfig
 from capitalcom_sim.engine.accounts import CURRENCY_SYMBOLS, AccountState
+from capitalcom_sim.engine.bars_csv import parse_bars_csv
 from capitalcom_sim.engine.catalog import Catalog
 from capitalcom_sim.engine.clock import Clock
+from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
+from capitalcom_sim.engine.money import Money
+from capitalcom_sim.engine.orders import WorkingOrders
 from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
-from capitalcom_sim.engine.triggers import TriggersMixin
+from capitalcom_sim.engine.stops import StopRules
+from capitalcom_sim.engine.trading import Trading
+from capitalcom_sim.engine.triggers import Triggers
 from capitalcom_sim.engine.types import (
     Activity,
     Balance,
     Confirm,
     MarketSnapshot,
     NavigationNode,
+    OpenPositionRequest,
     Position,
     Preferences,
     Sentiment,
+    StopsRequest,
     Transaction,
     Watchlist,
     WorkingOrder,
+    WorkingOrderAmend,
+    WorkingOrderRequest,
 )
 from capitalcom_sim.errors import ApiError
 
@@ -48,7 +56,7 @@ DEMO_BALANCE_MAX = 100_000.0
 _SNAPSHOT_CACHE_MAX = 4096
 
 
-class Engine(TriggersMixin):
+class Engine:
     """Markets, prices, accounts, positions, working orders, confirms, history, watchlists.
 
     Args:
@@ -73,8 +81,6 @@ class Engine(TriggersMixin):
         stop_out_level: float | None = 0.5,
     ) -> None:
         self.config = config
-        self.stop_out_level = stop_out_level
-        self.overnight_fees = overnight_fees
         self.confirm_lag_ms = confirm_lag_ms
         self.clock = clock
         self.lock = threading.RLock()
@@ -87,10 +93,43 @@ class Engine(TriggersMixin):
                 self.accounts[account.account_id] = AccountState(
                     account.account_id, user.client_id, account.currency, float(account.balance)
                 )
-        self._recent: dict[str, list[str]] = {}
+        self.money = Money(self.instruments, self.prices)
+        self.stops = StopRules(self.money)
+        self.costs = Costs(self.instruments, self.money, overnight_fees=overnight_fees)
+        self.trading = Trading(
+            self.instruments, self.money, self.stops, self.costs, tick_ms=tick_ms
+        )
+        self.orders = WorkingOrders(self.instruments, self.money, self.stops, self.trading)
+        self.triggers = Triggers(
+            self.accounts,
+            self.instruments,
+            self.prices,
+            self.money,
+            self.trading,
+            self.orders,
+            self.costs,
+            stop_out_level=stop_out_level,
+            start_ms=clock.now_ms(),
+        )
         self._snapshots: dict[tuple[str, int], MarketSnapshot] = {}
-        now = clock.now_ms()
-        self._processed_ms = now - now % tick_ms
+
+    @property
+    def overnight_fees(self) -> bool:
+        """Whether overnight fees are charged."""
+        return self.costs.overnight_fees
+
+    @property
+    def stop_out_level(self) -> float | None:
+        """The equity / margin fraction below which positions are closed (None: never)."""
+        return self.triggers.stop_out_level
+
+    @contextmanager
+    def _write(self, account_id: str) -> Iterator[tuple[AccountState, int]]:
+        """Lock, let triggers catch up with the clock, then hand out the account and the time."""
+        with self.lock:
+            now = self.clock.now_ms()
+            self.triggers.run(now)
+            yield self._account(account_id), now
 
     # ---- time and triggers -------------------------------------------------------------------
     def advance_to(self, now_ms: int | None = None) -> None:
@@ -101,7 +140,7 @@ class Engine(TriggersMixin):
         """
         with self.lock:
             now = self.clock.now_ms() if now_ms is None else now_ms
-            self._run_triggers(now)
+            self.triggers.run(now)
 
     process = advance_to
     process_until = advance_to
@@ -118,7 +157,7 @@ class Engine(TriggersMixin):
         units = self._price_units(inst, value)
         with self.lock:
             now = self.clock.now_ms()
-            self._run_triggers(now)
+            self.triggers.run(now)
             self.prices.pin(epic, now, units)
             self._snapshots.clear()
             return self.prices.quote(epic, now)
@@ -131,7 +170,7 @@ class Engine(TriggersMixin):
         knots = [(int(t), self._price_units(inst, v)) for t, v in points]
         with self.lock:
             now = self.clock.now_ms()
-            self._run_triggers(now)
+            self.triggers.run(now)
             self.prices.set_path(epic, knots)
             self._snapshots.clear()
             return self.prices.quote(epic, now)
@@ -143,7 +182,7 @@ class Engine(TriggersMixin):
         one starts (the last one as long as the one before it, one minute when alone).
         """
         inst = self.instruments.require(epic)
-        rows = _parse_bars_csv(csv_text)
+        rows = parse_bars_csv(csv_text)
         bars: list[tuple[int, int, int, int, int, int, int | None]] = []
         for i, (start, o, h, low, c, volume) in enumerate(rows):
             if i + 1 < len(rows):
@@ -159,7 +198,7 @@ class Engine(TriggersMixin):
                 raise ApiError(400, "error.invalid.bars.ohlc")
             bars.append((start, duration, uo, uh, ul, uc, volume))
         with self.lock:
-            self._run_triggers(self.clock.now_ms())
+            self.triggers.run(self.clock.now_ms())
             self.prices.replay_bars(epic, bars)
             self._snapshots.clear()
         return len(bars)
@@ -169,7 +208,7 @@ class Engine(TriggersMixin):
         self.instruments.require(epic)
         with self.lock:
             now = self.clock.now_ms()
-            self._run_triggers(now)
+            self.triggers.run(now)
             self.prices.release(epic, now)
             self._snapshots.clear()
             return self.prices.quote(epic, now)
@@ -248,7 +287,7 @@ class Engine(TriggersMixin):
                 spread = (snap.high - snap.low) / snap.bid if snap.high and snap.low else 0.0
                 return pct, spread
 
-            recent = list(reversed(self._recent.get(client_id or "", [])))
+            recent = self.trading.recently_traded(client_id or "")
             return self.catalog.navigation(node_id, limit, change, recent)
 
     def sentiment(self, epic: str) -> Sentiment:
@@ -269,8 +308,8 @@ class Engine(TriggersMixin):
             now = self.clock.now_ms()
             upl = margin = 0.0
             for position in account.positions.values():
-                upl += self._upl(account, position, now)
-                margin += self._margin(account, position, now)
+                upl += self.money.upl(account, position, now)
+                margin += self.money.margin(account, position, now)
             balance = account.deposit + upl
             return Balance(
                 balance=round(balance, 2),
@@ -359,7 +398,7 @@ class Engine(TriggersMixin):
             account = self._account(account_id)
             now = self.clock.now_ms()
             return [
-                replace(p, upl=round(self._upl(account, p, now), 2))
+                replace(p, upl=round(self.money.upl(account, p, now), 2))
                 for p in account.positions.values()
             ]
 
@@ -370,7 +409,7 @@ class Engine(TriggersMixin):
             found = account.positions.get(deal_id)
             if found is None:
                 raise ApiError(404, "error.not-found.dealId")
-            return replace(found, upl=round(self._upl(account, found, self.clock.now_ms()), 2))
+            return replace(found, upl=round(self.money.upl(account, found, self.clock.now_ms()), 2))
 
     def working_orders(self, account_id: str) -> list[WorkingOrder]:
         with self.lock:
@@ -383,6 +422,43 @@ class Engine(TriggersMixin):
             if found is None or self.clock.now_ms() < found.date_ms + self.confirm_lag_ms:
                 raise ApiError(404, "error.not-found.dealReference")
             return found
+
+    def margin_factor(self, account_id: str, inst: Instrument) -> float:
+        """Margin in percent of the notional for this account (``marginFactor`` on the wire)."""
+        return self.money.margin_factor(self._account(account_id), inst)
+
+    # ---- trading writes (rules in Trading / WorkingOrders) -----------------------------------
+    def open_position(self, account_id: str, request: OpenPositionRequest) -> str:
+        """Place a market order; returns its ``o_`` deal reference (outcome in the confirm)."""
+        self.trading.checked_instrument(request.epic, request.size)
+        with self._write(account_id) as (account, now):
+            return self.trading.open_position(account, request, now)
+
+    def update_position(self, account_id: str, deal_id: str, stops: StopsRequest) -> str:
+        """Amend stops/limits of a position; returns ``p_<dealId>``."""
+        with self._write(account_id) as (account, now):
+            return self.trading.update_position(account, deal_id, stops, now)
+
+    def close_position(self, account_id: str, deal_id: str) -> str:
+        """Close a whole position at market; returns ``p_<dealId>``."""
+        with self._write(account_id) as (account, now):
+            return self.trading.close_position(account, deal_id, now)
+
+    def create_working_order(self, account_id: str, request: WorkingOrderRequest) -> str:
+        """Create a LIMIT/STOP order; returns an ``o_`` reference."""
+        self.orders.checked_request(request)
+        with self._write(account_id) as (account, now):
+            return self.orders.create(account, request, now)
+
+    def update_working_order(self, account_id: str, deal_id: str, amend: WorkingOrderAmend) -> str:
+        """Amend level, expiry or stops of an order; returns a new ``o_`` reference."""
+        with self._write(account_id) as (account, now):
+            return self.orders.update(account, deal_id, amend, now)
+
+    def delete_working_order(self, account_id: str, deal_id: str) -> str:
+        """Cancel an order; returns a new ``o_`` reference."""
+        with self._write(account_id) as (account, now):
+            return self.orders.delete(account, deal_id, now)
 
     # ---- history -----------------------------------------------------------------------------
     def activities(
@@ -460,44 +536,6 @@ def _fmt(value: float) -> str:
 
 def _short_reference() -> str:
     return str(uuid.uuid4().int % 10**8).zfill(8)
-
-
-def _parse_time(text: str) -> int:
-    text = text.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        raise ApiError(400, "error.invalid.bars.time") from None
-    return int(parsed.replace(tzinfo=UTC).timestamp() * 1000)
-
-
-def _parse_bars_csv(text: str) -> list[tuple[int, float, float, float, float, int | None]]:
-    reader = csv.reader(io.StringIO(text.strip()))
-    rows = [r for r in reader if r and any(cell.strip() for cell in r)]
-    if not rows:
-        raise ApiError(400, "error.invalid.bars")
-    header = [h.strip().lower() for h in rows[0]]
-    if header[:5] != ["time", "open", "high", "low", "close"]:
-        raise ApiError(400, "error.invalid.bars.header")
-    has_volume = len(header) > 5 and header[5] == "volume"
-    out: list[tuple[int, float, float, float, float, int | None]] = []
-    for row in rows[1:]:
-        if len(row) < 5:
-            raise ApiError(400, "error.invalid.bars.row")
-        try:
-            o, h, low, c = (float(x) for x in row[1:5])
-            volume = int(float(row[5])) if has_volume and len(row) > 5 and row[5].strip() else None
-        except ValueError:
-            raise ApiError(400, "error.invalid.bars.row") from None
-        if not all(math.isfinite(x) for x in (o, h, low, c)):
-            raise ApiError(400, "error.invalid.bars.row")
-        out.append((_parse_time(row[0]), o, h, low, c, volume))
-    if not out:
-        raise ApiError(400, "error.invalid.bars")
-    out.sort(key=lambda r: r[0])
-    return out
 
 
 __all__ = ["DEFAULT_TICK_MS", "DURATION_MS", "Engine"]
