@@ -24,7 +24,8 @@ from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
 from capitalcom_sim.engine.money import Money
 from capitalcom_sim.engine.orders import WorkingOrders
-from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
+from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine
+from capitalcom_sim.engine.snapshots import Snapshots
 from capitalcom_sim.engine.stops import StopRules
 from capitalcom_sim.engine.trading import Trading
 from capitalcom_sim.engine.triggers import Triggers
@@ -53,7 +54,6 @@ DEFAULT_TICK_MS = 1000
 TOP_UP_MIN = -400_000.0
 TOP_UP_MAX = 400_000.0
 DEMO_BALANCE_MAX = 100_000.0
-_SNAPSHOT_CACHE_MAX = 4096
 
 
 class Engine:
@@ -111,7 +111,7 @@ class Engine:
             stop_out_level=stop_out_level,
             start_ms=clock.now_ms(),
         )
-        self._snapshots: dict[tuple[str, int], MarketSnapshot] = {}
+        self.snapshots = Snapshots(self.instruments, self.prices)
 
     @property
     def overnight_fees(self) -> bool:
@@ -159,7 +159,7 @@ class Engine:
             now = self.clock.now_ms()
             self.triggers.run(now)
             self.prices.pin(epic, now, units)
-            self._snapshots.clear()
+            self.snapshots.clear()
             return self.prices.quote(epic, now)
 
     def set_path(self, epic: str, points: Sequence[tuple[int, float]]) -> tuple[float, float]:
@@ -172,7 +172,7 @@ class Engine:
             now = self.clock.now_ms()
             self.triggers.run(now)
             self.prices.set_path(epic, knots)
-            self._snapshots.clear()
+            self.snapshots.clear()
             return self.prices.quote(epic, now)
 
     def replay_bars(self, epic: str, csv_text: str) -> int:
@@ -200,7 +200,7 @@ class Engine:
         with self.lock:
             self.triggers.run(self.clock.now_ms())
             self.prices.replay_bars(epic, bars)
-            self._snapshots.clear()
+            self.snapshots.clear()
         return len(bars)
 
     def release(self, epic: str) -> tuple[float, float]:
@@ -210,7 +210,7 @@ class Engine:
             now = self.clock.now_ms()
             self.triggers.run(now)
             self.prices.release(epic, now)
-            self._snapshots.clear()
+            self.snapshots.clear()
             return self.prices.quote(epic, now)
 
     @staticmethod
@@ -230,46 +230,11 @@ class Engine:
     def snapshot(self, epic: str, now_ms: int | None = None) -> MarketSnapshot:
         """Bid/offer, day high/low/change and status of a market now (cached per tick)."""
         now = self.clock.now_ms() if now_ms is None else now_ms
-        tick = now - now % self.prices.tick_ms
-        key = (epic, tick)
-        cached = self._snapshots.get(key)
+        cached = self.snapshots.cached(epic, now)  # no lock: a dict read
         if cached is not None:
             return cached
-        inst = self.instruments.require(epic)
         with self.lock:
-            snap = self._compute_snapshot(inst, now, tick)
-            if len(self._snapshots) >= _SNAPSHOT_CACHE_MAX:
-                self._snapshots.clear()
-            self._snapshots[key] = snap
-            return snap
-
-    def _compute_snapshot(self, inst: Instrument, now: int, tick: int) -> MarketSnapshot:
-        prices = self.prices
-        bid, offer = prices.quote(inst.epic, now)
-        hours = inst.opening_hours
-        is_open = hours.is_open(now)
-        last_open = hours.last_open_before(now)
-        update_ms = tick
-        if not is_open and last_open is not None:  # the last tick before the close
-            update_ms = (last_open - 1) - (last_open - 1) % prices.tick_ms
-        day = prices.aggregate(inst.epic, align("DAY", now), tick + prices.tick_ms)
-        high = low = change = pct = None
-        if day is not None:
-            high, low = day.bid.high, day.bid.low
-            change = round(bid - day.bid.open, inst.decimals)
-            pct = round(change / day.bid.open * 100, 4) if day.bid.open else 0.0
-        return MarketSnapshot(
-            epic=inst.epic,
-            bid=bid,
-            offer=offer,
-            high=high,
-            low=low,
-            net_change=change,
-            percentage_change=pct,
-            update_ms=update_ms,
-            market_status="TRADEABLE" if is_open else "CLOSED",
-            market_modes=("REGULAR",) if is_open else ("VIEW_ONLY",),
-        )
+            return self.snapshots.get(epic, now)
 
     def search(self, term: str) -> list[Instrument]:
         """Instruments whose name, epic or symbol contains ``term`` (case-insensitive)."""
