@@ -63,11 +63,15 @@ class Engine:
         config: the simulator configuration (seed, users and their accounts, demo flag).
         clock: the simulated clock; ``advance_to`` runs triggers up to its time.
         tick_ms: the quote grid (quotes change only on multiples of it); must divide 60000.
-        overnight_fees: charge the instruments' overnight rates daily at 22:00 UTC.
+        overnight_fees: charge the instruments' overnight rates daily (at 17:00 New York time
+            unless ``config.overnight_fee_clock`` says otherwise; not on 1:1 trades).
         confirm_lag_ms: a confirm answers 404 until this much sim time has passed after the
             write (for testing clients that poll); 0 = available at once.
         stop_out_level: when equity falls below this fraction of the margin, the worst positions
             are closed (source CLOSE_OUT); None turns it off.
+
+    From ``config`` also: ``confirm_ttl_ms`` (confirms answer 404 once that old),
+    ``guaranteed_stop_required_epics`` and ``overnight_fee_clock`` (see SimConfig).
     """
 
     def __init__(
@@ -84,7 +88,7 @@ class Engine:
         self.confirm_lag_ms = confirm_lag_ms
         self.clock = clock
         self.lock = threading.RLock()
-        self.instruments = InstrumentTable.default()
+        self.instruments = _instrument_table(config.guaranteed_stop_required_epics)
         self.prices = PriceEngine(self.instruments, seed=config.seed, tick_ms=tick_ms)
         self.catalog = Catalog(self.instruments, config.seed)
         self.accounts: dict[str, AccountState] = {}
@@ -95,9 +99,20 @@ class Engine:
                 )
         self.money = Money(self.instruments, self.prices)
         self.stops = StopRules(self.money)
-        self.costs = Costs(self.instruments, self.money, overnight_fees=overnight_fees)
+        self.confirm_ttl_ms = config.confirm_ttl_ms
+        self.costs = Costs(
+            self.instruments,
+            self.money,
+            overnight_fees=overnight_fees,
+            overnight_fee_clock=config.overnight_fee_clock,
+        )
         self.trading = Trading(
-            self.instruments, self.money, self.stops, self.costs, tick_ms=tick_ms
+            self.instruments,
+            self.money,
+            self.stops,
+            self.costs,
+            tick_ms=tick_ms,
+            guaranteed_stop_required=config.guaranteed_stop_required_epics,
         )
         self.orders = WorkingOrders(self.instruments, self.money, self.stops, self.trading)
         self.triggers = Triggers(
@@ -381,10 +396,17 @@ class Engine:
             return [replace(o) for o in self._account(account_id).orders.values()]
 
     def confirm(self, account_id: str, deal_reference: str) -> Confirm:
-        """The confirm of a reference or ApiError 404 ``error.not-found.dealReference``."""
+        """The confirm of a reference or ApiError 404 ``error.not-found.dealReference``.
+
+        404 also before ``confirm_lag_ms`` has passed and, with ``confirm_ttl_ms``, once the
+        confirm is that old (the deal itself lives on).
+        """
         with self.lock:
             found = self._account(account_id).confirms.get(deal_reference)
-            if found is None or self.clock.now_ms() < found.date_ms + self.confirm_lag_ms:
+            now = self.clock.now_ms()
+            if found is None or now < found.date_ms + self.confirm_lag_ms:
+                raise ApiError(404, "error.not-found.dealReference")
+            if self.confirm_ttl_ms is not None and now >= found.date_ms + self.confirm_ttl_ms:
                 raise ApiError(404, "error.not-found.dealReference")
             return found
 
@@ -454,15 +476,16 @@ class Engine:
     def transactions(
         self, account_id: str, from_ms: int, to_ms: int, transaction_type: str | None = None
     ) -> list[Transaction]:
-        """Transactions with from <= date <= to, optionally of one type.
+        """Transactions with from <= date <= to, optionally of one type; newest first.
 
-        Oldest first, as in the recorded example (activities are newest first).
+        Newest first like activities: the recorded example lists 19:51:05 before 19:51:00, and
+        SPEC 7.x says "newest first in the examples".
         """
         with self.lock:
             records = list(self._account(account_id).transactions)
         return [
             r
-            for r in records
+            for r in reversed(records)
             if from_ms <= r.date_ms <= to_ms
             and (transaction_type is None or r.transaction_type == transaction_type)
         ]
@@ -493,6 +516,21 @@ class Engine:
     def remove_from_watchlist(self, client_id: str, watchlist_id: str, epic: str) -> None:
         with self.lock:
             self.catalog.remove_from_watchlist(client_id, watchlist_id, epic)
+
+
+def _instrument_table(guaranteed_stop_required: Sequence[str]) -> InstrumentTable:
+    """The default instruments; a market that requires a guaranteed stop also allows one."""
+    table = InstrumentTable.default()
+    unknown = [epic for epic in guaranteed_stop_required if epic not in table]
+    if unknown:
+        raise ValueError(f"guaranteed_stop_required_epics: unknown epics {unknown}")
+    required = frozenset(guaranteed_stop_required)
+    return InstrumentTable(
+        tuple(
+            replace(inst, guaranteed_stop_allowed=True) if inst.epic in required else inst
+            for inst in table
+        )
+    )
 
 
 def _fmt(value: float) -> str:

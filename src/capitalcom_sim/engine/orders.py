@@ -7,6 +7,8 @@ triggers is found by :class:`~capitalcom_sim.engine.triggers.Triggers`.
 
 from __future__ import annotations
 
+import math
+
 from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
 from capitalcom_sim.engine.money import Money, closing_units, sides, sign_of, to_price
@@ -24,6 +26,8 @@ from capitalcom_sim.engine.stops import ResolvedStops, StopRules, positive, stop
 from capitalcom_sim.engine.trading import Trading
 from capitalcom_sim.engine.types import WorkingOrder, WorkingOrderAmend, WorkingOrderRequest
 from capitalcom_sim.errors import ApiError
+
+STOP_PRICE_INVALID = "error.validation.stop.price"
 
 
 class WorkingOrders:
@@ -54,9 +58,11 @@ class WorkingOrders:
         inst, level = self.checked_request(request)
         if request.good_till_ms is not None and request.good_till_ms <= now:
             raise ApiError(400, "error.not-in-future.goodTillDate")
+        self.check_stop_level(inst, request.direction, request.order_type, level, now)
         stops = self.stops.resolve(
             account, inst, request.direction, request.size, level, level, request.stops, now
         )
+        self.trading.require_guaranteed_stop(inst, stops)
         reference = new_order_reference()
         reason = stop_rejection(account, inst, stops) or self.wrong_side(
             inst, request.direction, request.order_type, level, now
@@ -99,10 +105,37 @@ class WorkingOrders:
         order_activity(account, inst, order, reference, now, "CREATED")
         return reference
 
+    def check_stop_level(
+        self, inst: Instrument, direction: str, order_type: str, level: float, now: int
+    ) -> None:
+        """A STOP order's level must lie beyond the market by the minimum distance.
+
+        A BUY STOP waits above the offer, a SELL STOP below the bid, at least the instrument's
+        minimum stop distance away; otherwise the real server refuses the request at once with
+        400 ``error.validation.stop.price`` (LIMIT orders: see :meth:`wrong_side`).
+        """
+        if order_type != "STOP":
+            return
+        bid, ask = sides(inst, self.money.mid_now(inst, now))
+        scale = inst.scale
+        if direction == "BUY":
+            nearest = math.ceil(ask * (1 + inst.min_stop_pct / 100) - 1e-6)
+            if round(level * scale) < nearest:
+                raise ApiError(400, STOP_PRICE_INVALID)
+        else:
+            nearest = math.floor(bid * (1 - inst.min_stop_pct / 100) + 1e-6)
+            if round(level * scale) > nearest:
+                raise ApiError(400, STOP_PRICE_INVALID)
+
     def wrong_side(
         self, inst: Instrument, direction: str, order_type: str, level: float, now: int
     ) -> str | None:
-        """The rejection reason when ``level`` is on the wrong side of the market, else None."""
+        """The rejection reason when ``level`` is on the wrong side of the market, else None.
+
+        Reached by LIMIT orders only (STOP orders are refused before, see
+        :meth:`check_stop_level`): recorded as a REJECTED confirm with
+        ``LIMIT_ORDER_WRONG_SIDE_OF_MARKET``.
+        """
         bid, ask = sides(inst, self.money.mid_now(inst, now))
         price = to_price(inst, ask if direction == "BUY" else bid)
         below = level < price
@@ -127,6 +160,8 @@ class WorkingOrders:
             level = round(positive(amend.level, "level"), inst.decimals)
         if amend.good_till_ms and amend.good_till_ms <= now:
             raise ApiError(400, "error.not-in-future.goodTillDate")
+        if amend.level is not None:
+            self.check_stop_level(inst, order.direction, order.order_type, level, now)
         keep = ResolvedStops(
             level_of(inst, level, order.stop_distance),
             level_of(inst, level, order.profit_distance),
@@ -137,6 +172,7 @@ class WorkingOrders:
         stops = self.stops.resolve(
             account, inst, order.direction, order.size, level, level, amend.stops, now, keep=keep
         )
+        self.trading.require_guaranteed_stop(inst, stops)
         reference = new_order_reference()
         reason = stop_rejection(account, inst, stops) or self.wrong_side(
             inst, order.direction, order.order_type, level, now
@@ -214,10 +250,15 @@ class WorkingOrders:
             when,
             order.deal_id,
             reference,
-            source="SYSTEM",
+            source="USER",
+            from_working_order=True,
         )
-        status = "EXECUTED" if confirm is not None else "REJECTED"
-        order_activity(account, inst, order, reference, when, status, "SYSTEM")
+        # a fill is the user's order executing (source USER, measured on the real server); a
+        # fill refused for lack of funds is the system's doing
+        if confirm is not None:
+            order_activity(account, inst, order, reference, when, "EXECUTED", "USER")
+        else:
+            order_activity(account, inst, order, reference, when, "REJECTED", "SYSTEM")
 
 
 def _pending(account: AccountState, deal_id: str) -> WorkingOrder:

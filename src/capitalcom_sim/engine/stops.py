@@ -37,7 +37,8 @@ def check_size(inst: Instrument, size: float) -> None:
         raise ApiError(400, "error.invalid.size.maxvalue", fmt_number(inst.max_deal_size))
     steps = size / inst.min_size_increment
     if abs(steps - round(steps)) > 1e-6:
-        raise ApiError(400, "error.invalid.size.increment", fmt_number(inst.min_size_increment))
+        # reported from the real server as the bare code (no increment value appended)
+        raise ApiError(400, "error.invalid.size")
 
 
 def stop_rejection(account: AccountState, inst: Instrument, stops: ResolvedStops) -> str | None:

@@ -7,6 +7,8 @@ recorded in confirms; malformed requests raise :class:`ApiError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
@@ -33,6 +35,8 @@ from capitalcom_sim.engine.types import (
 from capitalcom_sim.errors import ApiError
 
 RECENT_DEALS_KEPT = 50
+# The code as three independent clients recorded it from the demo server (sic: "vallidation").
+GUARANTEED_STOP_REQUIRED = "error.vallidation.guaranteed-stop-loss.required"
 
 
 class Trading:
@@ -44,6 +48,9 @@ class Trading:
         stops: the stop / take-profit rules.
         costs: when a new position is first charged the overnight fee.
         tick_ms: the quote grid (stops of a new deal watch from the next tick on).
+        guaranteed_stop_required: epics on which a deal without a guaranteed stop is refused
+            (400 ``error.vallidation.guaranteed-stop-loss.required``, as some demo accounts do
+            on crypto markets).
     """
 
     def __init__(
@@ -54,8 +61,10 @@ class Trading:
         costs: Costs,
         *,
         tick_ms: int,
+        guaranteed_stop_required: Collection[str] = (),
     ) -> None:
         self.instruments = instruments
+        self.guaranteed_stop_required = frozenset(guaranteed_stop_required)
         self.money = money
         self.stops = stops
         self.costs = costs
@@ -76,6 +85,11 @@ class Trading:
     def next_tick(self, now: int) -> int:
         return now - now % self.tick_ms + self.tick_ms
 
+    def require_guaranteed_stop(self, inst: Instrument, stops: ResolvedStops) -> None:
+        """400 when the market requires a guaranteed stop and the deal has none."""
+        if inst.epic in self.guaranteed_stop_required and not stops.guaranteed:
+            raise ApiError(400, GUARANTEED_STOP_REQUIRED)
+
     # ---- market orders -----------------------------------------------------------------------
     def checked_instrument(self, epic: str, size: float) -> Instrument:
         """The instrument of a deal (404 unknown epic) after the size rules (400)."""
@@ -92,6 +106,7 @@ class Trading:
         stops = self.stops.resolve(
             account, inst, request.direction, request.size, closing, fill, request.stops, now
         )
+        self.require_guaranteed_stop(inst, stops)
         reference = new_order_reference()
         reason = None
         if inst.market_order_preference == "NOT_AVAILABLE":
@@ -105,6 +120,24 @@ class Trading:
                 account, now, inst, reference, reason, request.direction, request.size, fill
             )
         order_id = new_deal_id()
+
+        def record_market_order() -> None:
+            # the market order's own records, under its id, before the deal's (recorded example)
+            record = details(
+                inst,
+                reference,
+                request.size,
+                request.direction,
+                fill,
+                stops.guaranteed,
+                stops.stop_level,
+                stops.profit_level,
+            )
+            for source in ("USER", "SYSTEM"):
+                add_activity(
+                    account, now, inst, order_id, source, "WORKING_ORDER", "ACCEPTED", record
+                )
+
         result = self.execute(
             account,
             inst,
@@ -116,6 +149,7 @@ class Trading:
             order_id,
             reference,
             source="USER",
+            on_accepted=record_market_order,
         )
         if result is None:
             return reject(
@@ -144,10 +178,15 @@ class Trading:
         order_id: str,
         reference: str,
         source: str,
+        *,
+        on_accepted: Callable[[], None] | None = None,
+        from_working_order: bool = False,
     ) -> Confirm | None:
         """Fill a market deal (netting against opposite positions unless hedging).
 
         Returns the confirm, or None (nothing changed) when funds are insufficient.
+        ``on_accepted`` runs once the deal is sure to go through, before any record of it;
+        ``from_working_order`` puts ``workingOrderId`` in the opening activity's details.
         """
         remaining = size
         plan: list[tuple[Position, float]] = []
@@ -168,6 +207,8 @@ class Trading:
                 released += self.money.margin(account, pos, now) * part / pos.size
             if self.money.available(account, now) + released < needed - 1e-9:
                 return None
+        if on_accepted is not None:
+            on_accepted()
         affected: list[AffectedDeal] = []
         for pos, part in plan:
             status = self.close(account, inst, pos, part, fill, now, source)
@@ -192,7 +233,7 @@ class Trading:
                 stop_distance=stops.trailing_distance,
                 profit_level=stops.profit_level,
                 watch_from_ms=self.next_tick(now),
-                next_swap_ms=self.costs.next_overnight_charge(now),
+                next_swap_ms=self.costs.next_overnight_charge(now, leverage),
             )
             account.positions[deal_id] = position
             affected.append(AffectedDeal(deal_id, "OPENED"))
@@ -206,6 +247,8 @@ class Trading:
                 stops.stop_level,
                 stops.profit_level,
             )
+            if from_working_order:
+                record["workingOrderId"] = order_id
             add_activity(account, now, inst, deal_id, source, "POSITION", "ACCEPTED", record)
             account.add_confirm(position_confirm(position, now, "OPEN", "OPENED"))
         if position is not None:
@@ -326,6 +369,7 @@ class Trading:
             now,
             keep=current,
         )
+        self.require_guaranteed_stop(inst, resolved)
         reason = stop_rejection(account, inst, resolved)
         if reason is not None:
             account.add_confirm(

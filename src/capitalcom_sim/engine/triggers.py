@@ -239,12 +239,16 @@ class Triggers:
                 else -(inst.spread_units - inst.spread_units // 2)
             )
             position.stop_level = to_price(inst, event.trailing_stop - offset)
-        if position.guaranteed_stop and event.kind == "SL" and position.stop_level is not None:
+        guaranteed = position.guaranteed_stop and event.kind == "SL"
+        if guaranteed and position.stop_level is not None:
             price = position.stop_level
         else:
             price = to_price(inst, closing_units(inst, position.direction, event.mid))
         source = "TP" if event.kind == "TP" else "SL"
-        self.trading.close(account, inst, position, position.size, price, event.time, source)
+        size = position.size
+        self.trading.close(account, inst, position, size, price, event.time, source)
+        if guaranteed:
+            self.costs.charge_guaranteed_stop(account, position, size, event.time)
 
     def _settle_trailing(self, start: int, end: int) -> None:
         """Move trailing stops to where the price walk since the last run took them."""
