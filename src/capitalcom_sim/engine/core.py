@@ -1,8 +1,10 @@
-"""The Engine: one object owning markets, prices, accounts, deals and history of a simulator.
+"""The Engine: the facade over markets, prices, accounts, deals and history of a simulator.
 
-Thread-safe: every public method takes the engine's RLock. Business rejections of trading writes
-are recorded in confirms (never raised); malformed or out-of-band requests raise
-:class:`capitalcom_sim.errors.ApiError` with the API's errorCode.
+It owns the lock and the accounts and delegates the rules to the parts it builds (money, stops,
+costs, trading, working orders, triggers, snapshots). Thread-safe: every public method takes the
+engine's RLock. Business rejections of trading writes are recorded in confirms (never raised);
+malformed or out-of-band requests raise :class:`capitalcom_sim.errors.ApiError` with the API's
+errorCode.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -88,7 +89,9 @@ class Engine:
         self.confirm_lag_ms = confirm_lag_ms
         self.clock = clock
         self.lock = threading.RLock()
-        self.instruments = _instrument_table(config.guaranteed_stop_required_epics)
+        self.instruments = InstrumentTable.default().with_guaranteed_stops(
+            config.guaranteed_stop_required_epics
+        )
         self.prices = PriceEngine(self.instruments, seed=config.seed, tick_ms=tick_ms)
         self.catalog = Catalog(self.instruments, config.seed)
         self.accounts: dict[str, AccountState] = {}
@@ -325,24 +328,7 @@ class Engine:
         (400 ``error.invalid.hedgingMode``).
         """
         with self.lock:
-            account = self._account(account_id)
-            prefs = account.preferences
-            for group, value in (leverages or {}).items():
-                lev = prefs.leverages.get(group)
-                if lev is None:
-                    raise ApiError(400, "error.invalid.leverage.group")
-                if value not in lev.available:
-                    raise ApiError(400, "error.invalid.leverage.value")
-            if hedging_mode is False and prefs.hedging_mode:
-                directions: dict[str, set[str]] = {}
-                for pos in account.positions.values():
-                    directions.setdefault(pos.epic, set()).add(pos.direction)
-                if any(len(d) > 1 for d in directions.values()):
-                    raise ApiError(400, "error.invalid.hedgingMode")
-            for group, value in (leverages or {}).items():
-                prefs.leverages[group].current = value
-            if hedging_mode is not None:
-                prefs.hedging_mode = hedging_mode
+            self._account(account_id).set_preferences(leverages, hedging_mode)
 
     def top_up(self, account_id: str, amount: float) -> None:
         """Adjust a demo balance; see docs/simulator-engine-notes.md for the error codes."""
@@ -351,25 +337,7 @@ class Engine:
         if not math.isfinite(amount) or not TOP_UP_MIN <= amount <= TOP_UP_MAX or amount == 0:
             raise ApiError(400, "error.invalid.amount")
         with self.lock:
-            account = self._account(account_id)
-            result = account.deposit + amount
-            if result > DEMO_BALANCE_MAX:
-                raise ApiError(400, "error.invalid.balance.maxvalue", _fmt(DEMO_BALANCE_MAX))
-            if result < 0:
-                raise ApiError(400, "error.invalid.balance.minvalue", _fmt(0.0))
-            account.deposit = result
-            now = self.clock.now_ms()
-            account.add_transaction(
-                Transaction(
-                    date_ms=now,
-                    instrument_name=None,
-                    transaction_type="DEPOSIT" if amount > 0 else "WITHDRAWAL",
-                    note="Deposit" if amount > 0 else "Withdrawal",
-                    reference=_short_reference(),
-                    amount=round(amount, 2),
-                    currency=account.currency,
-                )
-            )
+            self._account(account_id).top_up(amount, DEMO_BALANCE_MAX, self.clock.now_ms())
 
     # ---- read-only trading views -------------------------------------------------------------
     def positions(self, account_id: str) -> list[Position]:
@@ -516,29 +484,6 @@ class Engine:
     def remove_from_watchlist(self, client_id: str, watchlist_id: str, epic: str) -> None:
         with self.lock:
             self.catalog.remove_from_watchlist(client_id, watchlist_id, epic)
-
-
-def _instrument_table(guaranteed_stop_required: Sequence[str]) -> InstrumentTable:
-    """The default instruments; a market that requires a guaranteed stop also allows one."""
-    table = InstrumentTable.default()
-    unknown = [epic for epic in guaranteed_stop_required if epic not in table]
-    if unknown:
-        raise ValueError(f"guaranteed_stop_required_epics: unknown epics {unknown}")
-    required = frozenset(guaranteed_stop_required)
-    return InstrumentTable(
-        tuple(
-            replace(inst, guaranteed_stop_allowed=True) if inst.epic in required else inst
-            for inst in table
-        )
-    )
-
-
-def _fmt(value: float) -> str:
-    return repr(float(value))
-
-
-def _short_reference() -> str:
-    return str(uuid.uuid4().int % 10**8).zfill(8)
 
 
 __all__ = ["DEFAULT_TICK_MS", "DURATION_MS", "Engine"]
