@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from capitalcom_sim.config import ConfigError
+from capitalcom_sim.config import ConfigError, SimConfig
 from capitalcom_sim.engine import Clock, Engine
 from capitalcom_sim.engine.costs import next_fee_after
 from capitalcom_sim.engine.types import (
@@ -246,3 +246,22 @@ def test_markets_configured_to_require_a_guaranteed_stop(clock: Clock) -> None:
 def test_engine_options_are_checked(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):
         replace(make_config(), **{field: value})
+
+
+def test_engine_options_come_from_a_users_file() -> None:
+    raw = {
+        "users": [{"identifier": "a@example.com", "apiKey": "k", "password": "p"}],
+        "confirmTtlMs": 30_000,
+        "overnightFeeClock": "london",
+        "guaranteedStopRequiredEpics": ["BTCUSD", "ETHUSD"],
+    }
+    config = SimConfig.from_dict(raw)
+    assert (config.confirm_ttl_ms, config.overnight_fee_clock) == (30_000, "london")
+    assert config.guaranteed_stop_required_epics == ("BTCUSD", "ETHUSD")
+    assert SimConfig().confirm_ttl_ms is None  # defaults: off
+    assert SimConfig().guaranteed_stop_required_epics == ()
+
+
+def test_an_unknown_epic_requiring_a_guaranteed_stop_is_named(clock: Clock) -> None:
+    with pytest.raises(ValueError, match="NOPE"):
+        Engine(replace(make_config(), guaranteed_stop_required_epics=("NOPE",)), clock)
