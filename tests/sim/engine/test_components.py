@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from capitalcom_sim.engine import Engine
 from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import InstrumentTable
@@ -112,3 +113,10 @@ def test_overrides_and_path_search_work_without_a_price_engine() -> None:
     assert overrides.value_at("SILVER", NOW + 50_000) is None
     assert overrides.within("SILVER", NOW, NOW + 40_000)
     assert overrides.within("SILVER", NOW + 40_000, NOW + 60_000) == []
+
+
+def test_engine_and_price_engine_are_facades_not_mixin_chains() -> None:
+    assert Engine.__bases__ == (object,)
+    assert PriceEngine.__bases__ == (object,)
+    for part in (Money, StopRules, Costs, Trading, WorkingOrders, Triggers, PathSearch):
+        assert part.__bases__ == (object,), part
