@@ -50,8 +50,8 @@ from capitalcom_sdk.errors import (
     ConfigurationError,
     NetworkError,
     OrderOutcomeUnknown,
+    RequestTimeoutError,
     SessionExpiredError,
-    TimeoutError,
     UnexpectedResponseError,
     error_from_response,
 )
@@ -131,7 +131,7 @@ def single(call: ApiCall[T]) -> Flow[T]:
 
 def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
     if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(f"request timed out ({type(exc).__name__})", sent=sent)
+        return RequestTimeoutError(f"request timed out ({type(exc).__name__})", sent=sent)
     return NetworkError(f"connection failed ({type(exc).__name__})", sent=sent)
 
 

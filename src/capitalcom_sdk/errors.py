@@ -8,6 +8,7 @@ Subclasses say what the caller can do: authenticate again (:class:`Authenticatio
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 __all__ = [
@@ -22,10 +23,10 @@ __all__ = [
     "NotFoundError",
     "OrderOutcomeUnknown",
     "RateLimitError",
+    "RequestTimeoutError",
     "RequestValidationError",
     "ServerError",
     "SessionExpiredError",
-    "TimeoutError",
     "UnexpectedResponseError",
     "error_from_response",
     "split_error_code",
@@ -60,8 +61,11 @@ class NetworkError(CapitalError):
         super().__init__(message)
 
 
-class TimeoutError(NetworkError):
-    """The request timed out."""
+class RequestTimeoutError(NetworkError):
+    """The request timed out (``sent`` says whether it may have reached the server).
+
+    Named so that it does not shadow the builtin ``TimeoutError``.
+    """
 
 
 class APIError(CapitalError):
@@ -259,3 +263,16 @@ def error_from_response(status: int, body: Any, *, method: str = "", path: str =
     else:
         cls = InvalidRequestError
     return cls(status, code, value=value, raw_error_code=raw, method=method, path=path)
+
+
+def __getattr__(name: str) -> Any:
+    # The class was called ``TimeoutError`` until 0.1 (shadowing the builtin); the old name
+    # still resolves, with a warning, so code written against it keeps working.
+    if name == "TimeoutError":
+        warnings.warn(
+            "capitalcom_sdk.errors.TimeoutError is deprecated, use RequestTimeoutError",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RequestTimeoutError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

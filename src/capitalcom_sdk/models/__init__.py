@@ -6,7 +6,14 @@ plain string, see :mod:`capitalcom_sdk.models.enums`); ``*_utc`` datetimes aware
 local-time twins naive as sent.
 """
 
-from capitalcom_sdk.models._base import LocalDateTime, RequestModel, UTCDateTime, WireModel
+from capitalcom_sdk.models._base import (
+    ListModel,
+    LocalDateTime,
+    RequestModel,
+    TableExport,
+    UTCDateTime,
+    WireModel,
+)
 from capitalcom_sdk.models.accounts import Account, Accounts, Leverage, Preferences, TopUpResult
 from capitalcom_sdk.models.enums import (
     AccountStatus,
@@ -111,6 +118,7 @@ __all__ = [
     "InstrumentType",
     "Leverage",
     "LeverageGroup",
+    "ListModel",
     "LocalDateTime",
     "LoginResponse",
     "MarketDetails",
@@ -141,6 +149,7 @@ __all__ = [
     "SessionDetails",
     "StatusResponse",
     "SwitchAccountResponse",
+    "TableExport",
     "TimeInForce",
     "TopUpResult",
     "TrailingStopsPreference",

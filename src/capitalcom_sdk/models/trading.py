@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from capitalcom_sdk.data._tabular import Tabular
-from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
+from capitalcom_sdk.models._base import (
+    ListModel,
+    LocalDateTime,
+    TableExport,
+    UTCDateTime,
+    WireModel,
+)
 from capitalcom_sdk.models.enums import (
     AffectedDealStatus,
     DealStatus,
@@ -50,8 +55,10 @@ class PositionWithMarket(WireModel):
     market: MarketSummary | None = None
 
 
-class Positions(WireModel, Tabular):
-    """``GET /positions``."""
+class Positions(ListModel[PositionWithMarket], TableExport):
+    """``GET /positions``; iterates over the positions."""
+
+    items_field = "positions"
 
     positions: list[PositionWithMarket] = Field(default_factory=list)
 
@@ -90,8 +97,10 @@ class WorkingOrderWithMarket(WireModel):
     market_data: MarketSummary | None = None
 
 
-class WorkingOrders(WireModel, Tabular):
-    """``GET /workingorders``."""
+class WorkingOrders(ListModel[WorkingOrderWithMarket], TableExport):
+    """``GET /workingorders``; iterates over the working orders."""
+
+    items_field = "working_orders"
 
     working_orders: list[WorkingOrderWithMarket] = Field(default_factory=list)
 

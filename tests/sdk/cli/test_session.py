@@ -124,7 +124,7 @@ def test_unreachable_server_exits_7(cli: Cli) -> None:
         "session", "details", "--json", env=cli.env(CAPITAL_BASE_URL="http://127.0.0.1:9")
     )
     assert outcome.exit_code == 7
-    assert outcome.error["type"] in ("NetworkError", "TimeoutError")
+    assert outcome.error["type"] in ("NetworkError", "RequestTimeoutError")
 
 
 def test_unknown_command_and_bad_option_exit_2(cli: Cli) -> None:

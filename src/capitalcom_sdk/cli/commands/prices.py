@@ -111,7 +111,7 @@ def show(
     state = state_of(ctx, json_output)
     with state.client() as client:
         if start is None and end is None:
-            history = client.prices.get(epic, resolution.value, max=max_bars)
+            history = client.prices.get(epic, resolution.value, max_bars=max_bars)
         else:
             history = _fetch(state, client, epic, resolution, start, end, "1d")
     state.output.result(
