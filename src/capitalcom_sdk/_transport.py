@@ -130,9 +130,15 @@ def single(call: ApiCall[T]) -> Flow[T]:
 
 
 def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
+    try:
+        url = exc.request.url
+        port = f":{url.port}" if url.port else ""
+        where = f" to {url.scheme}://{url.host}{port}{url.path}"  # no user info, no query
+    except RuntimeError:  # an exception raised without its request
+        where = ""
     if isinstance(exc, httpx.TimeoutException):
-        return RequestTimeoutError(f"request timed out ({type(exc).__name__})", sent=sent)
-    return NetworkError(f"connection failed ({type(exc).__name__})", sent=sent)
+        return RequestTimeoutError(f"request{where} timed out ({type(exc).__name__})", sent=sent)
+    return NetworkError(f"connection{where} failed ({type(exc).__name__})", sent=sent)
 
 
 def _log_retry(call: ApiCall[Any], delay: float, error: CapitalError) -> None:

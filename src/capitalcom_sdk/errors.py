@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import warnings
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = [
     "APIError",
@@ -77,6 +78,7 @@ class APIError(CapitalError):
         value: the value after the colon parsed as float when numeric (e.g. ``17.146``), else str.
         raw_error_code: the errorCode exactly as received.
         method, path: the request that failed (no query string, no secrets).
+        hint: what the commonest cause of this error is, when known (also in the message).
     """
 
     def __init__(
@@ -95,8 +97,10 @@ class APIError(CapitalError):
         self.raw_error_code = raw_error_code if raw_error_code is not None else error_code
         self.method = method
         self.path = path
+        self.hint = hint_for(error_code, path)
         where = f" on {method} {path}" if method else ""
-        super().__init__(f"HTTP {status} {self.raw_error_code or '(no errorCode)'}{where}")
+        hint = f": {self.hint}" if self.hint else ""
+        super().__init__(f"HTTP {status} {self.raw_error_code or '(no errorCode)'}{where}{hint}")
 
 
 class AuthenticationError(APIError):
@@ -229,6 +233,28 @@ _AUTH_CODES = frozenset(
     }
 )
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+
+_WRONG_LOGIN = (
+    "the identifier (your login) or the password was not accepted; the password is the one "
+    "you set for this API key when you created it, not your platform password"
+)
+_EPIC_IN_PATH = re.compile(r"/(?:markets|prices|positions)/([^/?]+)")
+
+
+def hint_for(error_code: str | None, path: str) -> str | None:
+    """What usually causes an error, for the messages of the commonest mistakes."""
+    if error_code in (
+        "error.invalid.details",
+        "error.invalid.credentials",
+        "error.invalid.password",
+    ):
+        return _WRONG_LOGIN
+    if error_code == "error.not-found.epic":
+        match = _EPIC_IN_PATH.search(path)
+        epic = unquote(match.group(1)) if match else ""
+        if epic != epic.upper():
+            return f"epics are upper-case: did you mean {epic.upper()}?"
+    return None
 
 
 def split_error_code(raw: str | None) -> tuple[str | None, float | str | None]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from capitalcom_sdk.cli._exit import ExitCode
+from capitalcom_sdk.cli._help import HelpGroup
 from capitalcom_sdk.cli._output import Output
 from capitalcom_sdk.cli._session_cache import cache_path
 from capitalcom_sdk.cli._state import (
@@ -37,6 +38,7 @@ class Env(StrEnum):
 
 app = typer.Typer(
     name="capitalcom",
+    cls=HelpGroup,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -93,7 +95,14 @@ def root(
         ),
     ] = False,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Log SDK activity on stderr.")
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log SDK activity on stderr (-v info, -vv debug).",
+            show_default=False,
+        ),
     ] = 0,
 ) -> None:
     """Capital.com API from the command line."""

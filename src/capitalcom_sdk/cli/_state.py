@@ -247,14 +247,18 @@ def configure_logging(verbose: int) -> Callable[[], None]:
     an in-process run (tests, notebooks, embedding) leaves the ``capitalcom_sdk`` logger as it
     found it.
     """
+    root = logging.getLogger("capitalcom_sdk")
     if verbose <= 0:
-        return lambda: None
+        # Without -v the command reports failures itself; an SDK warning must not also reach
+        # stderr through logging's last-resort handler (a refused subscription printed twice).
+        quiet = logging.NullHandler()
+        root.addHandler(quiet)
+        return lambda: root.removeHandler(quiet)
     from capitalcom_sdk._logging import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("capitalcom_sdk")
     previous_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
