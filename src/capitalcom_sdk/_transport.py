@@ -25,7 +25,6 @@ transport runs it when the flow asks for it, as if it had not been announced.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
@@ -510,6 +509,8 @@ class AsyncTransport:
         self.core = core
         self.http = http
         core.bind(http)
+        import asyncio  # here, not at the top: a sync-only program never imports asyncio
+
         self._login_lock = asyncio.Lock()
         # Logins finished; a caller that waited while one failed gives up with its error.
         self._finished = 0
@@ -559,6 +560,8 @@ class AsyncTransport:
         value: Any = None
         error: BaseException | None = None
         send = procedure.send
+        import asyncio
+
         tasks: list[asyncio.Future[Any]] = []  # procedures started on the side (Prefetch)
         try:
             while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from capitalcom_sdk.models._base import ListModel, TableExport, WireModel
-from capitalcom_sdk.models.enums import OpenAccountStatus, OpenAccountType, OpenLeverageGroup
+from capitalcom_sdk.models._open import OpenAccountStatus, OpenAccountType, OpenLeverageGroup
 from capitalcom_sdk.models.session import AccountBalance
 
 

@@ -11,7 +11,7 @@ from capitalcom_sdk.models._base import (
     UTCDateTime,
     WireModel,
 )
-from capitalcom_sdk.models.enums import (
+from capitalcom_sdk.models._open import (
     OpenActivitySource,
     OpenActivityStatus,
     OpenActivityType,

@@ -20,7 +20,7 @@ from capitalcom_sdk.models._base import (
     UTCDateTime,
     WireRecord,
 )
-from capitalcom_sdk.models.enums import OpenInstrumentType
+from capitalcom_sdk.models._open import OpenInstrumentType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=RECORD_CONFIG)

@@ -11,9 +11,7 @@ from capitalcom_sdk.models._base import (
     UTCDateTime,
     WireModel,
 )
-from capitalcom_sdk.models.enums import (
-    AffectedDealStatus,
-    DealStatus,
+from capitalcom_sdk.models._open import (
     OpenAffectedDealStatus,
     OpenConfirmReason,
     OpenDealStatus,
@@ -22,6 +20,7 @@ from capitalcom_sdk.models.enums import (
     OpenPositionStatus,
     OpenTimeInForce,
 )
+from capitalcom_sdk.models.enums import AffectedDealStatus, DealStatus
 from capitalcom_sdk.models.markets import MarketSummary
 
 
