@@ -147,11 +147,8 @@ def quotes(
                     latest[quote.epic] = quote
                     first.setdefault(quote.epic, (quote.bid + quote.offer) / 2)
                     counts[quote.epic] = counts.get(quote.epic, 0) + 1
-                    places[quote.epic] = (
-                        price_places((quote.bid, quote.offer), None)
-                        if quote.epic not in places
-                        else max(places[quote.epic], price_places((quote.bid, quote.offer)))
-                    )
+                    shown = price_places((quote.bid, quote.offer))
+                    places[quote.epic] = max(places.get(quote.epic, 0), shown)
                     if live is not None:
                         live.update(_quotes_table(latest, first, counts, places), refresh=True)
             except KeyboardInterrupt:
