@@ -137,6 +137,7 @@ def _register() -> None:
         accounts,
         history,
         markets,
+        mcp,
         orders,
         positions,
         prices,
@@ -160,6 +161,7 @@ def _register() -> None:
         help=sim.HELP,
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(sim.sim)
+    app.command("mcp", help=mcp.HELP)(mcp.mcp)
 
 
 _register()

@@ -1,0 +1,178 @@
+"""Tool declarations: one per endpoint of the table that an assistant may call, plus a few
+higher-level tools. Annotations and the "what it changes" sentence come from the table.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+from pydantic import BaseModel, ConfigDict, create_model
+
+from capitalcom_sdk._endpoints import ENDPOINTS, Endpoint
+
+Handler = Callable[[BaseModel], Awaitable[Any]]
+
+# Parameters of the SDK methods that make no sense across MCP (callbacks, deprecated spellings).
+_SKIPPED_PARAMETERS = frozenset({"self", "progress", "max", "confirm", "confirm_timeout"})
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One MCP tool: its schema, annotations and the coroutine that serves it."""
+
+    name: str
+    description: str
+    arguments: type[BaseModel]
+    handler: Handler
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    open_world: bool = True
+    trading: bool = False  # part of the trading tier (listed only with --trading)
+
+    def to_tool(self) -> types.Tool:
+        schema = self.arguments.model_json_schema()
+        schema.pop("title", None)
+        return types.Tool(
+            name=self.name,
+            description=self.description,
+            input_schema=schema,
+            annotations=types.ToolAnnotations(
+                title=self.name.replace("_", " "),
+                read_only_hint=self.read_only,
+                destructive_hint=self.destructive,
+                idempotent_hint=self.idempotent,
+                open_world_hint=self.open_world,
+            ),
+        )
+
+
+def session_effect(endpoint: Endpoint[Any]) -> bool:
+    """Whether the endpoint logs in or changes the session (never exposed: the server owns it)."""
+    effect = getattr(endpoint, "session", None)
+    login = bool(getattr(endpoint, "login", False))
+    if effect is None:  # a table without the session flags: the session area is all of it
+        return endpoint.name.startswith("session.") and endpoint.method != "GET"
+    return login or str(getattr(effect, "value", effect)) != "none"
+
+
+def _is_login(endpoint: Endpoint[Any]) -> bool:
+    return bool(getattr(endpoint, "login", False)) or endpoint.name in {
+        "session.login",
+        "session.encryption_key",
+    }
+
+
+def exposed_endpoints(trading: bool) -> list[Endpoint[Any]]:
+    """The endpoints served as generated tools.
+
+    Never: order writes (they go through preview and execute), logging in and anything that
+    changes the session (the server holds one session for the assistant). Writes that are not
+    orders (watchlists, preferences, top-up) only in the trading tier.
+    """
+    chosen = []
+    for endpoint in ENDPOINTS:
+        if endpoint.order_write or _is_login(endpoint) or session_effect(endpoint):
+            continue
+        if endpoint.method != "GET" and not trading:
+            continue
+        chosen.append(endpoint)
+    return chosen
+
+
+def annotations_of(endpoint: Endpoint[Any]) -> tuple[bool, bool, bool]:
+    """(read-only, destructive, idempotent) as the table says them."""
+    read_only = endpoint.method == "GET"
+    destructive = not read_only and (endpoint.method in {"PUT", "DELETE"} or endpoint.order_write)
+    return read_only, destructive, endpoint.safe
+
+
+def change_sentence(endpoint: Endpoint[Any]) -> str:
+    """The sentence of a description that says what calling the tool changes."""
+    where = f"{endpoint.method} {endpoint.full_path}"
+    if endpoint.method == "GET":
+        return f"Read-only ({where}): changes nothing."
+    verb = {"POST": "Creates", "PUT": "Overwrites", "DELETE": "Deletes"}[endpoint.method]
+    repeat = "" if endpoint.safe else " Not safe to repeat blindly: each call acts again."
+    return f"CHANGES the account ({where}): {verb} on the server.{repeat}"
+
+
+def _first_paragraph(doc: str | None) -> str:
+    text = inspect.cleandoc(doc or "")
+    return " ".join(text.split("\n\n")[0].split())
+
+
+def _hints(method: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(method)
+    except NameError:  # an annotation only importable under TYPE_CHECKING (a callback type)
+        namespace = dict(getattr(method, "__globals__", {}))
+        hints: dict[str, Any] = {}
+        for name, text in getattr(method, "__annotations__", {}).items():
+            try:
+                hints[name] = eval(text, namespace) if isinstance(text, str) else text  # noqa: S307
+            except NameError:
+                hints[name] = Any
+        return hints
+
+
+def arguments_model(name: str, method: Callable[..., Any]) -> type[BaseModel]:
+    """A pydantic model of a public SDK method's parameters (its JSON schema is the input)."""
+    hints = _hints(method)
+    fields: dict[str, Any] = {}
+    for parameter in inspect.signature(method).parameters.values():
+        if parameter.name in _SKIPPED_PARAMETERS or parameter.kind in (
+            inspect.Parameter.VAR_KEYWORD,
+            inspect.Parameter.VAR_POSITIONAL,
+        ):
+            continue
+        annotation = hints.get(parameter.name, Any)
+        default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+        fields[parameter.name] = (annotation, default)
+    model: type[BaseModel] = create_model(
+        f"{name}_arguments", __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+def endpoint_tool(endpoint: Endpoint[Any], method: Callable[..., Awaitable[Any]]) -> ToolSpec:
+    """The tool of one endpoint, served by the client method of the same ``area.operation``."""
+    name = endpoint.name.replace(".", "_")
+    model = arguments_model(name, method)
+    read_only, destructive, idempotent = annotations_of(endpoint)
+    description = f"{_first_paragraph(method.__doc__)} {change_sentence(endpoint)}".strip()
+
+    async def handler(arguments: BaseModel) -> Any:
+        return await method(**{k: getattr(arguments, k) for k in arguments.model_fields_set})
+
+    return ToolSpec(
+        name=name,
+        description=description,
+        arguments=model,
+        handler=handler,
+        read_only=read_only,
+        destructive=destructive,
+        idempotent=idempotent,
+        trading=not read_only,
+    )
+
+
+def generated_tools(client: Any, trading: bool) -> list[ToolSpec]:
+    """Tools of :func:`exposed_endpoints`, each calling ``client.<area>.<operation>``.
+
+    An endpoint whose operation has no method of that name is served by another tool (e.g.
+    ``markets.navigation_node`` is ``markets_navigation`` with ``node_id``) and is skipped.
+    """
+    tools = []
+    for endpoint in exposed_endpoints(trading):
+        area, _, operation = endpoint.name.partition(".")
+        method = getattr(getattr(client, area, None), operation, None)
+        if method is None or not inspect.iscoroutinefunction(method):
+            continue
+        tools.append(endpoint_tool(endpoint, method))
+    return tools
