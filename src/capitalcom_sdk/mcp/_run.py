@@ -46,6 +46,7 @@ class McpConfig:
     identifier: str | None = None
     password: str | None = field(default=None, repr=False)
     encrypted_password: bool = False
+    account_id: str | None = None
     timeout: float = 15.0
     trading: bool = False
     policy_file: Path | None = None
@@ -138,6 +139,10 @@ async def build(config: McpConfig) -> AsyncIterator[CapitalMcp]:
     )
     app = CapitalMcp(client, options)
     try:
+        if config.connect and config.account_id:
+            login = await client.session.login()
+            if login.current_account_id != config.account_id:
+                await client.session.switch_account(config.account_id)
         yield app
     finally:
         app.journal.close()

@@ -5,6 +5,8 @@ higher-level tools. Annotations and the "what it changes" sentence come from the
 from __future__ import annotations
 
 import inspect
+import re
+import sys
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -102,9 +104,28 @@ def change_sentence(endpoint: Endpoint[Any]) -> str:
     return f"CHANGES the account ({where}): {verb} on the server.{repeat}"
 
 
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
 def _first_paragraph(doc: str | None) -> str:
-    text = inspect.cleandoc(doc or "")
-    return " ".join(text.split("\n\n")[0].split())
+    """The docstring's first paragraph as plain text (reST roles and literals unwrapped)."""
+    text = " ".join(inspect.cleandoc(doc or "").split("\n\n")[0].split())
+    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text)
+    return text.replace("``", "`")
+
+
+def _docstring(method: Callable[..., Any]) -> str | None:
+    """The method's docstring; an async method that only points at its sync twin ("see
+    Prices.history") gets the twin's (same parameters, same behaviour)."""
+    owner = type(getattr(method, "__self__", None))
+    twin_class = getattr(
+        sys.modules.get(owner.__module__), owner.__name__.removeprefix("Async"), None
+    )
+    twin = getattr(twin_class, getattr(method, "__name__", ""), None)
+    own = method.__doc__ or ""
+    if twin is not None and twin.__doc__ and (not own or re.search(r"\(see\s+:meth:", own)):
+        return str(twin.__doc__)
+    return own
 
 
 def _hints(method: Callable[..., Any]) -> dict[str, Any]:
@@ -145,7 +166,7 @@ def endpoint_tool(endpoint: Endpoint[Any], method: Callable[..., Awaitable[Any]]
     name = endpoint.name.replace(".", "_")
     model = arguments_model(name, method)
     read_only, destructive, idempotent = annotations_of(endpoint)
-    description = f"{_first_paragraph(method.__doc__)} {change_sentence(endpoint)}".strip()
+    description = f"{_first_paragraph(_docstring(method))} {change_sentence(endpoint)}".strip()
 
     async def handler(arguments: BaseModel) -> Any:
         return await method(**{k: getattr(arguments, k) for k in arguments.model_fields_set})

@@ -269,3 +269,11 @@ async def test_practice_mode_needs_no_account(tmp_path: Path) -> None:
         )
         assert not error
         assert placed["verdict"] == "placed"
+
+
+async def test_account_option_is_used(sim: SimHandle, tmp_path: Path) -> None:
+    second = sim.state.config.users[0].accounts[1].account_id
+    async with serve(tmp_path, sim=sim, global_options=("--account", second)) as served:
+        error, overview = await served.call("account_overview")
+    assert not error, overview
+    assert overview["active_account_id"] == second

@@ -75,6 +75,7 @@ def mcp(
         identifier=s.identifier,
         password=s.password,
         encrypted_password=s.encrypted_password,
+        account_id=s.account_id,
         timeout=s.timeout,
         trading=trading,
         policy_file=policy,
