@@ -199,7 +199,8 @@ class CapitalMcp:
         verdict = value.get("verdict", "ok") if isinstance(value, dict) else "ok"
         detail = {}
         if isinstance(value, dict):
-            detail = {k: value[k] for k in ("deal_id", "deal_reference", "order") if k in value}
+            kept = ("deal_id", "deal_reference", "order", "reconciled", "cause", "reason")
+            detail = {k: value[k] for k in kept if k in value}
         self.journal.write(name, arguments, str(verdict), **detail)
         return _result(value, verdict == "unknown")
 

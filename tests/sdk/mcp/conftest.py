@@ -18,6 +18,7 @@ pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install '
 
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp_types import InitializeResult
 
 from capitalcom_sim.config import SimConfig, single_user
 from tests.conftest import SimHandle
@@ -38,6 +39,7 @@ class Served:
     """A running server: the client session and where its journal and stderr go."""
 
     session: ClientSession
+    init: InitializeResult
     journal: Path
     stderr: Path
     results: list[str] = field(default_factory=list)  # every tool answer's text, in order
@@ -83,5 +85,5 @@ async def serve(
             stdio_client(params, errlog=errlog) as (read, write),
             ClientSession(read, write, read_timeout_seconds=30) as session,
         ):
-            await session.initialize()
-            yield Served(session, journal, stderr)
+            init = await session.initialize()
+            yield Served(session, init, journal, stderr)

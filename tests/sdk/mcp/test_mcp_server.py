@@ -47,6 +47,9 @@ def fault(sim: SimHandle, kind: str, **extra: object) -> None:
 async def test_read_only_by_default_tools_are_annotated(sim: SimHandle, tmp_path: Path) -> None:
     async with serve(tmp_path, sim=sim) as served:
         tools = {t.name: t for t in (await served.session.list_tools()).tools}
+    # tools only: no resources or prompts an assistant could invoke on its own
+    assert served.init.capabilities.resources is None
+    assert served.init.capabilities.prompts is None
     assert not TRADING_TOOLS & set(tools)
     for tool in tools.values():
         a = tool.annotations
@@ -221,8 +224,9 @@ async def test_timed_out_order_is_reconciled_not_resent(sim: SimHandle, tmp_path
         assert not unknown["resent"]
         assert len(open_positions(sim)) == 1
     assert sent_orders(sim) == 2  # one send per order, no re-send
-    verdicts = [e["verdict"] for e in served.journal_entries() if e["tool"].startswith("execute")]
-    assert verdicts == ["placed", "not_placed"]
+    executed = [e for e in served.journal_entries() if e["tool"].startswith("execute")]
+    assert [e["verdict"] for e in executed] == ["placed", "not_placed"]
+    assert all(e["reconciled"] for e in executed)
 
 
 async def test_secrets_absent_from_results_and_logs(sim: SimHandle, tmp_path: Path) -> None:
