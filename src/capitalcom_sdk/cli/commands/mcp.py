@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from capitalcom_sdk.cli._options import JsonFlag
 from capitalcom_sdk.cli._state import handle_errors, state_of
 from capitalcom_sdk.errors import ConfigurationError
 
@@ -57,6 +58,7 @@ def mcp(
         float, typer.Option(help="Seconds a preview token stays valid.", min=1.0)
     ] = 60.0,
     seed: Annotated[int | None, typer.Option(help="Practice simulator's market seed.")] = None,
+    json_output: JsonFlag = False,
 ) -> None:
     """Serve the SDK over MCP."""
     try:
@@ -66,7 +68,7 @@ def mcp(
         raise ConfigurationError(
             "capitalcom mcp needs the official MCP SDK: pip install 'capitalcom-sdk[mcp]'"
         ) from exc
-    s = state_of(ctx).settings
+    s = state_of(ctx, json_output).settings  # --json: start-up errors as JSON on stderr
     config = McpConfig(
         connect=connect,
         env=s.env,
