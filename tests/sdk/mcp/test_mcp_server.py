@@ -38,8 +38,15 @@ def sent_orders(sim: SimHandle) -> int:
     return int(stats["requests"].get("POST /api/v1/positions", 0))
 
 
-def fault(sim: SimHandle, kind: str, **extra: object) -> None:
-    spec = {"method": "POST", "path": "/api/v1/positions", "kind": kind, "times": 1, **extra}
+def fault(
+    sim: SimHandle,
+    kind: str,
+    method: str = "POST",
+    path: str = "/api/v1/positions",
+    **extra: object,
+) -> None:
+    """One fault through the simulator's control plane (POST /_sim/faults)."""
+    spec = {"method": method, "path": path, "kind": kind, "times": 1, **extra}
     answer = httpx.post(f"{sim.base_url}/_sim/faults", json=spec)
     assert answer.status_code in (200, 201), answer.text
 
@@ -281,3 +288,20 @@ async def test_account_option_is_used(sim: SimHandle, tmp_path: Path) -> None:
         error, overview = await served.call("account_overview")
     assert not error, overview
     assert overview["active_account_id"] == second
+
+
+async def test_lost_close_is_reconciled(sim: SimHandle, tmp_path: Path) -> None:
+    order = {"epic": "GOLD", "direction": "BUY", "size": 1.0}
+    async with serve(tmp_path, "--trading", sim=sim, global_options=("--timeout", "1")) as served:
+        _, preview = await served.call("preview_open_position", **order)
+        _, placed = await served.call("execute_open_position", token=preview["token"], **order)
+        deal_id = placed["deal_id"]
+        _, close = await served.call("preview_close_position", deal_id=deal_id)
+        fault(sim, "apply_then_drop", method="DELETE", path="/api/v1/positions/")
+        _, closed = await served.call(
+            "execute_close_position", token=close["token"], deal_id=deal_id
+        )
+    assert closed["verdict"] == "closed", closed
+    assert closed["reconciled"]
+    assert not closed["resent"]
+    assert not open_positions(sim)
