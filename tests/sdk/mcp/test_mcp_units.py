@@ -147,6 +147,7 @@ def test_journal_scrubs_secrets(tmp_path: Path) -> None:
         text = (tmp_path / "j.jsonl").read_text()
     finally:
         registry.discard("reg-secret-value-123")
+    assert (tmp_path / "j.jsonl").stat().st_mode & 0o077 == 0  # owner-only
     for secret in (token, "hunter22", "reg-secret-value-123"):
         assert secret not in text
     entry = json.loads(text)
