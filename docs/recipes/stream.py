@@ -20,5 +20,6 @@ with Client.from_env() as client, client.stream() as stream:
         if before is None:
             print(f"{event.timestamp:%H:%M:%S} {event.epic} first quote {mid:.6g}")
         elif abs(mid - before) / before > THRESHOLD:
-            print(f"{event.timestamp:%H:%M:%S} {event.epic} moved {mid - before:+.5f}")  # react here
+            # React here: this is where a strategy would act on the move.
+            print(f"{event.timestamp:%H:%M:%S} {event.epic} moved {mid - before:+.5f}")
     print(f"{seen} quotes, {stream.stats.reconnects} reconnects")

@@ -41,7 +41,7 @@ def client(sim: SimServer) -> Iterator[Client]:
 def test_buys_after_a_two_percent_drop(sim: SimServer, client: Client) -> None:
     state = sim.state
     now = state.clock.now_ms()
-    bid, offer = state.engine.prices.quote("GOLD", now)
+    bid, _offer = state.engine.prices.quote("GOLD", now)
     # Script the price path: flat for a day, then 3% down over the next hour.
     state.engine.set_path(
         "GOLD", [(now - 86_400_000, bid), (now, bid), (now + 3_600_000, bid * 0.97)]
