@@ -22,7 +22,7 @@ What this transport guarantees, because the call procedure's order safety depend
   ``proxy=`` sends everything through that http(s) proxy (CONNECT tunnels for https targets).
 
 Only public aiohttp API is used (``ClientSession``, ``TCPConnector``, ``ClientTimeout``,
-client middlewares, ``BasicAuth``, the exception classes).
+client middlewares, the exception classes).
 
 Bodies are read whole before the response is handed back (API answers are small JSON documents).
 """
@@ -30,6 +30,7 @@ Bodies are read whole before the response is handed back (API answers are small 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import ssl
@@ -137,7 +138,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._limits = limits or httpx.Limits()
         self._ssl_context = ssl_context
         self._proxy: URL | None = None
-        self._proxy_auth: aiohttp.BasicAuth | None = None
+        self._proxy_headers: dict[str, str] | None = None
         if proxy is not None:
             url = URL(proxy)
             if url.scheme not in ("http", "https"):
@@ -145,7 +146,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     f"AiohttpTransport proxies http:// or https:// only, not {url.scheme}"
                 )
             if url.user is not None:
-                self._proxy_auth = aiohttp.BasicAuth(url.user, url.password or "")
+                pair = f"{url.user}:{url.password or ''}".encode()
+                self._proxy_headers = {
+                    "Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")
+                }
             self._proxy = url.with_user(None)
         # One pool per event loop: a pool can't be shared across loops (two asyncio.run calls,
         # or loops in several threads).
@@ -215,20 +219,27 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session_for(asyncio.get_running_loop())
         body = await request.aread()
+        # From the raw bytes (httpx wrote them as ASCII or UTF-8; aiohttp writes UTF-8):
+        # multi_items() would work the headers' encoding out again for every item.
+        headers = [(k.decode(), v.decode()) for k, v in request.headers.raw]
+        proxy_headers = self._proxy_headers
+        if proxy_headers is not None and request.url.scheme == "http":
+            # A plain request goes to the proxy itself: it carries the proxy's credentials.
+            # (For https they go on the CONNECT request, as proxy_headers.)
+            headers += proxy_headers.items()
+            proxy_headers = None
         attempts = _ATTEMPTS.set(_Attempts())
         try:
             async with session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                # From the raw bytes (httpx wrote them as ASCII or UTF-8; aiohttp writes UTF-8):
-                # multi_items() would work the headers' encoding out again for every item.
-                headers=[(k.decode(), v.decode()) for k, v in request.headers.raw],
+                headers=headers,
                 data=body or None,
                 skip_auto_headers=_SKIP_AUTO_HEADERS,
                 allow_redirects=False,
                 timeout=self._timeout(request),
                 proxy=self._proxy,
-                proxy_auth=self._proxy_auth,
+                proxy_headers=proxy_headers,
             ) as answer:
                 content = await answer.read()
                 status, raw_headers = answer.status, answer.raw_headers
