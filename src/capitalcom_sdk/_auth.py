@@ -83,6 +83,11 @@ class SessionTokens:
         if not self.cst or not self.security_token:
             raise ValueError("SessionTokens needs both cst and security_token")
         registry.add(self.cst, self.security_token)
+        for name in ("cst", "security_token"):
+            value = getattr(self, name)
+            if not (value.isascii() and value.isprintable()) or value != value.strip():
+                # Never the value: it is a secret (and would fail as an HTTP header).
+                raise ValueError(f"SessionTokens.{name} must be printable ASCII without spaces")
 
     def __repr__(self) -> str:
         return f"SessionTokens(account_id={self.account_id!r}, cst=***, security_token=***)"

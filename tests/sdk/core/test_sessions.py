@@ -369,3 +369,10 @@ def test_a_session_rejected_after_every_relogin_ends_the_call(sim: SimHandle) ->
         with pytest.raises(SessionExpiredError):
             client.general.ping()
     assert logins(sim) - before == MAX_RELOGINS_PER_CALL
+
+
+@pytest.mark.parametrize("bad", ["token-1234567890\n", "tökén-1234567890", " token-1234567890"])
+def test_session_tokens_that_cannot_be_sent_are_refused_without_showing_them(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"SessionTokens\.cst") as info:
+        SessionTokens(bad, "security-token-1234567890")
+    assert bad.strip() not in str(info.value)
