@@ -28,6 +28,8 @@ from urllib.request import getproxies
 
 import httpx
 
+from capitalcom_sdk.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from capitalcom_sdk._aio import AiohttpTransport
 
@@ -54,12 +56,17 @@ def ssl_context(verify: Verify, *, trust_env: bool = True) -> ssl.SSLContext:
     """The one ``SSLContext`` of a client (see the module docstring)."""
     if isinstance(verify, ssl.SSLContext):
         return verify
-    if isinstance(verify, str | os.PathLike):
-        path = os.fspath(verify)
-        if os.path.isdir(path):
-            return ssl.create_default_context(capath=path)
-        return ssl.create_default_context(cafile=path)
-    return httpx.create_ssl_context(verify=bool(verify), trust_env=trust_env)
+    try:
+        if isinstance(verify, str | os.PathLike):
+            path = os.fspath(verify)
+            if os.path.isdir(path):
+                return ssl.create_default_context(capath=path)
+            return ssl.create_default_context(cafile=path)
+        return httpx.create_ssl_context(verify=bool(verify), trust_env=trust_env)
+    except (OSError, ssl.SSLError) as exc:  # a missing or unreadable CA file (or SSL_CERT_FILE)
+        raise ConfigurationError(
+            f"verify: cannot load the CA certificates ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _is_ip(host: str) -> int:

@@ -323,3 +323,37 @@ async def test_a_read_timeout_means_the_same_on_both(
     with pytest.raises(RequestTimeoutError) as info:
         await flow({**sim.client_kwargs(), "timeout": timeout})
     assert info.value.sent is True
+
+
+# ---- the proxy map itself ----------------------------------------------------------------------
+ENVIRONMENTS = [
+    {"HTTP_PROXY": "http://p:1"},
+    {"HTTPS_PROXY": "p:2", "http_proxy": "http://q:3"},
+    {"ALL_PROXY": "http://p:4", "NO_PROXY": "localhost,127.0.0.1,::1,.example.com,corp.test"},
+    {"HTTP_PROXY": "http://p:1", "NO_PROXY": "*"},
+    {"HTTP_PROXY": "http://p:1", "NO_PROXY": "http://direct.test, ,192.168.0.0/16"},
+    {},
+]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_environment_proxies_are_read_as_httpx_reads_them(
+    environment: dict[str, str], clean_env: pytest.MonkeyPatch
+) -> None:
+    from httpx._utils import get_environment_proxies  # the reference, in a test only
+
+    from capitalcom_sdk._network import environment_proxies
+
+    for name, value in environment.items():
+        clean_env.setenv(name, value)
+    assert environment_proxies() == get_environment_proxies()
+
+
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+def test_a_missing_ca_file_is_a_configuration_error(
+    client_class: type[Client] | type[AsyncClient], tmp_path: Path
+) -> None:
+    from capitalcom_sdk import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="verify"):
+        client_class(verify=str(tmp_path / "missing.pem"))
