@@ -170,13 +170,21 @@ def login_flow(
     credentials: Credentials, *, encrypted: bool
 ) -> Generator[ep.ApiCall[Any], Any, LoginResponse]:
     """The login as a flow of calls: encryption key first when ``encrypted``, then POST /session."""
-    password = credentials.password
+    # No local holds the password (tracebacks printed with local variables show locals); the
+    # credentials and the body model hide it in their reprs.
     if encrypted:
         key: EncryptionKey = yield ep.ENCRYPTION_KEY.call()
-        password = encrypt_password(password, key.encryption_key, key.time_stamp)
-    body = LoginRequest(
-        identifier=credentials.identifier, password=password, encrypted_password=encrypted
-    )
+        body = LoginRequest(
+            identifier=credentials.identifier,
+            password=encrypt_password(credentials.password, key.encryption_key, key.time_stamp),
+            encrypted_password=True,
+        )
+    else:
+        body = LoginRequest(
+            identifier=credentials.identifier,
+            password=credentials.password,
+            encrypted_password=False,
+        )
     response: LoginResponse = yield ep.LOGIN.call(body=body)
     return response
 

@@ -11,7 +11,7 @@ async client execute the same declarations; the coverage table in docs is genera
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -146,13 +146,15 @@ class Endpoint(Generic[ResponseT]):
 class ApiCall(Generic[ResponseT]):
     """A bound request of a declared endpoint: path filled in, query and body built.
 
-    ``body`` is the wire form (JSON object) of ``request``, the typed body model.
+    ``body`` is the wire form (JSON object) of ``request``, the typed body model. The repr
+    shows the model, not the body: a login body holds the password, and tracebacks printed
+    with local variables show calls.
     """
 
     endpoint: Endpoint[ResponseT]
     path: str
     params: dict[str, str]
-    body: dict[str, Any] | None
+    body: dict[str, Any] | None = field(repr=False)
     request: RequestModel | None = None
 
 

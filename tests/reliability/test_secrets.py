@@ -547,3 +547,41 @@ async def test_no_secret_in_the_chain_of_a_refused_login_or_a_refused_connection
     ]
     texts = [text for error in errors for text in chain_texts(error)]
     assert_no_secret(texts, {SECRET_API_KEY, SECRET_PASSWORD, WRONG_PASSWORD})
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+async def test_a_refused_login_traceback_with_local_variables_shows_no_password(
+    sim: SimHandle, client_class: type[Client] | type[AsyncClient], encrypted: bool
+) -> None:
+    """Tracebacks printed with locals (pytest --showlocals, rich, error trackers): the SDK's
+    own frames hold no password in a local or in a local's repr. (The caller's frames are the
+    caller's; a constructor's parameters are locals of the constructor.)"""
+
+    def failing_call() -> BaseException:
+        kwargs = {**sim.client_kwargs(), "password": WRONG_PASSWORD}
+        client = client_class(**kwargs, rate_limit=False, encrypted_password=encrypted)
+        del kwargs
+        try:
+            result = client.general.ping()
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
+        except AuthenticationError as exc:
+            return exc
+        finally:
+            if isinstance(client, Client):
+                client.close()
+        raise AssertionError("no error")
+
+    error = await asyncio.to_thread(failing_call)
+    shown: traceback.TracebackException | None = traceback.TracebackException.from_exception(
+        error, capture_locals=True
+    )
+    sdk_frames: list[str] = []
+    while shown is not None:
+        for frame in shown.stack:
+            if f"{os.sep}capitalcom_sdk{os.sep}" in frame.filename:
+                sdk_frames.append(f"{frame.name}: {frame.locals!r}")
+        shown = shown.__cause__ or shown.__context__
+    assert any(line.startswith("login_flow") for line in sdk_frames)  # the login's own frames
+    assert_no_secret(sdk_frames, {WRONG_PASSWORD, SECRET_API_KEY})
