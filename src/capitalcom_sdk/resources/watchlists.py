@@ -19,10 +19,11 @@ def _watchlist(watchlist_id: str) -> dict[str, str]:
 
 
 def create_call(name: str, epics: Iterable[str]) -> ApiCall[WatchlistCreated]:
-    """``POST /watchlists`` after validation (name 1..20 characters)."""
+    """``POST /watchlists`` after validation (name 1..20 characters, at most 50 epics)."""
     checked = check.watchlist_name(name)
     listed = list(epics) if not isinstance(epics, str) else [epics]
-    body = CreateWatchlistRequest(name=checked, epics=check.epic_list(listed) if listed else None)
+    chosen = check.epic_list(listed, maximum=check.MAX_LIST_EPICS) if listed else None
+    body = CreateWatchlistRequest(name=checked, epics=chosen)
     return ep.CREATE_WATCHLIST.call(body=body)
 
 
