@@ -106,6 +106,7 @@ class LoopbackProxy:
 
             loop.run_until_complete(start())
             loop.run_forever()
+            loop.run_until_complete(self._shut_down())
             loop.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
@@ -113,11 +114,19 @@ class LoopbackProxy:
         assert started.wait(10)
         return self
 
+    async def _shut_down(self) -> None:
+        """Close the listener and end every connection still open (kept-alive tunnels)."""
+        assert self._server is not None
+        self._server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def __exit__(self, *exc: object) -> None:
         loop = self._loop
         assert loop is not None
         assert self._server is not None
-        loop.call_soon_threadsafe(self._server.close)
         loop.call_soon_threadsafe(loop.stop)
         self._thread.join(10)
 
