@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk._crypto import encrypt_password
 from capitalcom_sdk._logging import registry
 from capitalcom_sdk.errors import CapitalError, ConfigurationError
 from capitalcom_sdk.models.requests import LoginRequest
@@ -173,6 +172,9 @@ def login_flow(
     # No local holds the password (tracebacks printed with local variables show locals); the
     # credentials and the body model hide it in their reprs.
     if encrypted:
+        # cryptography loads only for an encrypted login (it is a tenth of the client's import)
+        from capitalcom_sdk._crypto import encrypt_password
+
         key: EncryptionKey = yield ep.ENCRYPTION_KEY.call()
         body = LoginRequest(
             identifier=credentials.identifier,
