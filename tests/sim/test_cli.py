@@ -173,7 +173,7 @@ BOB: dict[str, Any] = USERS["users"][1]
     [
         ({"users": []}, "non-empty list"),
         ({"users": [{"identifier": "a", "password": "p"}]}, "users[0].apiKey"),
-        ({"users": [{**BOB, "accounts": [{"accountId": "1"}]}]}, "at least two accounts"),
+        ({"users": [{**BOB, "accounts": []}]}, "at least one account"),
         ({"users": [BOB], "colour": "red"}, "unknown keys"),
         ({"users": [BOB, BOB]}, "duplicate API key"),
         ({"users": [{**BOB, "accounts": [{"accountId": "1", "balance": "x"}]}]}, "balance"),
