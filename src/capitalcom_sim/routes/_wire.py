@@ -98,8 +98,33 @@ def body_str(body: dict[str, Any], name: str, *, required: bool = False) -> str 
     return value
 
 
+# A number written as a JSON string, as the real backend's JSON binder converts it ("5", "-0.5",
+# "1e3", surrounding blanks): docs/simulator.md "Numbers sent as strings".
+_NUMERIC_TEXT = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def coerce_number(value: Any) -> Any:
+    """``value`` with a numeric string turned into its number; a blank string into None.
+
+    Anything else is returned unchanged (the caller rejects what is not a number).
+    """
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None  # the binder reads "" as an absent number
+    if len(value) <= 64 and _NUMERIC_TEXT.fullmatch(value):
+        number = float(value)
+        return (
+            int(number)
+            if number.is_integer() and "." not in value and "e" not in value.lower()
+            else number
+        )
+    return value
+
+
 def body_number(body: dict[str, Any], name: str, *, required: bool = False) -> float | None:
-    value = body.get(name)
+    """A numeric field: a JSON number or a numeric string; else 400 ``error.invalid.<name>``."""
+    value = coerce_number(body.get(name))
     if value is None:
         if required:
             raise ApiError(400, f"error.null.{name}")

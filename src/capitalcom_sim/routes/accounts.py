@@ -10,7 +10,7 @@ from starlette.responses import Response
 from capitalcom_sim.engine import Engine
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.http import json_body, json_response
-from capitalcom_sim.routes._wire import begin, body_bool, body_number, mount
+from capitalcom_sim.routes._wire import begin, body_bool, body_number, coerce_number, mount
 
 
 def balance_json(engine: Engine, account_id: str) -> dict[str, float]:
@@ -64,7 +64,8 @@ async def update_preferences(request: Request) -> Response:
         if not isinstance(raw, dict):
             raise ApiError(400, "error.invalid.leverages")
         leverages = {}
-        for group, value in raw.items():
+        for group, raw_value in raw.items():
+            value = coerce_number(raw_value)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ApiError(400, "error.invalid.leverage.value")
             if value != int(value):
