@@ -755,7 +755,7 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
 def _quote_frame(epic: str, bid: float, offer: float, t_ms: int, tick_ms: int) -> str:
     step = t_ms // tick_ms
     bid_qty = float(1000 + (step * 7919 + len(epic) * 104729) % 9000)
-    offer_qty = float(1000 + (step * 6841 + len(epic) * 130363) % 9000)
+    offer_qty = bid_qty  # equal on both sides, as on every recorded real quote (sim-wire)
     return _dumps(
         {
             "status": "OK",

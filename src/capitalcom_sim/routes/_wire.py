@@ -5,6 +5,7 @@ Wire shapes emit the union of the 2022 (Postman) and current field names (SPEC 1
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -153,6 +154,26 @@ def body_enum(body: dict[str, Any], name: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ApiError(400, f"error.invalid.{name}")
     return cast(str, value)
+
+
+async def refuse_close_with_size(request: Request) -> None:
+    """``DELETE /positions/{dealId}`` with a JSON body holding ``size``.
+
+    With ``SimConfig.close_with_body="not-found"`` it is ``404 error.not-found.dealId`` (one
+    client's observation of the real server); by default the body is ignored and the whole
+    position is closed (the documented call has no body). docs/simulator.md.
+    """
+    if sim_state(request).config.close_with_body != "not-found":
+        return
+    raw = await request.body()
+    if not raw.strip():
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return
+    if isinstance(body, dict) and "size" in body:
+        raise ApiError(404, "error.not-found.dealId")
 
 
 def body_stops(body: dict[str, Any]) -> StopsRequest:

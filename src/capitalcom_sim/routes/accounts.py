@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from capitalcom_sim.engine import Engine
 from capitalcom_sim.errors import ApiError
-from capitalcom_sim.http import json_body, json_response
+from capitalcom_sim.http import json_body, json_response, sim_state
 from capitalcom_sim.routes._wire import begin, body_bool, body_number, coerce_number, mount
 
 
@@ -80,7 +80,15 @@ async def top_up(request: Request) -> Response:
     body = await json_body(request)
     amount = body_number(body, "amount", required=True)
     assert amount is not None
-    engine.top_up(session.account_id, amount)
+    try:
+        engine.top_up(session.account_id, amount)
+    except ApiError as exc:
+        # SimConfig.top_up_cap_error: the code for a top-up past the demo balance cap is not
+        # documented; one client reports account.limit.reached (docs/simulator.md).
+        account_limit = sim_state(request).config.top_up_cap_error == "account-limit"
+        if account_limit and exc.code == "error.invalid.balance.maxvalue":
+            raise ApiError(400, "account.limit.reached") from None
+        raise
     return json_response({"successful": True}, session=session)
 
 
