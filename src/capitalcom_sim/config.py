@@ -56,7 +56,7 @@ class AccountConfig:
     balance: float = 10_000.0
     preferred: bool = False
     account_type: str = "CFD"
-    trailing_stops_enabled: bool = True
+    trailing_stops_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def _account_from_dict(a: Any, where: str, first: bool) -> AccountConfig:
     name = a.get("accountName", currency)
     if not isinstance(name, str):
         raise ConfigError(f"{where}.accountName: must be a string (may be empty)")
-    trailing = a.get("trailingStopsEnabled", True)
+    trailing = a.get("trailingStopsEnabled", False)
     if not isinstance(trailing, bool):
         raise ConfigError(f"{where}.trailingStopsEnabled: must be true or false")
     return AccountConfig(

@@ -147,7 +147,15 @@ def test_the_replaced_security_token_keeps_working_after_an_account_switch(
             old_token_status=with_old.status_code,
             old_token_account_is_new=with_old.status_code == 200
             and with_old.json().get("accountId") == other,
+            switch_flags=(
+                switched.json().get("hasActiveDemoAccounts"),
+                switched.json().get("hasActiveLiveAccounts"),
+                switched.json().get("trailingStopsEnabled"),
+            ),
         )
+        # the official "Account switched" example, recorded on demo: demo false, live true
+        assert switched.json().get("hasActiveLiveAccounts") is True
+        assert switched.json().get("hasActiveDemoAccounts") is False
         assert with_old.status_code == 200, "docs/simulator.md: accept_previous_security_token"
         assert with_old.json()["accountId"] == other
     finally:

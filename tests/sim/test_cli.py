@@ -263,10 +263,10 @@ def test_bad_fidelity_options_name_the_option(settings: dict[str, Any], message:
 
 
 def test_accounts_may_be_one_with_an_empty_name_and_trailing_stops_off() -> None:
-    one = [{"accountId": "178500000000000001", "accountName": "", "trailingStopsEnabled": False}]
+    one = [{"accountId": "178500000000000001", "accountName": "", "trailingStopsEnabled": True}]
     config = SimConfig.from_dict({"users": [{**BOB, "accounts": one}]})
     (account,) = config.users[0].accounts
-    assert (account.account_name, account.trailing_stops_enabled) == ("", False)
+    assert (account.account_name, account.trailing_stops_enabled) == ("", True)
     with pytest.raises(ConfigError, match="trailingStopsEnabled"):
         SimConfig.from_dict(
             {"users": [{**BOB, "accounts": [{"accountId": "1", "trailingStopsEnabled": 1}]}]}

@@ -279,12 +279,13 @@ def test_login_says_demo_and_live_accounts_exist_even_on_demo(
     assert (body["hasActiveDemoAccounts"], body["hasActiveLiveAccounts"]) == (True, True)
     other = body["accounts"][1]["accountId"]
     switched = http.put("/session", headers=_tokens(login), json={"accountId": other}).json()
-    assert (switched["hasActiveDemoAccounts"], switched["hasActiveLiveAccounts"]) == (True, True)
+    # the official "Account switched" example (demo): hasActiveDemoAccounts false, live true
+    assert (switched["hasActiveDemoAccounts"], switched["hasActiveLiveAccounts"]) == (False, True)
 
 
 def test_one_account_with_an_empty_name_and_an_18_digit_id() -> None:
     """The recorded live login: a single account, accountName "", an 18-digit accountId."""
-    account = AccountConfig("178500000000000001", "", "USD", 1000.0, trailing_stops_enabled=False)
+    account = AccountConfig("178500000000000001", "", "USD", 1000.0, trailing_stops_enabled=True)
     user = UserConfig("24900000", "solo@example.com", "solo-key", "solo-pass", (account,))
     server = start_sim(SimConfig(users=(user,), rate_limits=False))
     try:
@@ -297,7 +298,7 @@ def test_one_account_with_an_empty_name_and_an_18_digit_id() -> None:
             body = login.json()
             assert [a["accountName"] for a in body["accounts"]] == [""]
             assert body["currentAccountId"] == "178500000000000001"
-            assert body["trailingStopsEnabled"] is False
+            assert body["trailingStopsEnabled"] is True  # as in that recording
             tokens = _tokens(login)
             listed = client.get("/accounts", headers=tokens).json()["accounts"]
             assert [(a["accountId"], a["accountName"]) for a in listed] == [
@@ -315,13 +316,13 @@ def test_default_account_ids_have_18_digits_and_trailing_stops_follow_the_accoun
 ) -> None:
     body = _login(http, sim).json()
     assert all(len(a["accountId"]) == 18 and a["accountId"].isdigit() for a in body["accounts"])
-    assert body["trailingStopsEnabled"] is True  # the recorded value; per account in the config
+    assert body["trailingStopsEnabled"] is False  # as in the official examples; per account
 
 
 def test_trailing_stops_enabled_follows_the_account_switched_to() -> None:
     accounts = (
         AccountConfig("111111111111111111", "A", preferred=True),
-        AccountConfig("222222222222222222", "B", trailing_stops_enabled=False),
+        AccountConfig("222222222222222222", "B", trailing_stops_enabled=True),
     )
     user = UserConfig("24900001", "t@example.com", "t-key", "t-pass", accounts)
     server = start_sim(SimConfig(users=(user,), rate_limits=False))
@@ -332,10 +333,10 @@ def test_trailing_stops_enabled_follows_the_account_switched_to() -> None:
                 headers={"X-CAP-API-KEY": "t-key"},
                 json={"identifier": "t@example.com", "password": "t-pass"},
             )
-            assert login.json()["trailingStopsEnabled"] is True
+            assert login.json()["trailingStopsEnabled"] is False
             body = {"accountId": "222222222222222222"}
             switched = client.put("/session", headers=_tokens(login), json=body)
-            assert switched.json()["trailingStopsEnabled"] is False
+            assert switched.json()["trailingStopsEnabled"] is True
     finally:
         server.stop()
 

@@ -155,7 +155,8 @@ async def switch_account(request: Request) -> Response:
     payload = {
         "trailingStopsEnabled": account.trailing_stops_enabled,
         "dealingEnabled": True,
-        "hasActiveDemoAccounts": True,
+        # as recorded in the official "Account switched" example (a demo server's answer)
+        "hasActiveDemoAccounts": False,
         "hasActiveLiveAccounts": True,
     }
     return json_response(payload, session=session)
