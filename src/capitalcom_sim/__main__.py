@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--start-ms", type=int, default=None, help="simulated start time, epoch ms (default now)"
     )
     parser.add_argument(
-        "--live", action="store_true", help="pretend to be the live server (default: demo)"
+        "--live",
+        action="store_true",
+        help="pretend to be the live server: no hourly order budget, no top-ups (default: demo)",
     )
     parser.add_argument(
         "--tick-ms",
