@@ -75,7 +75,9 @@ async def prices(request: Request) -> Response:
         raise ApiError(404, "error.prices.not-found")
     offset = offset_of(session)
     payload = {"prices": [bar_json(b, offset) for b in bars], "instrumentType": inst.type}
-    return json_response(payload, session=session)
+    # Bars hold no field with a number-format rule (prices are fractional, the volume an int
+    # already): skip the walk, a third of the cost of a 1000-bar answer.
+    return json_response(payload, session=session, wire_numbers=False)
 
 
 routes = [*mount("/prices/{epic}", prices, ["GET"])]
