@@ -62,10 +62,6 @@ def trading() -> None:
         pytest.skip("trades on the demo account only with CAPITAL_LIVE_TRADING=1")
 
 
-def trading_enabled() -> bool:
-    return os.environ.get("CAPITAL_LIVE_TRADING") == "1"
-
-
 def observe(question: str, **facts: Any) -> None:
     """Record what the server answered to one open question (CAPITAL_LIVE_REPORT, stdout)."""
     line = json.dumps({"question": question, **facts}, default=str, sort_keys=True)

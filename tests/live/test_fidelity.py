@@ -76,13 +76,6 @@ def _round(market: dict[str, Any], value: float) -> float:
     return round(value, decimals)
 
 
-def _trading() -> None:
-    from tests.live.conftest import trading_enabled
-
-    if not trading_enabled():
-        pytest.skip("writes on the demo account only with CAPITAL_LIVE_TRADING=1")
-
-
 def _confirm(raw: RawSession, reference: str) -> dict[str, Any]:
     for _ in range(20):  # the real server can answer 404 for a moment after the write
         response = raw.request("GET", f"{API}/confirms/{reference}")
@@ -292,9 +285,8 @@ async def test_quote_quantities_are_equal(async_client: AsyncClient) -> None:
 # ---- writes on the demo account (CAPITAL_LIVE_TRADING=1) ------------------------------------
 
 
-def test_numbers_sent_as_strings(raw: RawSession) -> None:
+def test_numbers_sent_as_strings(raw: RawSession, trading: None) -> None:
     """Sim: "size": "<n>" is accepted like n; "size": "abc" is 400 error.invalid.size."""
-    _trading()
     size = _min_size(_market(raw))
     bad = raw.request(
         "POST", f"{API}/positions", json={"epic": EPIC, "direction": "BUY", "size": "abc"}
@@ -318,11 +310,10 @@ def test_numbers_sent_as_strings(raw: RawSession) -> None:
         _close_everything_opened(raw, deal_ids)
 
 
-def test_open_with_stop_and_profit_levels(client: Client, raw: RawSession) -> None:
+def test_open_with_stop_and_profit_levels(client: Client, raw: RawSession, trading: None) -> None:
     """One client claims the demo server ignores stopLevel/profitLevel on POST /positions; the
     simulator keeps them. Also: a position's size is written as a float, and the confirm's
     top-level dealId (recorded for sim-engine's question)."""
-    _trading()
     market = _market(raw)
     size = _min_size(market)
     offer = float(market["snapshot"]["offer"])
@@ -349,9 +340,10 @@ def test_open_with_stop_and_profit_levels(client: Client, raw: RawSession) -> No
         client.positions.close(deal_id)
 
 
-def test_place_amend_and_cancel_a_working_order(client: Client, raw: RawSession) -> None:
+def test_place_amend_and_cancel_a_working_order(
+    client: Client, raw: RawSession, trading: None
+) -> None:
     """A BUY LIMIT below the market: placed, its level amended, then cancelled."""
-    _trading()
     market = _market(raw)
     size = _min_size(market)
     bid = float(market["snapshot"]["bid"])
@@ -386,9 +378,8 @@ def test_place_amend_and_cancel_a_working_order(client: Client, raw: RawSession)
     assert order_id not in {o["workingOrderData"]["dealId"] for o in left}
 
 
-def test_close_with_a_size_body(raw: RawSession) -> None:
+def test_close_with_a_size_body(raw: RawSession, trading: None) -> None:
     """Sim (close_with_body="close"): DELETE /positions/{id} with {"size": n} closes it all."""
-    _trading()
     size = _min_size(_market(raw))
     body = {"epic": EPIC, "direction": "BUY", "size": size * 2}
     opened = raw.request("POST", f"{API}/positions", json=body)
@@ -410,10 +401,9 @@ def test_close_with_a_size_body(raw: RawSession) -> None:
         _close_everything_opened(raw, [deal_id])
 
 
-def test_a_top_up_past_the_demo_cap(raw: RawSession) -> None:
+def test_a_top_up_past_the_demo_cap(raw: RawSession, trading: None) -> None:
     """Sim (top_up_cap_error="balance-maxvalue"): 400 error.invalid.balance.maxvalue: 100000.0.
     The amount alone exceeds the documented 100000 cap; a success is undone at once."""
-    _trading()
     response = raw.request("POST", f"{API}/accounts/topUp", json={"amount": 100_001})
     if response.status_code == 200:
         raw.request("POST", f"{API}/accounts/topUp", json={"amount": -100_001})
@@ -425,10 +415,9 @@ def test_a_top_up_past_the_demo_cap(raw: RawSession) -> None:
     )
 
 
-def test_the_confirm_is_still_served_later(raw: RawSession) -> None:
+def test_the_confirm_is_still_served_later(raw: RawSession, trading: None) -> None:
     """Sim: a confirm stays available (no expiry). Runs last; the position's confirm is by now
     as old as the rest of this module took (recorded)."""
-    _trading()
     if "position" not in _REFERENCES:
         pytest.skip("the position check did not run")
     reference, opened_at = _REFERENCES["position"]
