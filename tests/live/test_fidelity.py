@@ -319,7 +319,16 @@ def test_open_with_stop_and_profit_levels(client: Client, raw: RawSession, tradi
     offer = float(market["snapshot"]["offer"])
     distance = _distance(market, offer)
     stop, profit = _round(market, offer - distance), _round(market, offer + distance)
-    confirm = client.positions.open(EPIC, "BUY", size, stop_level=stop, profit_level=profit)
+    try:
+        confirm = client.positions.open(EPIC, "BUY", size, stop_level=stop, profit_level=profit)
+    except Exception as exc:  # e.g. the demo server demanding a guaranteed stop on crypto
+        observe(
+            "open with stop and profit levels",
+            refused=type(exc).__name__,
+            error_code=getattr(exc, "error_code", None),
+            guaranteed_stop_allowed=market["instrument"].get("guaranteedStopAllowed"),
+        )
+        raise
     deal_id = confirm.affected_deals[0].deal_id
     _REFERENCES["position"] = (confirm.deal_reference, time.monotonic())
     try:
@@ -331,6 +340,7 @@ def test_open_with_stop_and_profit_levels(client: Client, raw: RawSession, tradi
             size=(held["size"], _kind(held["size"])),
             confirm_deal_id_is_position=confirm.deal_id == deal_id,
             guaranteed_stop=held.get("guaranteedStop"),
+            guaranteed_stop_allowed=market["instrument"].get("guaranteedStopAllowed"),
         )
         assert str(confirm.deal_status) == "ACCEPTED"
         assert held.get("stopLevel") == pytest.approx(stop), "stop level not kept"
