@@ -8,6 +8,12 @@ of the example body exists with the same JSON type (recursively; list items are 
 the keys common to all example items). An error example matches when the status and the
 errorCode (before any ':') are the same.
 
+The same replay (run once, module fixture ``outcomes``) also checks two wire details:
+* error answers carry CST / X-SECURITY-TOKEN exactly where the example does (and
+  Access-Control-Expose-Headers where the example has it);
+* whole numbers are written as the example writes them, path by path (``marginFactor: 10`` an
+  integer, a position's ``size: 1.0`` a float), wherever the example is unambiguous.
+
 Documented exceptions (the example contradicts the current documentation, SPEC 11):
 * ``GET /markets`` without parameters: the 2022 example answers 400 ``error.null.epic``; since
   4 Aug 2023 the docs say it returns every market (SPEC 11-Q6). The simulator follows the docs;
