@@ -34,8 +34,8 @@ def sim_state(request: Request) -> SimState:
 EXPOSE_HEADERS = "CST, X-SECURITY-TOKEN"
 _SESSION_KEY = "capitalcom_sim.session"
 
-# Error answers and the session headers they carry (docs/simulator.md "Error answers"). In the
-# official examples an error raised once the request is authenticated carries CST and
+# Error answers and the session headers they carry (docs/simulator.md "Errors and robustness"). In
+# the official examples an error raised once the request is authenticated carries CST and
 # X-SECURITY-TOKEN (24 of 29); the two request-validation errors below do not: the watchlist
 # name-length check carries none, the navigation limit check only Access-Control-Expose-Headers.
 # Errors before authentication (login, missing or dead tokens) have no session to echo.
