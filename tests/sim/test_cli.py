@@ -278,3 +278,18 @@ def test_the_start_banner_names_the_fidelity_choices() -> None:
         pass
     assert "rate limit mode: bucket" in lines[4]
     assert "previous security token: accepted" in lines[4]
+
+
+def test_every_flag_and_users_file_setting_is_documented() -> None:
+    """docs/simulator.md lists every command-line flag and every users-file setting."""
+    from capitalcom_sim.config import _FILE_SETTINGS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text()
+    flags = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert sorted(f for f in flags if f"`{f}" not in docs) == []
+    assert sorted(k for k in _FILE_SETTINGS if f"`{k}`" not in docs) == []
