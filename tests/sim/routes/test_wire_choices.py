@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from capitalcom_sim.streaming import _quote_frame
+from capitalcom_sim.stream_feed import quote_frame
 from tests.conftest import SimHandle
 from tests.sim.routes.conftest import WEDNESDAY_NOON
 
@@ -110,7 +110,7 @@ def test_top_up_past_the_demo_cap(api: httpx.Client, sim: SimHandle, mode: str, 
 
 def test_quote_quantities_are_equal_on_both_sides() -> None:
     for step in range(50):
-        payload = json.loads(_quote_frame("US500", 7448.6, 7449.0, WEDNESDAY_NOON + step, 1))[
+        payload = json.loads(quote_frame("US500", 7448.6, 7449.0, WEDNESDAY_NOON + step, 1))[
             "payload"
         ]
         assert payload["bidQty"] == payload["ofrQty"] >= 1000
