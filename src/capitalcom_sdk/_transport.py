@@ -135,6 +135,15 @@ def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
     return NetworkError(f"connection failed ({type(exc).__name__})", sent=sent)
 
 
+def _sent_path(call: ApiCall[Any], response: httpx.Response) -> str:
+    """The path the request went to, as sent (the URL library's, not the template's)."""
+    try:
+        raw = response.request.url.raw_path
+    except RuntimeError:  # a response built without a request (unit tests)
+        return call.path
+    return raw.split(b"?", 1)[0].decode("ascii", "replace")
+
+
 def _log_retry(call: ApiCall[Any], delay: float, error: CapitalError) -> None:
     if logger.isEnabledFor(_DEBUG):
         logger.debug("%s: %s; retrying in %.3f s", call.endpoint.name, error, delay)
@@ -209,7 +218,7 @@ class _Core:
             body = None
         endpoint = call.endpoint
         return error_from_response(
-            response.status_code, body, method=endpoint.method, path=call.path
+            response.status_code, body, method=endpoint.method, path=_sent_path(call, response)
         )
 
     @staticmethod

@@ -32,6 +32,9 @@ _FILE_SETTINGS = {
     "doubleSlashPaths": "double_slash_paths",
     "closeWithBody": "close_with_body",
     "topUpCapError": "top_up_cap_error",
+    "confirmTtlMs": "confirm_ttl_ms",
+    "overnightFeeClock": "overnight_fee_clock",
+    "guaranteedStopRequiredEpics": "guaranteed_stop_required_epics",
 }
 
 # Values of the choice-valued options (docs/simulator.md "Evidence and choices").
@@ -139,6 +142,14 @@ class SimConfig:
     * ``top_up_cap_error``: a top-up past the demo balance cap is ``400
       error.invalid.balance.maxvalue: 100000.0`` (``"balance-maxvalue"``) or ``400
       account.limit.reached`` (``"account-limit"``).
+
+    Engine fidelity options (evidence in docs/simulator-engine-notes.md): ``confirm_ttl_ms``
+    makes a confirmation answer 404 once it is that old (simulated ms; None: kept, the default);
+    ``overnight_fee_clock`` is when the overnight fee falls due: ``"new_york"`` (17:00 New York,
+    21:00 or 22:00 UTC with US daylight saving; default), ``"london"`` (22:00 London) or
+    ``"utc"`` (a fixed 22:00 UTC); ``guaranteed_stop_required_epics`` lists markets on which a
+    deal without a guaranteed stop is refused with 400
+    ``error.vallidation.guaranteed-stop-loss.required`` (some demo accounts, crypto; default none).
     """
 
     users: tuple[UserConfig, ...] = field(default_factory=lambda: (single_user(),))
@@ -161,6 +172,9 @@ class SimConfig:
     double_slash_paths: str = "not-found"
     close_with_body: str = "close"
     top_up_cap_error: str = "balance-maxvalue"
+    confirm_ttl_ms: int | None = None
+    overnight_fee_clock: str = "new_york"
+    guaranteed_stop_required_epics: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_users(self.users)
@@ -204,6 +218,23 @@ class SimConfig:
         lag = self.closed_bar_lag_ms
         if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= 3_600_000:
             raise ConfigError(f"closed_bar_lag_ms must be an integer in [0, 3600000], got {lag!r}")
+        self._check_engine_options()
+
+    def _check_engine_options(self) -> None:
+        ttl = self.confirm_ttl_ms
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
+            raise ConfigError(f"confirm_ttl_ms must be an integer > 0 or null, got {ttl!r}")
+        if self.overnight_fee_clock not in ("new_york", "london", "utc"):
+            raise ConfigError(
+                "overnight_fee_clock must be 'new_york', 'london' or 'utc', "
+                f"got {self.overnight_fee_clock!r}"
+            )
+        epics = self.guaranteed_stop_required_epics
+        if isinstance(epics, str) or not all(isinstance(e, str) and e for e in epics):
+            raise ConfigError(
+                f"guaranteed_stop_required_epics must be a list of epics, got {epics!r}"
+            )
+        self.guaranteed_stop_required_epics = tuple(epics)
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> SimConfig:
