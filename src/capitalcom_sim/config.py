@@ -120,8 +120,8 @@ class SimConfig:
     must divide a minute into 4 or more ticks); ``confirm_lag_ms`` makes a deal confirmation
     answer 404 until that much simulated time has passed after the write (to test clients that
     poll); ``overnight_fees`` charges the instruments' overnight rates daily (when: see
-    ``overnight_fee_clock``); ``stop_out_level`` closes the worst positions when equity falls below that fraction of the
-    margin (None: never).
+    ``overnight_fee_clock``); ``stop_out_level`` closes the worst positions when equity falls
+    below that fraction of the margin (None: never).
 
     Fidelity choices where the real servers' behaviour is only weakly known (each is documented
     with its evidence in docs/simulator.md "Evidence and choices"):
