@@ -15,7 +15,7 @@ from typing import Any
 import mcp_types as types
 from pydantic import BaseModel, ConfigDict, create_model
 
-from capitalcom_sdk._endpoints import ENDPOINTS, Endpoint
+from capitalcom_sdk._endpoints import ENDPOINTS, Endpoint, SessionEffect
 
 Handler = Callable[[BaseModel], Awaitable[Any]]
 
@@ -54,20 +54,10 @@ class ToolSpec:
         )
 
 
-def session_effect(endpoint: Endpoint[Any]) -> bool:
-    """Whether the endpoint logs in or changes the session (never exposed: the server owns it)."""
-    effect = getattr(endpoint, "session", None)
-    login = bool(getattr(endpoint, "login", False))
-    if effect is None:  # a table without the session flags: the session area is all of it
-        return endpoint.name.startswith("session.") and endpoint.method != "GET"
-    return login or str(getattr(effect, "value", effect)) != "none"
-
-
-def _is_login(endpoint: Endpoint[Any]) -> bool:
-    return bool(getattr(endpoint, "login", False)) or endpoint.name in {
-        "session.login",
-        "session.encryption_key",
-    }
+def owns_session(endpoint: Endpoint[Any]) -> bool:
+    """Whether the table marks the endpoint as logging in or changing the session (account
+    switch, logout): never exposed, the server holds the one session of the assistant."""
+    return endpoint.login or endpoint.session is not SessionEffect.NONE
 
 
 def exposed_endpoints(trading: bool) -> list[Endpoint[Any]]:
@@ -79,7 +69,7 @@ def exposed_endpoints(trading: bool) -> list[Endpoint[Any]]:
     """
     chosen = []
     for endpoint in ENDPOINTS:
-        if endpoint.order_write or _is_login(endpoint) or session_effect(endpoint):
+        if endpoint.order_write or owns_session(endpoint):
             continue
         if endpoint.method != "GET" and not trading:
             continue
