@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from capitalcom_sdk import AsyncClient
+from capitalcom_sdk import _validation as check
 from capitalcom_sdk.errors import DealRejectedError, OrderOutcomeUnknown
 from capitalcom_sdk.mcp._policy import OrderPolicy, PolicyRefusal, ProposedOrder
 from capitalcom_sdk.mcp._tokens import PreviewTokens
@@ -224,6 +225,11 @@ class Trader:
 
     async def preview_open(self, args: OpenArgs) -> dict[str, Any]:
         order = self._open_order(args)
+        # the SDK's own checks of what execute would send (one stop, one profit, sizes...):
+        # a bad order is refused here, not after its token was spent
+        check.epic(args.epic)
+        check.size(args.size)
+        check.stops_and_profits(**args.stops())
         self.policy.check(order)  # PolicyRefusal: refused before anything else
         market = await quote(self.client, QuoteArgs(epic=args.epic))
         price = market["offer"] if args.direction == "BUY" else market["bid"]

@@ -200,8 +200,21 @@ async def test_policy_violation_refused(sim: SimHandle, tmp_path: Path) -> None:
         assert error
         assert too_big["rule"] == "max_order_size"
         assert "token" not in too_big
+        # what execute would refuse is refused at preview, before a token exists
+        error, bad = await served.call(
+            "preview_open_position",
+            epic="GOLD",
+            direction="BUY",
+            size=1,
+            stop_level=2000.0,
+            stop_distance=10.0,
+        )
+        assert error
+        assert bad["error"] == "RequestValidationError"
+        assert "stop" in bad["message"]
+        assert "token" not in bad
     assert not open_positions(sim)
-    assert [e["verdict"] for e in served.journal_entries()] == ["refused", "refused"]
+    assert [e["verdict"] for e in served.journal_entries()] == ["refused", "refused", "error"]
 
 
 async def test_timed_out_order_is_reconciled_not_resent(sim: SimHandle, tmp_path: Path) -> None:
