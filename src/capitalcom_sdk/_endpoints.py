@@ -9,7 +9,7 @@ the async client execute the same declarations; the coverage table in docs is ge
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -93,17 +93,28 @@ class Endpoint(Generic[ResponseT]):
             for k, v in (params or {}).items()
             if v is not None
         }
-        return ApiCall(self, path, query, dict(body) if body is not None else None)
+        return ApiCall(
+            self,
+            path,
+            query,
+            dict(body) if body is not None else None,
+            {k: str(v) for k, v in (path_params or {}).items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class ApiCall(Generic[ResponseT]):
-    """A bound request of a declared endpoint: path filled in, query and body built."""
+    """A bound request of a declared endpoint: path filled in, query and body built.
+
+    ``path_params`` keeps the unquoted values the path was filled with (e.g. the ``dealId`` an
+    order write acts on), so nobody has to parse them back out of ``path``.
+    """
 
     endpoint: Endpoint[ResponseT]
     path: str
     params: dict[str, str]
     body: dict[str, Any] | None
+    path_params: dict[str, str] = field(default_factory=dict)
 
 
 # Reads are safe to repeat. Writes are marked safe=False: either they change state each time
