@@ -253,12 +253,13 @@ class _Core:
         content = response.content
         try:
             if not content:
-                try:
-                    return model.model_validate({})  # type: ignore[no-any-return]
-                except ValidationError:
-                    if model is StatusResponse:
-                        return None  # type: ignore[return-value]  # e.g. logout's empty 200
-                    raise
+                if model is StatusResponse:
+                    return None  # type: ignore[return-value]  # e.g. logout's empty 200
+                # An empty answer is not "nothing there" (an empty position list would be
+                # "{"positions": []}"): a proxy or a cut-off answer. Never read it as data.
+                raise UnexpectedResponseError(
+                    call.endpoint.name, response.status_code, "empty body"
+                )
             return model.model_validate_json(content)  # type: ignore[no-any-return]
         except ValidationError as exc:
             detail = f"{exc.error_count()} validation error(s), first: {exc.errors()[0]['msg']}"
