@@ -103,7 +103,10 @@ def settle_unknown(state: CliState, client: Any, exc: OrderOutcomeUnknown) -> di
     intent = exc.intent
     placement = intent.placement
     what = "the order" if placement else f"the {intent.endpoint.name.replace('.', ' ')}"
-    window = _late_apply_window()
+    try:
+        window = _late_apply_window()
+    except CapitalError as bad:
+        raise type(bad)(f"{bad}; {what} was sent and its outcome is unknown: check") from exc
     state.output.note(
         f"[yellow]{what} was sent but its answer was lost; checking whether it was applied"
         f" (a write may still be applied up to {window:g} s after the client gave up)[/]"
