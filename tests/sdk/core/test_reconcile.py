@@ -82,7 +82,8 @@ def test_timeout_after_sending_an_order_is_not_retried(sim: SimHandle) -> None:
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
         assert "timed out" in info.value.cause
-        assert client.reconcile(info.value, late_apply_window=0).status is ReconcileStatus.NOT_PLACED
+        verdict = client.reconcile(info.value, late_apply_window=0)
+        assert verdict.status is ReconcileStatus.NOT_PLACED
     assert posts(sim) == 1
 
 
@@ -121,7 +122,8 @@ def test_an_older_identical_position_is_not_mistaken_for_the_lost_one(sim: SimHa
         fault(sim, "drop")
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
-        assert client.reconcile(info.value, late_apply_window=0).status is ReconcileStatus.NOT_PLACED
+        verdict = client.reconcile(info.value, late_apply_window=0)
+        assert verdict.status is ReconcileStatus.NOT_PLACED
         fault(sim, "apply_then_drop")
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
