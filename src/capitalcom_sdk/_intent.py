@@ -86,6 +86,7 @@ class OrderIntent:
 
 
 _MAX_DEALS = 100_000
+_MAX_UNSETTLED = 10_000
 
 
 class DealRegistry:
@@ -125,20 +126,25 @@ class DealRegistry:
         if intent.placement:
             with self._lock:
                 self._unsettled[intent.key] = intent
+                while len(self._unsettled) > _MAX_UNSETTLED:
+                    del self._unsettled[next(iter(self._unsettled))]
 
     def settled(self, intent: OrderIntent) -> None:
         """Forget an unknown placement (reconcile gave a final verdict)."""
         with self._lock:
             self._unsettled.pop(intent.key, None)
 
-    def twins(self, intent: OrderIntent) -> list[OrderIntent]:
-        """Other unsettled placements that sent the same order (same endpoint and body)."""
+    def twins(self, intent: OrderIntent, *, still_possible_after: float) -> list[OrderIntent]:
+        """Other unsettled placements that sent the same order (same endpoint and body) and
+        could still have been applied after ``still_possible_after`` (epoch seconds), given
+        when they gave up."""
         with self._lock:
             others = list(self._unsettled.values())
         return [
             other
             for other in others
             if other.key != intent.key
+            and (other.gave_up_at or other.sent_at) >= still_possible_after
             and other.endpoint is intent.endpoint
             and other.account_id == intent.account_id
             and dict(other.body) == dict(intent.body)

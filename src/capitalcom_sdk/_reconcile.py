@@ -289,7 +289,7 @@ def _created(match: Any) -> datetime | None:
 def _one_of(
     matches: Sequence[Any],
     intent: OrderIntent,
-    registry: DealRegistry,
+    twins: Sequence[OrderIntent],
     sent: datetime,
     request: dict[str, Any],
     **found: Any,
@@ -301,7 +301,7 @@ def _one_of(
     created = _created(matches[0])
     if (
         len(matches) > 1
-        or registry.twins(intent)  # another lost identical order could own it
+        or twins  # another lost identical order could own it
         or (created is not None and created.timestamp() < early)  # may predate the request
     ):
         return ReconcileResult(
@@ -311,9 +311,16 @@ def _one_of(
 
 
 def _by_search(
-    intent: OrderIntent, registry: DealRegistry, request: dict[str, Any], clock_skew: float
+    intent: OrderIntent,
+    registry: DealRegistry,
+    request: dict[str, Any],
+    clock_skew: float,
+    late_apply_window: float,
 ) -> Check:
     """Look for the placed deal among positions, working orders and recent activity."""
+    twins = registry.twins(
+        intent, still_possible_after=intent.sent_at - clock_skew - late_apply_window
+    )
     body = dict(intent.body)
     server: ServerTime = yield ep.SERVER_TIME.call()
     server_now = server.server_time / 1000.0
@@ -348,9 +355,7 @@ def _by_search(
         both: list[Any] = [*order_matches, *position_matches]
         first = both[0]
         kind = "working_order" if order_matches else "position"
-        return _one_of(
-            both, intent, registry, sent, request, deal_id=first.deal_id, **{kind: first}
-        )
+        return _one_of(both, intent, twins, sent, request, deal_id=first.deal_id, **{kind: first})
 
     last_period = min(86_400, max(1, math.ceil(server_now - sent_ts + clock_skew) + 1))
     history: ActivityHistory = yield ep.ACTIVITY.call(
@@ -375,7 +380,7 @@ def _by_search(
             ReconcileStatus.AMBIGUOUS, candidates=tuple(activities), request=request
         )
     oldest = deals[0]
-    return _one_of(deals, intent, registry, sent, request, deal_id=oldest.deal_id, activity=oldest)
+    return _one_of(deals, intent, twins, sent, request, deal_id=oldest.deal_id, activity=oldest)
 
 
 def reconcile_flow(
@@ -408,7 +413,9 @@ def reconcile_flow(
         verdict = yield from _by_confirm(intent, request)
         if verdict is None:
             if intent.placement:
-                verdict = yield from _by_search(intent, registry, request, clock_skew)
+                verdict = yield from _by_search(
+                    intent, registry, request, clock_skew, late_apply_window
+                )
             else:
                 verdict = yield from _by_change(intent, request)
         if verdict is not None and (

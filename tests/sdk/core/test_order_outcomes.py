@@ -194,6 +194,22 @@ async def test_an_identical_order_of_another_client_just_before_makes_it_ambiguo
     assert len(result.candidates) == 1
 
 
+async def test_two_identical_lost_orders_with_one_deal_cannot_be_told_apart(
+    either: Either, sim: SimHandle
+) -> None:
+    fault(sim, "POST", "re:^/api/v1/positions$", "apply_then_drop")
+    with pytest.raises(OrderOutcomeUnknown) as applied:
+        await either.call("positions.open", EPIC, "BUY", SIZE)
+    fault(sim, "POST", "re:^/api/v1/positions$", "drop")
+    with pytest.raises(OrderOutcomeUnknown) as dropped:
+        await either.call("positions.open", EPIC, "BUY", SIZE)
+    for lost in (applied.value, dropped.value):
+        result = await either.call("reconcile", lost, late_apply_window=0)
+        assert result.status is ReconcileStatus.AMBIGUOUS  # either could own the one deal
+        assert len(result.candidates) == 1
+    assert len(positions(sim)) == 1
+
+
 # ---- item 4: an order applied late ---------------------------------------------------------
 async def test_an_order_applied_after_the_client_gave_up_is_not_reported_not_placed(
     either: Either, sim: SimHandle
