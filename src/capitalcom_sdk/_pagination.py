@@ -17,7 +17,7 @@ order) and de-duplicated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -25,20 +25,19 @@ from pydantic import BaseModel
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
-from capitalcom_sdk._endpoints import ApiCall
+from capitalcom_sdk._endpoints import ApiCall, Endpoint
 from capitalcom_sdk._transport import Flow, Prefetch
 from capitalcom_sdk.errors import NotFoundError, RequestValidationError
 from capitalcom_sdk.models.enums import Resolution
 from capitalcom_sdk.models.general import ServerTime
 from capitalcom_sdk.models.history import (
-    Activity,
     ActivityHistory,
-    Transaction,
     TransactionHistory,
 )
 from capitalcom_sdk.models.prices import PriceBar, PriceHistory
 
 T = TypeVar("T", bound=BaseModel)
+P = TypeVar("P", bound=BaseModel)  # a page
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called after each request of a paged call."""
 
@@ -228,15 +227,10 @@ def activity_flow(
     if filter is not None:
         extra["filter"] = check.fiql_filter(filter)
     windows = yield from _ranged(start, end, last_period, ACTIVITY_MAX_RANGE)
-    pages: list[Activity] = []
-    for done, window in enumerate(_windows_or_single(windows), start=1):
-        page: ActivityHistory = yield ep.ACTIVITY.call(
-            params=_history_params(window, last_period, extra)
-        )
-        pages.extend(page.activities)
-        if progress is not None:
-            progress(done, len(windows or [None]))
-    return ActivityHistory(activities=_merge_newest_first(pages, lambda a: a.date_utc))
+    activities = yield from _history_pages(
+        ep.ACTIVITY, windows, last_period, extra, lambda page: page.activities, progress
+    )
+    return ActivityHistory(activities=_merge_newest_first(activities, lambda a: a.date_utc))
 
 
 def transactions_flow(
@@ -257,24 +251,29 @@ def transactions_flow(
     if type is not None:
         extra["type"] = check.identifier(str(type), "type").upper()
     windows = yield from _ranged(start, end, last_period, max_range)
-    items: list[Transaction] = []
-    for done, window in enumerate(_windows_or_single(windows), start=1):
-        page: TransactionHistory = yield ep.TRANSACTIONS.call(
-            params=_history_params(window, last_period, extra)
-        )
-        items.extend(page.transactions)
-        if progress is not None:
-            progress(done, len(windows or [None]))
+    items = yield from _history_pages(
+        ep.TRANSACTIONS, windows, last_period, extra, lambda page: page.transactions, progress
+    )
     return TransactionHistory(transactions=_merge_newest_first(items, lambda t: t.date_utc))
 
 
-def _windows_or_single(
+def _history_pages(
+    endpoint: Endpoint[P],
     windows: list[tuple[datetime, datetime]] | None,
-) -> Iterator[tuple[datetime, datetime] | None]:
-    if windows is None:
-        yield None
-    else:
-        yield from windows
+    last_period: int | None,
+    extra: dict[str, Any],
+    items_of: Callable[[P], list[T]],
+    progress: Progress | None,
+) -> Flow[list[T]]:
+    """The items of one history request per window (one request without windows)."""
+    items: list[T] = []
+    requests = [None] if windows is None else windows
+    for done, window in enumerate(requests, start=1):
+        page: P = yield endpoint.call(params=_history_params(window, last_period, extra))
+        items.extend(items_of(page))
+        if progress is not None:
+            progress(done, len(requests))
+    return items
 
 
 __all__ = [

@@ -253,7 +253,10 @@ class UnexpectedResponseError(CapitalError):
         super().__init__(f"{endpoint}: unexpected response body (HTTP {status}): {detail}")
 
 
-_SESSION_CODES = frozenset(
+# The session's tokens are gone or refused: logging in again fixes it (REST answers, WebSocket
+# error frames). ``error.null.accountId`` is not among them: SPEC section 9 has POST /session
+# itself answer it (no usable account for the key / environment), so a new login cannot help.
+SESSION_ERROR_CODES = frozenset(
     {
         "error.invalid.session.token",
         "error.security.token-invalid",
@@ -294,7 +297,7 @@ def error_from_response(status: int, body: Any, *, method: str = "", path: str =
     raw = raw if isinstance(raw, str) else None
     code, value = split_error_code(raw)
     cls: type[APIError]
-    if code in _SESSION_CODES:
+    if code in SESSION_ERROR_CODES:
         cls = SessionExpiredError
     elif code in _AUTH_CODES:
         cls = AuthenticationError

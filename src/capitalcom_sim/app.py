@@ -88,9 +88,8 @@ def create_app(config: SimConfig | None = None) -> SimApp:
         *sentiment.routes,
         *watchlists.routes,
         *control.routes,
-        *stream_control.routes,
+        *stream_control.routes,  # /connect websocket and /_sim/stream/*
     ]
-    route_list += stream_control.routes  # /connect websocket and /_sim/stream/*
     app = SimApp(
         routes=route_list,
         exception_handlers={

@@ -16,6 +16,7 @@ from capitalcom_sim.faults import FaultStore
 from capitalcom_sim.ratelimit import RateLimiter
 from capitalcom_sim.sessions import Session, SessionStore
 from capitalcom_sim.stats import Stats
+from capitalcom_sim.streaming import StreamHub
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ class SimState:
     on_reset: list[Callable[[], None]] = field(default_factory=list)
     _users_by_key: dict[str, UserConfig] = field(default_factory=dict, repr=False)
     _clock_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    streams: StreamHub = field(init=False, repr=False)
+    """The ``/connect`` sockets of this simulator and their ticker."""
+
+    def __post_init__(self) -> None:
+        self.streams = StreamHub(self)
 
     @classmethod
     def from_config(cls, config: SimConfig) -> SimState:

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.http import json_body, json_response, sim_state
-from capitalcom_sim.streaming import StreamHub, connect_endpoint, hub_for
+from capitalcom_sim.streaming import StreamHub, connect_endpoint
 
 MAX_STALL_SECONDS = 600.0
 
@@ -24,7 +24,7 @@ def _invalid(field_name: str) -> ApiError:
 
 
 def _hub(request: Request) -> StreamHub:
-    return hub_for(sim_state(request))
+    return sim_state(request).streams
 
 
 def _only(body: dict[str, Any], *allowed: str) -> None:

@@ -1,9 +1,12 @@
 """The ``/connect`` WebSocket: quotes and OHLC bars on the simulator clock (SPEC section 8).
 
-One :class:`StreamHub` per simulator state holds the connections; a single ticker task in the
-server's event loop walks the engine's tick grid as the simulated clock moves and fans frames out
-to per-connection writer queues. Behaviour the real servers do not document is chosen here and
-described in docs/streaming.md ("Simulator behaviour").
+One :class:`StreamHub` per simulator state (``SimState.streams``) holds the connections: it
+accepts the sockets, answers the protocol's messages, and runs a single ticker task in the
+server's event loop that walks the simulated clock and has the :class:`~capitalcom_sim.
+stream_feed.Feed` (the subscription index, quotes on the engine's tick grid, closed bars, the
+frames) fan frames out to per-connection writer queues. Behaviour the real servers do not
+document is chosen here and described in docs/streaming.md ("Simulator behaviour"). A little
+over 500 lines: sockets, protocol and ticker share the connection table and one event loop.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ import json
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from capitalcom_sim.engine.types import RESOLUTIONS
 from capitalcom_sim.errors import ApiError
+from capitalcom_sim.stream_feed import BAR_TYPES, Feed, error_frame, ok_frame
 
 if TYPE_CHECKING:
     from capitalcom_sim.sessions import Session
@@ -29,29 +33,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RESOLUTION_MS: dict[str, int] = {
-    "MINUTE": 60_000,
-    "MINUTE_5": 300_000,
-    "MINUTE_15": 900_000,
-    "MINUTE_30": 1_800_000,
-    "HOUR": 3_600_000,
-    "HOUR_4": 14_400_000,
-    "DAY": 86_400_000,
-    "WEEK": 604_800_000,
-}
-BAR_TYPES = ("classic", "heikin-ashi")
 MAX_INSTRUMENTS = 40
 """Distinct epics (quotes and OHLC together) one connection may hold (SPEC section 4)."""
 PING_TIMEOUT_MS = 600_000
 """A connection without a ``ping`` for this long on the simulator clock is closed."""
-MAX_CATCHUP_TICKS = 600
-"""After a clock jump, quotes are replayed for at most this many grid points per epic."""
-MAX_CATCHUP_BARS = 200
-"""After a clock jump, at most this many closed bars per subscription are sent."""
 OUT_QUEUE_FRAMES = 50_000
 """A connection whose unsent frames exceed this is closed as a slow consumer."""
-HEIKIN_ASHI_LOOKBACK = 20
-_WEEK_ORIGIN_MS = 4 * 86_400_000  # bars of a week start on Monday 00:00 UTC (1970-01-05)
 _MAX_IDLE_SLEEP = 0.05
 _EARLY_WAKE = 0.0015
 
@@ -59,52 +46,10 @@ CLOSE_PING_TIMEOUT = 1000
 CLOSE_DROPPED = 1011
 CLOSE_SLOW_CONSUMER = 1008
 
-ERR_SESSION = "error.invalid.session.token"
 ERR_EPIC = "error.invalid.epic"
 ERR_LIMIT = "error.size.epics"
 ERR_MALFORMED = "error.malformed.request"
 ERR_DESTINATION = "error.invalid.destination"
-
-_hubs: weakref.WeakKeyDictionary[SimState, StreamHub] = weakref.WeakKeyDictionary()
-_hubs_lock = threading.Lock()
-
-
-def hub_for(state: SimState) -> StreamHub:
-    """The stream hub of a simulator state (created on first use)."""
-    with _hubs_lock:
-        hub = _hubs.get(state)
-        if hub is None:
-            hub = _hubs[state] = StreamHub(state)
-        return hub
-
-
-def bar_start(resolution: str, t_ms: int) -> int:
-    """Start (ms) of the bar of ``resolution`` holding ``t_ms``; weeks start on Monday UTC."""
-    size = RESOLUTION_MS[resolution]
-    origin = _WEEK_ORIGIN_MS if resolution == "WEEK" else 0
-    return t_ms - ((t_ms - origin) % size)
-
-
-def _dumps(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"))
-
-
-def _error_frame(destination: str | None, correlation_id: str | None, error_code: str) -> str:
-    # Both layouts reported for the real servers at once: payload.errorCode and top-level errorCode.
-    frame: dict[str, Any] = {"status": "ERROR", "destination": destination}
-    if correlation_id is not None:
-        frame["correlationId"] = correlation_id
-    frame["errorCode"] = error_code
-    frame["payload"] = {"errorCode": error_code}
-    return _dumps(frame)
-
-
-def _ok_frame(destination: str, correlation_id: str | None, payload: dict[str, Any]) -> str:
-    frame: dict[str, Any] = {"status": "OK", "destination": destination}
-    if correlation_id is not None:
-        frame["correlationId"] = correlation_id
-    frame["payload"] = payload
-    return _dumps(frame)
 
 
 class _Reject(Exception):
@@ -160,69 +105,30 @@ class StreamConnection:
         }
 
 
-@dataclass
-class _EpicTicks:
-    last_grid_ms: int
-    last_prices: tuple[float, float] | None = None
-
-
 class StreamHub:
     """Every ``/connect`` socket of one simulator and the ticker that feeds them."""
 
     def __init__(self, state: SimState) -> None:
         self._state = state
         self.connections: dict[str, StreamConnection] = {}
-        self.paused: set[str] = set()
         self._ids = itertools.count(1)
-        self._quote_subs: dict[str, set[StreamConnection]] = {}
-        self._ohlc_subs: dict[tuple[str, str, str], set[StreamConnection]] = {}
-        self._ticks: dict[str, _EpicTicks] = {}
-        self._bars_seen: dict[tuple[str, str], int] = {}
+        self._feed: Feed[StreamConnection] = Feed(lambda: state.engine.prices, self._enqueue)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._idle = True
+        self._watchers: list[Callable[[], None]] = []  # wait_for's checks, run on changes
+        self._watchers_lock = threading.Lock()
         state.on_reset.append(self._on_reset)
 
-    # -- engine adapter (CONTRACTS section 2) ----------------------------------------------------
-
     @property
-    def _prices(self) -> Any:
-        engine = self._state.engine
-        prices = getattr(engine, "prices", None)
-        if prices is None:
-            raise RuntimeError("the simulator has no price engine")
-        return prices
-
-    def _tick_ms(self) -> int:
-        return int(getattr(self._prices, "tick_ms", 1000))
+    def paused(self) -> set[str]:
+        """Epics whose quotes and bars are held back (``/_sim/stream/pause``)."""
+        return self._feed.paused
 
     def known_epic(self, epic: str) -> bool:
         """Whether the engine lists ``epic``."""
-        engine = self._state.engine
-        instruments = getattr(engine, "instruments", None)
-        if instruments is None:
-            return False
-        has = getattr(instruments, "has", None)
-        if callable(has):
-            return bool(has(epic))
-        try:
-            return epic in instruments
-        except TypeError:
-            return False
-
-    def _bar(
-        self, epic: str, resolution: str, start_ms: int
-    ) -> dict[str, tuple[float, ...]] | None:
-        """The closed bar starting at ``start_ms`` as ``{"bid": (o,h,l,c), "ask": (...)}``."""
-        bars = self._bars(epic, resolution, start_ms, start_ms)
-        return bars[-1][1] if bars and bars[-1][0] == start_ms else None
-
-    def _bars(
-        self, epic: str, resolution: str, start_ms: int, end_ms: int
-    ) -> list[tuple[int, dict[str, tuple[float, ...]]]]:
-        raw = self._prices.bars(epic, resolution, start_ms, end_ms)
-        return [_normalise_bar(bar) for bar in raw]
+        return epic in self._state.engine.instruments
 
     # -- connection lifecycle ---------------------------------------------------------------------
 
@@ -240,6 +146,7 @@ class StreamHub:
             remote=f"{client.host}:{client.port}" if client else "",
         )
         self.connections[conn.id] = conn
+        self._notify()
         conn.writer = asyncio.create_task(self._write_loop(conn), name=f"sim-ws-{conn.id}")
         self._ensure_ticker()
         logger.debug("stream %s connected from %s", conn.id, conn.remote)
@@ -276,6 +183,7 @@ class StreamHub:
             for frame in snapshots:
                 self._enqueue(conn, frame)
             self._wake_up()
+            self._notify()
 
     async def _write_loop(self, conn: StreamConnection) -> None:
         send = conn.websocket.send
@@ -327,6 +235,7 @@ class StreamHub:
     def _forget(self, conn: StreamConnection) -> None:
         self._unsubscribe_all(conn)
         self.connections.pop(conn.id, None)
+        self._notify()
 
     # -- messages ---------------------------------------------------------------------------------
 
@@ -335,9 +244,9 @@ class StreamHub:
         try:
             message = json.loads(text)
         except ValueError:
-            return _error_frame(None, None, ERR_MALFORMED)
+            return error_frame(None, None, ERR_MALFORMED)
         if not isinstance(message, dict):
-            return _error_frame(None, None, ERR_MALFORMED)
+            return error_frame(None, None, ERR_MALFORMED)
         raw_destination = message.get("destination")
         destination = raw_destination if isinstance(raw_destination, str) else None
         raw_id = message.get("correlationId")
@@ -348,23 +257,23 @@ class StreamHub:
         )
         handler = self._handlers.get(destination or "")
         if handler is None:
-            return _error_frame(destination, correlation_id, ERR_DESTINATION)
+            return error_frame(destination, correlation_id, ERR_DESTINATION)
         cst, token = message.get("cst"), message.get("securityToken")
         try:
             session = self._state.sessions.authenticate(
                 cst if isinstance(cst, str) else None, token if isinstance(token, str) else None
             )
         except ApiError as exc:
-            return _error_frame(destination, correlation_id, exc.error_code)
+            return error_frame(destination, correlation_id, exc.error_code)
         payload = message.get("payload")
         if destination != "ping" and not isinstance(payload, dict):
-            return _error_frame(destination, correlation_id, ERR_MALFORMED)
+            return error_frame(destination, correlation_id, ERR_MALFORMED)
         assert destination is not None
         try:
             result = handler(self, conn, session, payload if isinstance(payload, dict) else {})
         except _Reject as exc:
-            return _error_frame(destination, correlation_id, exc.error_code)
-        return _ok_frame(destination, correlation_id, result)
+            return error_frame(destination, correlation_id, exc.error_code)
+        return ok_frame(destination, correlation_id, result)
 
     def _ping(self, conn: StreamConnection, session: Session, payload: dict[str, Any]) -> Any:
         conn.last_ping_ms = self._state.clock.now_ms()
@@ -406,23 +315,12 @@ class StreamHub:
         self._check_limit(conn, epics)
         self._bind(conn, session)
         now = self._state.clock.now_ms()
-        tick = self._tick_ms()
-        grid = now - now % tick
         for epic in epics:
-            ticks = self._ticks.get(epic)
-            if ticks is None:
-                bid, offer = self._prices.quote(epic, grid)
-                ticks = self._ticks[epic] = _EpicTicks(grid, (float(bid), float(offer)))
-            if (
-                epic not in conn.quotes
-                and ticks.last_prices is not None
-                and epic not in self.paused
-            ):
-                # The current quote right after the acknowledgement (a snapshot), then changes.
-                bid, offer = ticks.last_prices
-                conn.after_reply.append(_quote_frame(epic, bid, offer, ticks.last_grid_ms, tick))
+            # The current quote right after the acknowledgement (a snapshot), then changes.
+            snapshot = self._feed.add_quote(conn, epic, now, new=epic not in conn.quotes)
+            if snapshot is not None:
+                conn.after_reply.append(snapshot)
             conn.quotes.add(epic)
-            self._quote_subs.setdefault(epic, set()).add(conn)
         return {"subscriptions": dict.fromkeys(epics, "PROCESSED")}
 
     def _unsubscribe_quotes(
@@ -431,7 +329,7 @@ class StreamHub:
         epics = self._epics(payload)
         for epic in epics:
             conn.quotes.discard(epic)
-            self._drop_quote_sub(epic, conn)
+            self._feed.drop_quote(conn, epic)
         return {"subscriptions": dict.fromkeys(epics, "PROCESSED")}
 
     def _subscribe_ohlc(
@@ -439,7 +337,7 @@ class StreamHub:
     ) -> Any:
         epics = self._epics(payload)
         resolutions = (
-            self._names(payload, "resolutions", RESOLUTION_MS, "error.invalid.resolution")
+            self._names(payload, "resolutions", RESOLUTIONS, "error.invalid.resolution")
             if payload.get("resolutions") is not None
             else ["MINUTE"]
         )
@@ -456,8 +354,7 @@ class StreamHub:
             for resolution in resolutions:
                 key = (epic, resolution, str(bar_type))
                 conn.ohlc.add(key)
-                self._ohlc_subs.setdefault(key, set()).add(conn)
-                self._bars_seen.setdefault((epic, resolution), bar_start(resolution, now))
+                self._feed.add_ohlc(conn, key, now)
                 keys[f"{epic}:{resolution}:{bar_type}"] = "PROCESSED"
         return {"subscriptions": keys}
 
@@ -468,9 +365,9 @@ class StreamHub:
         named_res = payload.get("resolutions") is not None
         named_types = payload.get("types") is not None
         resolutions = (
-            self._names(payload, "resolutions", RESOLUTION_MS, "error.invalid.resolution")
+            self._names(payload, "resolutions", RESOLUTIONS, "error.invalid.resolution")
             if named_res
-            else list(RESOLUTION_MS)
+            else list(RESOLUTIONS)
         )
         types = (
             self._names(payload, "types", BAR_TYPES, "error.invalid.types")
@@ -485,7 +382,7 @@ class StreamHub:
                     if key in conn.ohlc or (named_res and named_types):
                         keys[f"{epic}:{resolution}:{bar_type}"] = "PROCESSED"
                     conn.ohlc.discard(key)
-                    self._drop_ohlc_sub(key, conn)
+                    self._feed.drop_ohlc(conn, key)
         return {"subscriptions": keys}
 
     _handlers: ClassVar[
@@ -498,31 +395,13 @@ class StreamHub:
         "OHLCMarketData.unsubscribe": _unsubscribe_ohlc,
     }
 
-    # -- subscription index -----------------------------------------------------------------------
-
-    def _drop_quote_sub(self, epic: str, conn: StreamConnection) -> None:
-        subscribers = self._quote_subs.get(epic)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._quote_subs[epic]
-                self._ticks.pop(epic, None)
-
-    def _drop_ohlc_sub(self, key: tuple[str, str, str], conn: StreamConnection) -> None:
-        subscribers = self._ohlc_subs.get(key)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._ohlc_subs[key]
-                epic, resolution, _ = key
-                if not any(k[0] == epic and k[1] == resolution for k in self._ohlc_subs):
-                    self._bars_seen.pop((epic, resolution), None)
+    # -- subscriptions --------------------------------------------------------------------------
 
     def _unsubscribe_all(self, conn: StreamConnection) -> None:
         for epic in list(conn.quotes):
-            self._drop_quote_sub(epic, conn)
+            self._feed.drop_quote(conn, epic)
         for key in list(conn.ohlc):
-            self._drop_ohlc_sub(key, conn)
+            self._feed.drop_ohlc(conn, key)
         conn.quotes.clear()
         conn.ohlc.clear()
 
@@ -576,8 +455,7 @@ class StreamHub:
         clock = self._state.clock
         now = clock.now_ms()
         self._check_connections(now)
-        next_due = self._emit_quotes(now)
-        self._emit_bars(now)
+        next_due = self._feed.emit(now)
         speed = clock.speed
         self._idle = speed <= 0 or next_due is None
         if speed <= 0 or next_due is None:
@@ -603,92 +481,43 @@ class StreamHub:
                 logger.info("stream %s: session ended or account switched, dropping", conn.id)
                 self._unsubscribe_all(conn)
                 conn.session = None
-
-    def _emit_quotes(self, now: int) -> int | None:
-        if not self._quote_subs:
-            return None
-        tick = self._tick_ms()
-        grid_now = now - now % tick
-        quote = self._prices.quote
-        due: list[tuple[int, str]] = []
-        for epic, ticks in self._ticks.items():
-            if epic in self.paused:
-                ticks.last_grid_ms = grid_now
-                continue
-            first = max(ticks.last_grid_ms + tick, grid_now - (MAX_CATCHUP_TICKS - 1) * tick)
-            due.extend((g, epic) for g in range(first, grid_now + 1, tick))
-            ticks.last_grid_ms = max(ticks.last_grid_ms, grid_now)
-        due.sort()
-        for grid_ms, epic in due:
-            ticks = self._ticks[epic]
-            bid, offer = quote(epic, grid_ms)
-            prices = (float(bid), float(offer))
-            if prices == ticks.last_prices:
-                continue
-            ticks.last_prices = prices
-            frame = _quote_frame(epic, prices[0], prices[1], grid_ms, tick)
-            for conn in self._quote_subs.get(epic, ()):
-                self._enqueue(conn, frame)
-        return grid_now + tick
-
-    def _emit_bars(self, now: int) -> None:
-        for (epic, resolution), seen in list(self._bars_seen.items()):
-            current = bar_start(resolution, now)
-            if current <= seen:
-                continue
-            self._bars_seen[(epic, resolution)] = current
-            if epic in self.paused:
-                continue
-            size = RESOLUTION_MS[resolution]
-            starts = list(range(seen, current, size))[-MAX_CATCHUP_BARS:]
-            for start in starts:
-                self._emit_bar(epic, resolution, start)
-
-    def _emit_bar(self, epic: str, resolution: str, start: int) -> None:
-        wanted = {
-            bar_type: subs
-            for bar_type in BAR_TYPES
-            if (subs := self._ohlc_subs.get((epic, resolution, bar_type)))
-        }
-        if not wanted:
-            return
-        for bar_type, subs in wanted.items():
-            if bar_type == "classic":
-                bar = self._bar(epic, resolution, start)
-            else:
-                bar = self._heikin_ashi(epic, resolution, start)
-            if bar is None:
-                continue
-            for price_type in ("bid", "ask"):
-                o, h, low, c = bar[price_type]
-                frame = _ok_frame(
-                    "ohlc.event",
-                    None,
-                    {
-                        "resolution": resolution,
-                        "epic": epic,
-                        "type": bar_type,
-                        "priceType": price_type,
-                        "t": start,
-                        "h": h,
-                        "l": low,
-                        "o": o,
-                        "c": c,
-                    },
-                )
-                for conn in list(subs):
-                    self._enqueue(conn, frame)
-
-    def _heikin_ashi(
-        self, epic: str, resolution: str, start: int
-    ) -> dict[str, tuple[float, ...]] | None:
-        size = RESOLUTION_MS[resolution]
-        bars = self._bars(epic, resolution, start - HEIKIN_ASHI_LOOKBACK * size, start)
-        if not bars or bars[-1][0] != start:
-            return None
-        return {side: heikin_ashi([b[side] for _, b in bars])[-1] for side in ("bid", "ask")}
+                self._notify()
 
     # -- control plane ----------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        with self._watchers_lock:
+            watchers = list(self._watchers)
+        for check in watchers:
+            check()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block the calling thread until ``predicate()`` holds or ``timeout`` (real seconds)
+        passes; whether it held. The predicate runs on the hub's event loop (so it sees a
+        consistent state) right away and whenever a connection opens or closes, a client
+        message was answered or a session's subscriptions fell off. For tests and tools in
+        other threads; never call it on the hub's own loop."""
+        held = threading.Event()
+
+        def check() -> None:
+            try:
+                if predicate():
+                    held.set()
+            except Exception:  # a broken predicate must not break the hub
+                logger.exception("stream wait_for predicate failed")
+
+        with self._watchers_lock:
+            self._watchers.append(check)
+        try:
+            loop = self._loop
+            if loop is not None and loop.is_running():
+                loop.call_soon_threadsafe(check)
+            else:
+                check()  # no socket was ever served: nothing changes meanwhile
+            return held.wait(timeout)
+        finally:
+            with self._watchers_lock:
+                self._watchers.remove(check)
 
     def describe(self) -> list[dict[str, Any]]:
         """The open connections as JSON-ready dicts (GET /_sim/stream/connections)."""
@@ -752,52 +581,7 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-def _quote_frame(epic: str, bid: float, offer: float, t_ms: int, tick_ms: int) -> str:
-    step = t_ms // tick_ms
-    bid_qty = float(1000 + (step * 7919 + len(epic) * 104729) % 9000)
-    offer_qty = float(1000 + (step * 6841 + len(epic) * 130363) % 9000)
-    return _dumps(
-        {
-            "status": "OK",
-            "destination": "quote",
-            "payload": {
-                "epic": epic,
-                "product": "CFD",
-                "bid": bid,
-                "bidQty": bid_qty,
-                "ofr": offer,
-                "ofrQty": offer_qty,
-                "timestamp": t_ms,
-            },
-        }
-    )
-
-
-def heikin_ashi(bars: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
-    """Heikin-ashi (open, high, low, close) of classic (open, high, low, close) bars.
-
-    The first bar is seeded with open = (open + close) / 2 of the classic bar.
-    """
-    result: list[tuple[float, ...]] = []
-    prev_open = prev_close = 0.0
-    for i, (o, h, low, c) in enumerate(bars):
-        ha_close = (o + h + low + c) / 4.0
-        ha_open = (o + c) / 2.0 if i == 0 else (prev_open + prev_close) / 2.0
-        result.append((ha_open, max(h, ha_open, ha_close), min(low, ha_open, ha_close), ha_close))
-        prev_open, prev_close = ha_open, ha_close
-    return result
-
-
-def _normalise_bar(bar: Any) -> tuple[int, dict[str, tuple[float, ...]]]:
-    """A bar of ``engine.prices.bars`` (``start_ms`` plus ``bid``/``ask`` OHLC sides) as
-    (start ms, {"bid": (o, h, l, c), "ask": (o, h, l, c)})."""
-    sides: dict[str, tuple[float, ...]] = {}
-    for side in ("bid", "ask"):
-        ohlc = getattr(bar, side)
-        sides[side] = (float(ohlc.open), float(ohlc.high), float(ohlc.low), float(ohlc.close))
-    return int(bar.start_ms), sides
-
-
 async def connect_endpoint(websocket: WebSocket) -> None:
     """Starlette endpoint of ``/connect``."""
-    await hub_for(websocket.app.state.sim).serve(websocket)
+    state: SimState = websocket.app.state.sim
+    await state.streams.serve(websocket)

@@ -463,10 +463,9 @@ STREAM_CASES: list[tuple[str, Callable[[Any], Any], str]] = [
 async def test_stream_subscriptions_refuse_bad_input_before_sending(
     async_client: AsyncClient, server: SimServer, call: Callable[[Any], Any], field: str
 ) -> None:
-    from capitalcom_sim.streaming import hub_for
 
     def received() -> int:
-        return sum(int(c["messagesReceived"]) for c in hub_for(server.state).describe())
+        return sum(int(c["messagesReceived"]) for c in server.state.streams.describe())
 
     async with async_client.stream() as stream:
         await stream.subscribe_quotes(["SILVER"])  # the connection exists: frames are counted

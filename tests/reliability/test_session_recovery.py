@@ -20,7 +20,6 @@ from capitalcom_sdk import AsyncClient, Client
 from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sdk.streaming import AsyncStream, Quote, Stream
 from capitalcom_sim.server import SimServer
-from capitalcom_sim.streaming import hub_for
 from tests.conftest import start_sim
 from tests.reliability.conftest import FAST_RETRY, config, handle
 
@@ -129,7 +128,7 @@ async def test_simulator_restart_on_the_same_port_is_survived(server: SimServer)
                 details = await client.session.details()
                 recovered = await quotes_after(stream, restarted_at, set(EPICS), 15.0)
                 new_logins = logins(replacement)
-                connections = hub_for(replacement.state).describe()
+                connections = replacement.state.streams.describe()
         assert details.client_id == sim.state.config.users[0].client_id
         assert new_logins >= 1
         assert recovered == set(EPICS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,9 +13,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from capitalcom_sim.config import SimConfig
-from capitalcom_sim.streaming import hub_for
 from tests.conftest import SimHandle
-from tests.sdk.streaming.support import START_MS, RawClient, open_epics, stream_config, ws_url
+from tests.sdk.streaming.support import (
+    START_MS,
+    RawClient,
+    connections_until_async,
+    open_epics,
+    stream_config,
+    ws_url,
+)
 
 
 @pytest.fixture
@@ -236,14 +241,14 @@ async def test_ohlc_unsubscribe_takes_plural_types_and_removes_only_what_is_name
             "GOLD:MINUTE_5:heikin-ashi": "PROCESSED",
         }
     }
-    [conn] = hub_for(sim.state).describe()
+    [conn] = sim.state.streams.describe()
     assert conn["ohlc"] == ["GOLD:MINUTE:classic", "GOLD:MINUTE_5:classic"]
     reply = await raw.request("OHLCMarketData.unsubscribe", {"epics": ["GOLD"]})
     assert set(reply["payload"]["subscriptions"]) == {
         "GOLD:MINUTE:classic",
         "GOLD:MINUTE_5:classic",
     }
-    assert hub_for(sim.state).describe()[0]["ohlc"] == []
+    assert sim.state.streams.describe()[0]["ohlc"] == []
 
 
 async def test_unknown_epic_is_refused_in_both_error_layouts(raw: RawClient) -> None:
@@ -282,7 +287,7 @@ async def test_forty_instruments_per_connection_and_the_41st_is_refused(
     refused = await raw.request("marketData.subscribe", {"epics": [epics[40]]})
     assert refused["status"] == "ERROR"
     assert refused["payload"] == {"errorCode": "error.size.epics"}
-    [conn] = hub_for(sim.state).describe()
+    [conn] = sim.state.streams.describe()
     assert conn["instruments"] == 40
     assert epics[40] not in conn["quotes"]
     # An epic already held does not count again.
@@ -335,7 +340,7 @@ async def test_account_switch_drops_the_subscriptions(raw: RawClient, sim: SimHa
     raw.security_token = response.headers["X-SECURITY-TOKEN"]
     assert raw.security_token != old_token
     assert await _events_after_advance(raw, sim, 5) == []
-    assert hub_for(sim.state).describe()[0]["quotes"] == []
+    assert sim.state.streams.describe()[0]["quotes"] == []
     # Resubscribing with the new tokens brings the quotes back (snapshot first).
     await raw.request("marketData.subscribe", {"epics": ["BTCUSD"]})
     assert await _events_after_advance(raw, sim, 3)
@@ -348,7 +353,7 @@ async def test_session_expiry_drops_the_subscriptions(raw: RawClient, sim: SimHa
     reply_id = await raw.send("ping")
     frames = await _frames_until_reply(raw, reply_id)
     assert frames == []
-    assert hub_for(sim.state).describe()[0]["quotes"] == []
+    assert sim.state.streams.describe()[0]["quotes"] == []
 
 
 async def test_control_plane_lists_pauses_and_drops_connections(
@@ -384,7 +389,7 @@ async def test_stall_holds_the_connection_silent(raw: RawClient, sim: SimHandle)
     reply_id = await raw.send("ping")
     frames = await _frames_until_reply(raw, reply_id)  # the reply comes after the stall
     assert frames == []
-    [conn] = hub_for(sim.state).describe()
+    [conn] = sim.state.streams.describe()
     assert conn["framesDiscarded"] >= 1
 
 
@@ -424,11 +429,7 @@ async def test_reset_closes_every_stream_connection(raw: RawClient, sim: SimHand
         assert (await http.post("/_sim/reset", json={})).status_code == 200
     with pytest.raises(ConnectionClosed):
         await _frames_until_reply(raw, "never")  # events until the close
-    for _ in range(100):
-        if not hub_for(sim.state).describe():
-            break
-        await asyncio.sleep(0.01)
-    assert hub_for(sim.state).describe() == []
+    assert await connections_until_async(sim.state, lambda conns: not conns) == []
 
 
 async def test_clock_jumps_deliver_every_closed_bar_of_each_resolution(

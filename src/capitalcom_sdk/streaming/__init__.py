@@ -6,7 +6,8 @@
 
 from capitalcom_sdk.streaming._buffer import EventBuffer
 from capitalcom_sdk.streaming._events import Event, OHLCBar, Quote, parse_frame
-from capitalcom_sdk.streaming._stream import AsyncStream, StreamOptions, StreamStats
+from capitalcom_sdk.streaming._options import StreamOptions, StreamStats
+from capitalcom_sdk.streaming._stream import AsyncStream
 from capitalcom_sdk.streaming._sync import Stream
 from capitalcom_sdk.streaming._trades import (
     AsyncTradeFeed,

@@ -14,19 +14,11 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from capitalcom_sdk._logging import get_logger
+from capitalcom_sdk.errors import SESSION_ERROR_CODES
 from capitalcom_sdk.streaming._events import Event, OHLCBar, Quote, Reply, parse_frame
+from capitalcom_sdk.streaming._registry import OhlcKey
 
 logger = get_logger("capitalcom_sdk.streaming")
-
-SESSION_ERROR_CODES = frozenset(
-    {
-        "error.invalid.session.token",
-        "error.null.client.token",
-        "error.security.token-invalid",
-        "error.security.cst-invalid",
-        "error.null.accountId",
-    }
-)
 
 
 class ConnectionLost(Exception):
@@ -74,7 +66,7 @@ class Connection:
         self.last_frame = now
         self.last_ping = now
         self.acked_quotes: set[str] = set()
-        self.acked_ohlc: set[tuple[str, str, str]] = set()
+        self.acked_ohlc: set[OhlcKey] = set()
         self.done: asyncio.Future[ConnectionLost] = asyncio.get_running_loop().create_future()
         self.frames = 0
 

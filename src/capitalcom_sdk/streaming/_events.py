@@ -5,23 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-BarType = Literal["classic", "heikin-ashi"]
-PriceType = Literal["bid", "ask"]
-Resolution = Literal[
-    "MINUTE", "MINUTE_5", "MINUTE_15", "MINUTE_30", "HOUR", "HOUR_4", "DAY", "WEEK"
-]
-RESOLUTIONS: tuple[str, ...] = (
-    "MINUTE",
-    "MINUTE_5",
-    "MINUTE_15",
-    "MINUTE_30",
-    "HOUR",
-    "HOUR_4",
-    "DAY",
-    "WEEK",
-)
+from capitalcom_sdk.models.enums import Resolution
+
+RESOLUTIONS: tuple[str, ...] = tuple(r.value for r in Resolution)  # MINUTE .. WEEK
 BAR_TYPES: tuple[str, ...] = ("classic", "heikin-ashi")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

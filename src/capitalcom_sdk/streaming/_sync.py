@@ -16,7 +16,9 @@ from typing import Any, Self, TypeVar
 
 from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.streaming._events import Event
-from capitalcom_sdk.streaming._stream import AsyncStream, SessionSource, StreamOptions, StreamStats
+from capitalcom_sdk.streaming._options import StreamOptions, StreamStats
+from capitalcom_sdk.streaming._sources import SessionSource
+from capitalcom_sdk.streaming._stream import AsyncStream
 from capitalcom_sdk.streaming.errors import StreamClosedError
 
 logger = get_logger("capitalcom_sdk.streaming")

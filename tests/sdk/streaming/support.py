@@ -1,16 +1,19 @@
-"""Helpers of the streaming tests: simulator settings, synthetic extra epics, raw frames."""
+"""Helpers of the streaming tests: simulator settings, synthetic extra epics, raw frames, and
+waits on the simulator's connections and the client's frames (never on the wall clock)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
+from capitalcom_sdk.streaming import AsyncStream
 from capitalcom_sim.config import SimConfig, single_user
+from capitalcom_sim.state import SimState
 
 # A Wednesday afternoon (UTC): every default market but 5CPSG is open.
 START_MS = int(datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp() * 1000)
@@ -138,3 +141,40 @@ class RawClient:
         self, destination: str, payload: dict[str, Any] | None = None, **kw: Any
     ) -> dict[str, Any]:
         return await self.reply(await self.send(destination, payload, **kw))
+
+
+Connections = list[dict[str, Any]]
+
+
+def connections_until(
+    state: SimState, predicate: Callable[[Connections], bool], timeout: float = 5.0
+) -> Connections:
+    """The simulator's stream connections (``describe()``) once ``predicate`` holds for them.
+
+    Blocks this thread until the hub, on its own loop, finds the predicate true after a change
+    (never waits for simulated time); fails the test after ``timeout`` real seconds.
+    """
+    hub = state.streams
+    if not hub.wait_for(lambda: predicate(hub.describe()), timeout):
+        raise AssertionError(f"stream connections never matched: {hub.describe()}")
+    return hub.describe()
+
+
+async def connections_until_async(
+    state: SimState, predicate: Callable[[Connections], bool], within: float = 5.0
+) -> Connections:
+    """:func:`connections_until` from a coroutine (the wait runs in a worker thread)."""
+    return await asyncio.to_thread(connections_until, state, predicate, within)
+
+
+async def barrier(stream: AsyncStream) -> None:
+    """Return once every frame the simulator sent up to now has been dispatched by ``stream``.
+
+    A ping round trip on each connection: the simulator first emits everything due on its
+    clock, then answers, and the client reads in order.
+    """
+    for supervisor in list(stream._supervisors.values()):
+        conn = supervisor.conn
+        if conn is not None and conn.alive:
+            reply = await conn.request("ping")
+            assert reply.ok, reply

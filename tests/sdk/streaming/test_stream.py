@@ -22,9 +22,16 @@ from capitalcom_sdk.streaming import (
     SubscriptionError,
 )
 from capitalcom_sim.config import SimConfig
-from capitalcom_sim.streaming import hub_for
 from tests.conftest import SimHandle
-from tests.sdk.streaming.support import START_MS, open_epics, stream_config, with_aliases
+from tests.sdk.streaming.support import (
+    START_MS,
+    barrier,
+    connections_until,
+    connections_until_async,
+    open_epics,
+    stream_config,
+    with_aliases,
+)
 
 
 @pytest.fixture
@@ -112,7 +119,7 @@ async def test_unknown_epic_raises_naming_it_and_the_valid_ones_stay_subscribed(
         assert refused.value.error_code == "error.invalid.epic"
         assert "NOT_AN_EPIC" in str(refused.value)
         assert stream.subscriptions["quotes"] == ["BTCUSD", "GOLD"]
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
         assert conn["quotes"] == ["BTCUSD", "GOLD"]
 
 
@@ -120,17 +127,13 @@ async def test_unsubscribe_stops_quotes_and_closes_an_empty_connection(sim: SimH
     async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
         await stream.subscribe_quotes(["GOLD", "BTCUSD"])
         await stream.unsubscribe_quotes(["GOLD"])
-        assert hub_for(sim.state).describe()[0]["quotes"] == ["BTCUSD"]
+        assert sim.state.streams.describe()[0]["quotes"] == ["BTCUSD"]
         sim.state.clock.advance(5)
         events = await _collect(stream, lambda got: len(got) >= 3)
         assert {e.epic for e in events if e.timestamp_ms > START_MS} == {"BTCUSD"}
         await stream.unsubscribe_quotes(["BTCUSD"])
         assert stream.stats.connections == 0
-        for _ in range(100):
-            if not hub_for(sim.state).describe():
-                break
-            await asyncio.sleep(0.02)
-        assert hub_for(sim.state).describe() == []
+        assert await connections_until_async(sim.state, lambda conns: not conns) == []
 
 
 def test_sync_client_iterates_in_the_caller_thread(sim: SimHandle) -> None:
@@ -182,7 +185,7 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(sim: SimHandle)
         with pytest.raises(RequestValidationError) as bar_type:
             await stream.subscribe_ohlc(["GOLD"], bar_type="renko")
         assert bar_type.value.field == "bar_type"
-    assert hub_for(sim.state).describe() == []
+    assert sim.state.streams.describe() == []
     with pytest.raises(RequestValidationError):
         client.stream(ping_interval=0)
 
@@ -230,7 +233,7 @@ async def test_dropped_connection_is_resubscribed_within_two_seconds(sim: SimHan
         assert await _first_quote_after(stream, "GOLD", dropped_at) < 2.0
         await _quotes_continue(stream, "BTCUSD")
         assert stream.stats.reconnects == 1
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
         assert conn["quotes"] == ["BTCUSD", "GOLD"]
 
 
@@ -271,7 +274,7 @@ async def test_account_switch_during_the_stream_keeps_quotes_coming(sim: SimHand
         await _drain(stream)
         assert await _first_quote_after(stream, "BTCUSD", switched_at) < 2.0
         await _quotes_continue(stream, "BTCUSD")
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
         assert conn["accountId"] == other
         assert conn["quotes"] == ["BTCUSD"]
 
@@ -293,14 +296,28 @@ async def test_stalled_connection_is_detected_by_the_watchdog(sim: SimHandle) ->
         assert stream.stats.reconnects == 1
 
 
-@pytest.mark.parametrize("sim_config", [stream_config(speed=250.0)])
+async def _minutes_with_pings(sim: SimHandle, minutes: int) -> str:
+    """Move the simulator's clock a minute at a time, each time until the client's keep-alive
+    ping arrives; the id of the one connection, unchanged throughout."""
+    [conn] = await connections_until_async(sim.state, lambda conns: len(conns) == 1)
+    for _ in range(minutes):
+        now = sim.state.move_clock(advance_seconds=60)
+        await connections_until_async(
+            sim.state, lambda conns, now=now: [c["lastPingMs"] >= now for c in conns] == [True]
+        )
+    [after] = sim.state.streams.describe()
+    assert after["id"] == conn["id"]
+    return str(conn["id"])
+
+
 async def test_pings_keep_the_connection_past_ten_simulated_minutes(sim: SimHandle) -> None:
-    # At 250x, 10 simulated minutes pass in 2.4 s: a 0.5 s ping keeps the connection.
-    async with AsyncClient(**sim.client_kwargs()) as client, client.stream(ping_interval=0.5) as s:
+    # The server closes a connection after 10 simulated minutes without a ping: 12 minutes
+    # pass, a minute at a time, each followed by a ping (0.05 s apart on the wall clock).
+    async with AsyncClient(**sim.client_kwargs()) as client, client.stream(ping_interval=0.05) as s:
         await s.subscribe_quotes(["BTCUSD"])
-        await asyncio.sleep(3.0)
+        await _minutes_with_pings(sim, 12)
         assert s.stats.reconnects == 0
-        assert sim.state.clock.now_ms() - START_MS > 700_000
+        assert sim.state.clock.now_ms() - START_MS == 12 * 60_000
 
 
 @pytest.mark.parametrize("sim_config", [stream_config(speed=10.0)])
@@ -310,7 +327,7 @@ async def test_hundred_instruments_spread_over_three_connections(sim: SimHandle)
     async with AsyncClient(**sim.client_kwargs()) as client, client.stream() as stream:
         await stream.subscribe_quotes(epics)
         assert stream.stats.connections == 3
-        conns = hub_for(sim.state).describe()
+        conns = sim.state.streams.describe()
         assert sorted(c["instruments"] for c in conns) == [20, 40, 40]
         assert sorted(e for c in conns for e in c["quotes"]) == sorted(epics)
         seen: set[str] = set()
@@ -332,13 +349,9 @@ async def test_slow_consumer_drops_the_oldest_quotes_per_epic_and_counts_them(
         await stream.subscribe_quotes(["BTCUSD", "ETHUSD"])
         await stream.subscribe_ohlc(["BTCUSD"], resolution="MINUTE")
         sim.state.clock.advance(120)  # ~240 quotes and 4 bars, nobody reading
-        seen = -1
-        for _ in range(50):  # until nothing more arrives for 0.1 s
-            await asyncio.sleep(0.1)
-            stats = stream.stats
-            if stats.quotes + stats.bars == seen:
-                break
-            seen = stats.quotes + stats.bars
+        await barrier(stream)  # everything sent up to now has arrived
+        stats = stream.stats
+        assert stats.bars == 4
         assert stats.dropped_quotes > 0
         assert sum(stats.dropped_by_epic.values()) == stats.dropped_quotes
         events = stream.drain(10_000)
@@ -400,21 +413,26 @@ def test_sync_stream_follows_an_account_switch_and_a_session_expiry(sim: SimHand
             a.account_id for a in login.accounts if a.account_id != login.current_account_id
         )
         client.session.switch_account(other)
-        switched = time.monotonic()
-        while not (conns := hub_for(sim.state).describe()) or conns[0]["accountId"] != other:
-            assert time.monotonic() - switched < 2.0
-            time.sleep(0.02)
+        [switched] = connections_until(
+            sim.state,
+            lambda conns: [(c["accountId"], c["quotes"]) for c in conns] == [(other, ["BTCUSD"])],
+            timeout=2.0,
+        )
         while stream.get(timeout=0) is not None:
             pass
         _sync_quotes_continue(stream)
         logins = stream.stats.logins
         sim.state.expire_sessions()
-        expired = time.monotonic()
-        while stream.stats.logins == logins:
-            assert time.monotonic() - expired < 3.0
-            time.sleep(0.02)
+        connections_until(  # a new connection (a new session) carries the quotes again
+            sim.state,
+            lambda conns: (
+                [(c["id"] != switched["id"], c["quotes"]) for c in conns] == [(True, ["BTCUSD"])]
+            ),
+            timeout=3.0,
+        )
+        assert stream.stats.logins == logins + 1
         _sync_quotes_continue(stream)
-        assert hub_for(sim.state).describe()[0]["quotes"] == ["BTCUSD"]
+        assert sim.state.streams.describe()[0]["quotes"] == ["BTCUSD"]
 
 
 def _sync_quotes_continue(stream: Stream, count: int = 3) -> None:
@@ -426,17 +444,18 @@ def _sync_quotes_continue(stream: Stream, count: int = 3) -> None:
     assert stamps == sorted(set(stamps))
 
 
-@pytest.mark.parametrize("sim_config", [stream_config(speed=250.0)])
 async def test_a_consumer_that_does_not_read_never_stalls_the_keep_alive(sim: SimHandle) -> None:
-    # 250x: ~500 quotes/s arrive and 10 simulated minutes pass in 2.4 s while nobody reads.
+    # Twelve simulated minutes of three epics' quotes (~2,000) arrive while nobody reads; the
+    # client's pings still follow every minute's burst, so the server never closes for silence.
     async with (
         AsyncClient(**sim.client_kwargs()) as client,
-        client.stream(ping_interval=0.5, max_queue=100) as stream,
+        client.stream(ping_interval=0.05, max_queue=100) as stream,
     ):
         await stream.subscribe_quotes(["BTCUSD", "ETHUSD", "GOLD"])
-        await asyncio.sleep(3.0)
+        await _minutes_with_pings(sim, 12)
+        await barrier(stream)
         stats = stream.stats
-        [conn] = hub_for(sim.state).describe()
+        [conn] = sim.state.streams.describe()
     assert stats.reconnects == 0
     assert stats.dropped_quotes > 0
     assert stats.queued <= 100
@@ -480,14 +499,19 @@ async def _bars_across_an_outage(sim: SimHandle, **options: bool) -> tuple[list[
         await stream.subscribe_ohlc(["GOLD"], resolution="MINUTE")
         sim.state.clock.advance(60)
         bars = await _bars(stream, 2)
+        [before] = sim.state.streams.describe()
         await http.post("/_sim/stream/pause", json={"epic": "GOLD", "paused": True})
         sim.state.clock.advance(180)  # bars START+1..3 min close; the server pushes none
-        await asyncio.sleep(0.2)
         await http.post("/_sim/stream/drop", json={})
         await http.post("/_sim/stream/pause", json={"epic": "GOLD", "paused": False})
-        async with asyncio.timeout(10):
-            while stream.stats.reconnects < 1:  # noqa: ASYNC110 (a counter, no event to await)
-                await asyncio.sleep(0.01)
+        await connections_until_async(  # resubscribed on a new connection
+            sim.state,
+            lambda conns: (
+                [(c["id"] != before["id"], c["ohlc"]) for c in conns]
+                == [(True, ["GOLD:MINUTE:classic"])]
+            ),
+            within=10.0,
+        )
         if options.get("backfill_bars", True):
             bars += await _bars(stream, 6)
         sim.state.clock.advance(60)  # START+4 min closes while connected: pushed
