@@ -124,10 +124,18 @@ async def test_a_confirm_poll_failing_for_good_is_still_found_by_the_search(
     assert (result.status, result.deal_id) == (ReconcileStatus.FOUND, positions(sim)[0])
 
 
-async def test_failing_confirm_polls_of_close_create_and_cancel_are_unknown_outcomes(
+async def test_failing_confirm_polls_of_update_close_create_cancel_are_unknown_outcomes(
     either: Either, sim: SimHandle
 ) -> None:
-    deal_id = (await either.call("positions.open", EPIC, "BUY", SIZE)).affected_deals[0].deal_id
+    opened = await either.call("positions.open", EPIC, "BUY", SIZE)
+    deal_id = opened.affected_deals[0].deal_id
+    fault(sim, "GET", CONFIRMS, "status", status=400, errorCode="error.bad.request")
+    stop = round((opened.level or 1.0) - 0.01, 5)
+    with pytest.raises(OrderOutcomeUnknown) as amending:
+        await either.call("positions.update", deal_id, stop_level=stop)
+    sim.state.faults.clear()
+    amended = await either.call("reconcile", amending.value, late_apply_window=0)
+    assert (amended.status, amended.deal_id) == (ReconcileStatus.FOUND, deal_id)
     # times=None: the poll is a read, so the client retries it within its budget first.
     fault(sim, "GET", CONFIRMS, "drop", times=None)
     with pytest.raises(OrderOutcomeUnknown) as closing:
