@@ -348,3 +348,21 @@ async def test_reconcile_reads_the_account_the_order_was_sent_on(
     await either.call("session.switch_account", account(sim, 0))
     result = await either.call("reconcile", info.value, late_apply_window=0)
     assert (result.status, result.deal_id) == (ReconcileStatus.FOUND, positions(sim, 0)[0])
+
+
+BAD_GZIP = {"status": 200, "body": "not gzip at all", "headers": {"Content-Encoding": "gzip"}}
+
+
+async def test_an_undecodable_answer_is_a_capital_error_on_reads_and_unknown_on_orders(
+    either: Either, sim: SimHandle
+) -> None:
+    """httpx raises DecodingError (not a TransportError) for a body it cannot decode."""
+    fault(sim, "GET", "re:^/api/v1/positions$", "answer", times=None, **BAD_GZIP)
+    with pytest.raises(CapitalError):
+        await either.call("positions.list")
+    fault(sim, "POST", "re:^/api/v1/positions$", "answer", apply=True, **BAD_GZIP)
+    with pytest.raises(OrderOutcomeUnknown) as info:
+        await either.call("positions.open", EPIC, "BUY", SIZE)
+    sim.state.faults.clear()
+    result = await either.call("reconcile", info.value, late_apply_window=0)
+    assert (result.status, result.deal_id) == (ReconcileStatus.FOUND, positions(sim)[0])
