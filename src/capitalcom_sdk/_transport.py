@@ -165,6 +165,15 @@ def _api_error_body(response: httpx.Response) -> dict[str, Any] | None:
     return None
 
 
+def _sent_path(call: ApiCall[Any], response: httpx.Response) -> str:
+    """The path the request went to, as sent (the URL library's, not the template's)."""
+    try:
+        raw = response.request.url.raw_path
+    except RuntimeError:  # a response built without a request (unit tests)
+        return call.path
+    return raw.split(b"?", 1)[0].decode("ascii", "replace")
+
+
 def _log_retry(call: ApiCall[Any], delay: float, error: CapitalError) -> None:
     if logger.isEnabledFor(_DEBUG):
         logger.debug("%s: %s; retrying in %.3f s", call.endpoint.name, error, delay)
@@ -241,7 +250,7 @@ class _Core:
             body = None
         endpoint = call.endpoint
         return error_from_response(
-            response.status_code, body, method=endpoint.method, path=call.path
+            response.status_code, body, method=endpoint.method, path=_sent_path(call, response)
         )
 
     @staticmethod
@@ -373,7 +382,9 @@ class _Core:
                     self._session_effect(call)
                 return result, None
             body = _api_error_body(response)
-            api_error = error_from_response(status, body, method=endpoint.method, path=call.path)
+            api_error = error_from_response(
+                status, body, method=endpoint.method, path=_sent_path(call, response)
+            )
             if intent is not None and body is None:
                 # A 4xx/5xx without a Capital.com errorCode: a proxy, a WAF, a load balancer.
                 raise self._unknown(

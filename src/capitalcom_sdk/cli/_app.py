@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -115,7 +116,7 @@ def root(
             or values.get("CAPITAL_ENCRYPTED_PASSWORD", "").lower() in ("1", "true", "yes"),
             live_opt_in=live_opt_in,
             timeout=timeout,
-            session_cache=None if no_session_cache else cache_path(values),
+            session_cache=None if no_session_cache else cache_path(values, os.environ),
         )
     except ConfigurationError as exc:
         output.error({"type": "ConfigurationError", "message": str(exc)}, str(exc))

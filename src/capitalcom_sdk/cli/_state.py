@@ -20,7 +20,7 @@ import typer
 
 from capitalcom_sdk.cli._exit import ExitCode, exit_code_for
 from capitalcom_sdk.cli._output import Output, redact
-from capitalcom_sdk.cli._session_cache import SessionCache, cache_key
+from capitalcom_sdk.cli._session_cache import KeptSession
 from capitalcom_sdk.errors import (
     APIError,
     AuthenticationError,
@@ -155,22 +155,28 @@ class CliState:
             encrypted_password=s.encrypted_password,
             timeout=s.timeout,
         ) as client:
-            cache = key = None
-            if s.session_cache is not None and s.api_key and s.identifier:
-                cache = SessionCache(s.session_cache)
-                key = cache_key(client.base_url, s.api_key, s.identifier)
-                if login and (kept := cache.load(key)) is not None:
-                    client.resume_session(kept)
+            kept = None
+            if s.session_cache is not None and s.api_key and s.identifier and s.password:
+                kept = KeptSession.for_client(
+                    s.session_cache,
+                    client,
+                    api_key=s.api_key,
+                    identifier=s.identifier,
+                    password=s.password,
+                    account_id=s.account_id,
+                )
+                if login:
+                    kept.resume(client)
             try:
                 if login and s.account_id:
                     _switch(client, s.account_id)
                 yield client
             except (AuthenticationError, SessionExpiredError):
-                if cache is not None and key is not None:
-                    cache.save(key, None)
+                if kept is not None:
+                    kept.forget()
                 raise
-            if cache is not None and key is not None:
-                cache.save(key, client.export_session())
+            if kept is not None:
+                kept.keep(client)
 
 
 def _switch(client: Client, account_id: str) -> None:

@@ -28,6 +28,8 @@ class ActivityDetails(WireModel):
     guaranteed_stop: bool | None = None
     stop_level: float | None = None
     profit_level: float | None = None
+    working_order_id: str | None = None
+    """On the POSITION activity of a working-order fill: the dealId of the order that filled."""
 
 
 class Activity(WireModel):

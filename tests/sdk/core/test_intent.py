@@ -22,9 +22,9 @@ def test_what_a_write_does_comes_from_the_endpoint_object_not_its_name() -> None
 
 
 def test_the_target_deal_id_is_kept_unquoted_by_the_call() -> None:
-    call = ep.CLOSE_POSITION.call({"dealId": "a/b c"})
-    assert call.path.endswith("/positions/a%2Fb%20c")
-    assert call.path_params == {"dealId": "a/b c"}
+    call = ep.CLOSE_POSITION.call({"dealId": "a b:c"})
+    assert call.path.endswith("/positions/a%20b%3Ac")
+    assert call.path_params == {"dealId": "a b:c"}
 
 
 def test_the_exception_exposes_the_intent() -> None:
