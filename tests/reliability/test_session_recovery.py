@@ -144,11 +144,20 @@ async def test_simulator_restart_on_the_same_port_is_survived(server: SimServer)
                 details = await client.session.details()
                 recovered = await quotes_after(stream, restarted_at, set(EPICS), 15.0)
                 new_logins = logins(replacement)
-                connections = replacement.state.streams.describe()
+                # The stream may still be moving to the tokens of a later login (its token watch
+                # retires a connection whose tokens were replaced): wait for the connection that
+                # carries the subscriptions instead of reading the table at one instant.
+                hub = replacement.state.streams
+                subscribed = await asyncio.to_thread(
+                    hub.wait_for,
+                    lambda: any(set(EPICS) <= set(c["quotes"]) for c in hub.describe()),
+                    10.0,
+                )
+                connections = hub.describe()
         assert details.client_id == sim.state.config.users[0].client_id
         assert new_logins >= 1
         assert recovered == set(EPICS)
-        assert any(set(EPICS) <= set(c["quotes"]) for c in connections), connections
+        assert subscribed, connections
     finally:
         if replacement is not None:
             replacement.stop()

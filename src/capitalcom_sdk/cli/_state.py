@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
+from capitalcom_sdk._environment import is_live
 from capitalcom_sdk.cli._exit import ExitCode, exit_code_for
 from capitalcom_sdk.cli._output import Output, redact
 from capitalcom_sdk.cli._session_cache import KeptSession
@@ -35,16 +36,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-LIVE_BASE_URL = "https://api-capital.backend-capital.com"
 LIVE_FLAG = "--i-understand-live-trading"
-ENV_VARS = (
-    "CAPITAL_API_KEY",
-    "CAPITAL_IDENTIFIER",
-    "CAPITAL_PASSWORD",
-    "CAPITAL_ENV",
-    "CAPITAL_BASE_URL",
-    "CAPITAL_ACCOUNT_ID",
-)
 
 
 def load_environ(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -83,9 +75,7 @@ class Settings:
 
     @property
     def is_live(self) -> bool:
-        if self.base_url:
-            return self.base_url.rstrip("/").removesuffix("/api/v1") == LIVE_BASE_URL
-        return self.env == "live"
+        return is_live(self.env, self.base_url)
 
     @property
     def has_credentials(self) -> bool:
@@ -253,14 +243,18 @@ def configure_logging(verbose: int) -> Callable[[], None]:
     an in-process run (tests, notebooks, embedding) leaves the ``capitalcom_sdk`` logger as it
     found it.
     """
+    root = logging.getLogger("capitalcom_sdk")
     if verbose <= 0:
-        return lambda: None
+        # Without -v the command reports failures itself; an SDK warning must not also reach
+        # stderr through logging's last-resort handler (a refused subscription printed twice).
+        quiet = logging.NullHandler()
+        root.addHandler(quiet)
+        return lambda: root.removeHandler(quiet)
     from capitalcom_sdk._logging import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("capitalcom_sdk")
     previous_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
