@@ -61,10 +61,20 @@ def _keys(epics: str | Sequence[str], resolutions: Any) -> list[SeriesKey]:
     return [(e, r) for e in dict.fromkeys(chosen_epics) for r in dict.fromkeys(chosen)]
 
 
-def _clients(given: Any, kind: str) -> list[Any]:
+def _clients(given: Any, method: str, asynchronous: bool) -> list[Any]:
+    from capitalcom_sdk._client import AsyncClient, Client
+
+    wanted = AsyncClient if asynchronous else Client
     clients = list(given) if isinstance(given, list | tuple) else [given] if given else []
     if not clients:
-        raise ConfigurationError(f"Catalog.{kind} needs a client: Catalog(root, client=...)")
+        raise ConfigurationError(
+            f"Catalog.{method} needs a {wanted.__name__}: Catalog(root, client=...)"
+        )
+    for each in clients:
+        if not isinstance(each, wanted):
+            raise ConfigurationError(
+                f"Catalog.{method} needs {wanted.__name__} objects, got {type(each).__name__}"
+            )
     return clients
 
 
@@ -114,7 +124,7 @@ class Catalog:
         to kill at any moment: the next run loses and duplicates nothing. ``progress`` is called
         after each request with a :class:`SyncProgress`.
         """
-        clients: list[Client] = _clients(self.client, "sync()")
+        clients: list[Client] = _clients(self.client, "sync()", False)
         keys = _keys(epics, resolutions)
         first, last = check.date_range(start, end, "start", "end")
         assert first is not None
@@ -144,7 +154,7 @@ class Catalog:
     ) -> SyncSummary:
         """:meth:`sync` with :class:`~capitalcom_sdk.AsyncClient` s: every client's requests
         run concurrently (``tasks_per_client`` in flight each, paced by its limiter)."""
-        clients: list[AsyncClient] = _clients(self.client, "async_sync()")
+        clients: list[AsyncClient] = _clients(self.client, "async_sync()", True)
         keys = _keys(epics, resolutions)
         first, last = check.date_range(start, end, "start", "end")
         assert first is not None

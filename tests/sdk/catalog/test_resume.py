@@ -29,8 +29,14 @@ def run_child_until(sim: SimHandle, root: Path, kill_after: int) -> bool:
     finished before that."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.sdk.catalog._sync_child", sim.base_url, str(root),
-         START.isoformat()],
+        [
+            sys.executable,
+            "-m",
+            "tests.sdk.catalog._sync_child",
+            sim.base_url,
+            str(root),
+            START.isoformat(),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -103,7 +109,8 @@ def test_a_lost_manifest_is_rebuilt_from_the_data_files(
 
     summary = catalog.sync("BTCUSD", ["MINUTE", "HOUR"], START)
 
-    assert price_requests(sim) == before and summary.bars_added == 0
+    assert price_requests(sim) == before
+    assert summary.bars_added == 0
     for resolution, frame in expected.items():
         pd.testing.assert_frame_equal(catalog.bars("BTCUSD", resolution), frame)
 

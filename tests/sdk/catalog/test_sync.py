@@ -119,7 +119,9 @@ def test_holes_left_by_earlier_runs_are_filled_and_nothing_else_is_asked(
     assert summary.bars_added == 2 * 1440
     stored = catalog.bars("BTCUSD", "MINUTE")
     expected = client.prices.history(
-        "BTCUSD", "MINUTE", start.replace(second=0) + timedelta(minutes=1),
+        "BTCUSD",
+        "MINUTE",
+        start.replace(second=0) + timedelta(minutes=1),
         start + timedelta(days=4) - timedelta(seconds=1),
     ).to_pandas()
     pd.testing.assert_frame_equal(stored, expected)
@@ -170,7 +172,8 @@ def test_progress_reports_each_request_per_series_and_overall_with_an_eta(
     assert all(e.eta is not None and e.eta >= 0 for e in events)
     last_of = {e.epic: e for e in requests}
     assert all(e.series_done == e.series_total for e in last_of.values())
-    assert summary.seconds > 0 and summary.requests == summary.price_requests + 1 + 2
+    assert summary.seconds > 0
+    assert summary.requests == summary.price_requests + 1 + 2
 
 
 def test_bad_input_is_refused_before_any_request(
