@@ -205,6 +205,7 @@ def _read_figures(
     start = max(year_start, datetime(2026, 1, 1, tzinfo=UTC) - timedelta(days=year_days))
     end = datetime(2026, 1, 1, tzinfo=UTC)
     clients = _clients(sim.base_url, 1, rate_limit=False)
+
     async def build() -> Any:
         try:
             return await Catalog(str(root), clients).async_sync(

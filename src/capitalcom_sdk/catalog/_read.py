@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from capitalcom_sdk.catalog._format import arrow_schema, to_ms, year_of
+from capitalcom_sdk.catalog._format import arrow_schema, to_ms
 from capitalcom_sdk.catalog._state import CatalogState, SeriesKey
 from capitalcom_sdk.data._optional import require
 from capitalcom_sdk.errors import RequestValidationError
@@ -27,27 +27,21 @@ def read_table(
     high = to_ms(end) if end is not None else None
     tables = []
     for name, info in state.files_of(key):
-        if low is not None and info.year < year_of(low):
-            continue
-        if high is not None and info.year > year_of(high - 1):
-            continue
         first, last = info.coverage[0][0], info.coverage[-1][1]
         if (low is not None and last <= low) or (high is not None and first >= high):
             continue
-        tables.append(state.store.read_part(name))
+        table = state.store.read_part(name)
+        inside = (low is None or first >= low) and (high is None or last <= high)
+        if not inside:  # only a file reaching past the range is filtered (a copy)
+            times = table.column("time").cast(pa.int64())
+            mask = pc.greater_equal(times, low if low is not None else first)
+            mask = pc.and_(mask, pc.less(times, high if high is not None else last))
+            table = table.filter(mask)
+        tables.append(table)
     if not tables:
         return arrow_schema().empty_table()
-    table = pa.concat_tables(tables).replace_schema_metadata(None)
-    if low is not None or high is not None:
-        times = table.column("time").cast(pa.int64())
-        mask = None
-        if low is not None:
-            mask = pc.greater_equal(times, low)
-        if high is not None:
-            below = pc.less(times, high)
-            mask = below if mask is None else pc.and_(mask, below)
-        table = table.filter(mask)
-    return table
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    return table.replace_schema_metadata(None)
 
 
 def convert(table: pa.Table, as_: str) -> Any:

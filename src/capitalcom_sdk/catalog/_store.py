@@ -134,7 +134,11 @@ class Store:
 
     def read_part(self, relative: str, columns: list[str] | None = None) -> pa.Table:
         pq: Any = require("pyarrow.parquet", "the catalog")
-        table: pa.Table = pq.read_table(self.path(relative), filesystem=self.fs, columns=columns)
+        # a local file is read by Arrow's own (native, multi-threaded) file system
+        filesystem = None if self.local else self.fs
+        table: pa.Table = pq.read_table(
+            self.path(relative), filesystem=filesystem, columns=columns, partitioning=None
+        )
         return table
 
 
