@@ -73,3 +73,33 @@ def test_keys_file_gives_credentials_and_names_what_is_missing(tmp_path: Path) -
         load_keys(bad)
     with pytest.raises(ConfigurationError, match=r"(?i)no such file"):
         load_keys(tmp_path / "missing.toml")
+
+
+def test_a_sync_with_two_sync_clients_runs_one_thread_each_to_the_same_bars(
+    sim: SimHandle, client: Client, tmp_path: Path
+) -> None:
+    sent: Counter[int] = Counter()
+    clients = [Client(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+    for index, each in enumerate(clients):
+        original = each.prices.get
+
+        def counted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
+            sent[_index] += 1
+            return _get(*args, **kw)
+
+        each.prices.get = counted  # type: ignore[method-assign]
+    try:
+        summary = Catalog(tmp_path / "two", clients).sync(EPICS, "MINUTE", START)
+    finally:
+        for each in clients:
+            each.close()
+    one = Catalog(tmp_path / "one", client)
+    one.sync(EPICS, "MINUTE", START)
+
+    for epic in EPICS:
+        pd.testing.assert_frame_equal(
+            Catalog(tmp_path / "two").bars(epic, "MINUTE"), one.bars(epic, "MINUTE")
+        )
+    assert sent[0] > 0
+    assert sent[1] > 0
+    assert sum(sent.values()) == summary.price_requests
