@@ -25,6 +25,9 @@ _FILE_SETTINGS = {
     "confirmLagMs": "confirm_lag_ms",
     "overnightFees": "overnight_fees",
     "stopOutLevel": "stop_out_level",
+    "confirmTtlMs": "confirm_ttl_ms",
+    "overnightFeeClock": "overnight_fee_clock",
+    "guaranteedStopRequiredEpics": "guaranteed_stop_required_epics",
 }
 
 
@@ -101,6 +104,14 @@ class SimConfig:
     poll); ``overnight_fees`` charges the instruments' overnight rates daily at 22:00 UTC;
     ``stop_out_level`` closes the worst positions when equity falls below that fraction of the
     margin (None: never).
+
+    Engine fidelity options (evidence in docs/simulator-engine-notes.md): ``confirm_ttl_ms``
+    makes a confirmation answer 404 once it is that old (simulated ms; None: kept, the default);
+    ``overnight_fee_clock`` is when the overnight fee falls due: ``"new_york"`` (17:00 New York,
+    21:00 or 22:00 UTC with US daylight saving; default), ``"london"`` (22:00 London) or
+    ``"utc"`` (a fixed 22:00 UTC); ``guaranteed_stop_required_epics`` lists markets on which a
+    deal without a guaranteed stop is refused with 400
+    ``error.vallidation.guaranteed-stop-loss.required`` (some demo accounts, crypto; default none).
     """
 
     users: tuple[UserConfig, ...] = field(default_factory=lambda: (single_user(),))
@@ -116,6 +127,9 @@ class SimConfig:
     confirm_lag_ms: int = 0
     overnight_fees: bool = True
     stop_out_level: float | None = 0.5
+    confirm_ttl_ms: int | None = None
+    overnight_fee_clock: str = "new_york"
+    guaranteed_stop_required_epics: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_users(self.users)
@@ -141,6 +155,23 @@ class SimConfig:
             raise ConfigError(
                 f"stop_out_level must be in (0, 1] or null, got {self.stop_out_level!r}"
             )
+        self._check_engine_options()
+
+    def _check_engine_options(self) -> None:
+        ttl = self.confirm_ttl_ms
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
+            raise ConfigError(f"confirm_ttl_ms must be an integer > 0 or null, got {ttl!r}")
+        if self.overnight_fee_clock not in ("new_york", "london", "utc"):
+            raise ConfigError(
+                "overnight_fee_clock must be 'new_york', 'london' or 'utc', "
+                f"got {self.overnight_fee_clock!r}"
+            )
+        epics = self.guaranteed_stop_required_epics
+        if isinstance(epics, str) or not all(isinstance(e, str) and e for e in epics):
+            raise ConfigError(
+                f"guaranteed_stop_required_epics must be a list of epics, got {epics!r}"
+            )
+        self.guaranteed_stop_required_epics = tuple(epics)
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> SimConfig:

@@ -2,7 +2,11 @@
 
 ``Engine`` (see :mod:`capitalcom_sim.engine.core`) is what routes, the control plane and streaming
 call; ``engine.prices`` (:class:`PriceEngine`) gives quotes and bars; ``engine.instruments`` the
-instrument table.
+instrument table. The Engine is a facade over parts it holds, each built from its collaborators:
+``money`` (:class:`~.money.Money`), ``stops`` (:class:`~.stops.StopRules`), ``costs``
+(:class:`~.costs.Costs`), ``trading`` (:class:`~.trading.Trading`), ``orders``
+(:class:`~.orders.WorkingOrders`), ``triggers`` (:class:`~.triggers.Triggers`) and ``snapshots``;
+see docs/simulator-engine-notes.md ("Layout").
 """
 
 from capitalcom_sim.engine.clock import Clock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from capitalcom_sim.engine.types import (
@@ -13,6 +14,7 @@ from capitalcom_sim.engine.types import (
     Transaction,
     WorkingOrder,
 )
+from capitalcom_sim.errors import ApiError
 
 # The documented example's groups, choices and defaults (SPEC 7.9).
 LEVERAGE_CHOICES: dict[str, tuple[int, ...]] = {
@@ -72,6 +74,46 @@ class AccountState:
     activities: list[Activity] = field(default_factory=list)  # oldest first
     transactions: list[Transaction] = field(default_factory=list)  # oldest first
     top_ups: list[int] = field(default_factory=list)  # times of today's top-ups
+
+    def set_preferences(self, leverages: dict[str, int] | None, hedging_mode: bool | None) -> None:
+        """Change leverages / hedging mode, all or nothing (400 naming what is invalid)."""
+        prefs = self.preferences
+        for group, value in (leverages or {}).items():
+            lev = prefs.leverages.get(group)
+            if lev is None:
+                raise ApiError(400, "error.invalid.leverage.group")
+            if value not in lev.available:
+                raise ApiError(400, "error.invalid.leverage.value")
+        if hedging_mode is False and prefs.hedging_mode:
+            directions: dict[str, set[str]] = {}
+            for pos in self.positions.values():
+                directions.setdefault(pos.epic, set()).add(pos.direction)
+            if any(len(d) > 1 for d in directions.values()):
+                raise ApiError(400, "error.invalid.hedgingMode")
+        for group, value in (leverages or {}).items():
+            prefs.leverages[group].current = value
+        if hedging_mode is not None:
+            prefs.hedging_mode = hedging_mode
+
+    def top_up(self, amount: float, max_deposit: float, now_ms: int) -> None:
+        """Add ``amount`` (negative: withdraw) keeping the deposit in [0, max_deposit]."""
+        result = self.deposit + amount
+        if result > max_deposit:
+            raise ApiError(400, "error.invalid.balance.maxvalue", repr(float(max_deposit)))
+        if result < 0:
+            raise ApiError(400, "error.invalid.balance.minvalue", repr(0.0))
+        self.deposit = result
+        self.add_transaction(
+            Transaction(
+                date_ms=now_ms,
+                instrument_name=None,
+                transaction_type="DEPOSIT" if amount > 0 else "WITHDRAWAL",
+                note="Deposit" if amount > 0 else "Withdrawal",
+                reference=str(uuid.uuid4().int % 10**8).zfill(8),
+                amount=round(amount, 2),
+                currency=self.currency,
+            )
+        )
 
     def add_confirm(self, confirm: Confirm) -> None:
         self.confirms.pop(confirm.deal_reference, None)

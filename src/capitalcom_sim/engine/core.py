@@ -1,41 +1,51 @@
-"""The Engine: one object owning markets, prices, accounts, deals and history of a simulator.
+"""The Engine: the facade over markets, prices, accounts, deals and history of a simulator.
 
-Thread-safe: every public method takes the engine's RLock. Business rejections of trading writes
-are recorded in confirms (never raised); malformed or out-of-band requests raise
-:class:`capitalcom_sim.errors.ApiError` with the API's errorCode.
+It owns the lock and the accounts and delegates the rules to the parts it builds (money, stops,
+costs, trading, working orders, triggers, snapshots). Thread-safe: every public method takes the
+engine's RLock. Business rejections of trading writes are recorded in confirms (never raised);
+malformed or out-of-band requests raise :class:`capitalcom_sim.errors.ApiError` with the API's
+errorCode.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import threading
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from capitalcom_sim.config import SimConfig
 from capitalcom_sim.engine.accounts import CURRENCY_SYMBOLS, AccountState
+from capitalcom_sim.engine.bars_csv import parse_bars_csv
 from capitalcom_sim.engine.catalog import Catalog
 from capitalcom_sim.engine.clock import Clock
+from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
-from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
-from capitalcom_sim.engine.triggers import TriggersMixin
+from capitalcom_sim.engine.money import Money
+from capitalcom_sim.engine.orders import WorkingOrders
+from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine
+from capitalcom_sim.engine.snapshots import Snapshots
+from capitalcom_sim.engine.stops import StopRules
+from capitalcom_sim.engine.trading import Trading
+from capitalcom_sim.engine.triggers import Triggers
 from capitalcom_sim.engine.types import (
     Activity,
     Balance,
     Confirm,
     MarketSnapshot,
     NavigationNode,
+    OpenPositionRequest,
     Position,
     Preferences,
     Sentiment,
+    StopsRequest,
     Transaction,
     Watchlist,
     WorkingOrder,
+    WorkingOrderAmend,
+    WorkingOrderRequest,
 )
 from capitalcom_sim.errors import ApiError
 
@@ -45,21 +55,24 @@ DEFAULT_TICK_MS = 1000
 TOP_UP_MIN = -400_000.0
 TOP_UP_MAX = 400_000.0
 DEMO_BALANCE_MAX = 100_000.0
-_SNAPSHOT_CACHE_MAX = 4096
 
 
-class Engine(TriggersMixin):
+class Engine:
     """Markets, prices, accounts, positions, working orders, confirms, history, watchlists.
 
     Args:
         config: the simulator configuration (seed, users and their accounts, demo flag).
         clock: the simulated clock; ``advance_to`` runs triggers up to its time.
         tick_ms: the quote grid (quotes change only on multiples of it); must divide 60000.
-        overnight_fees: charge the instruments' overnight rates daily at 22:00 UTC.
+        overnight_fees: charge the instruments' overnight rates daily (at 17:00 New York time
+            unless ``config.overnight_fee_clock`` says otherwise; not on 1:1 trades).
         confirm_lag_ms: a confirm answers 404 until this much sim time has passed after the
             write (for testing clients that poll); 0 = available at once.
         stop_out_level: when equity falls below this fraction of the margin, the worst positions
             are closed (source CLOSE_OUT); None turns it off.
+
+    From ``config`` also: ``confirm_ttl_ms`` (confirms answer 404 once that old),
+    ``guaranteed_stop_required_epics`` and ``overnight_fee_clock`` (see SimConfig).
     """
 
     def __init__(
@@ -73,12 +86,12 @@ class Engine(TriggersMixin):
         stop_out_level: float | None = 0.5,
     ) -> None:
         self.config = config
-        self.stop_out_level = stop_out_level
-        self.overnight_fees = overnight_fees
         self.confirm_lag_ms = confirm_lag_ms
         self.clock = clock
         self.lock = threading.RLock()
-        self.instruments = InstrumentTable.default()
+        self.instruments = InstrumentTable.default().with_guaranteed_stops(
+            config.guaranteed_stop_required_epics
+        )
         self.prices = PriceEngine(self.instruments, seed=config.seed, tick_ms=tick_ms)
         self.catalog = Catalog(self.instruments, config.seed)
         self.accounts: dict[str, AccountState] = {}
@@ -87,10 +100,54 @@ class Engine(TriggersMixin):
                 self.accounts[account.account_id] = AccountState(
                     account.account_id, user.client_id, account.currency, float(account.balance)
                 )
-        self._recent: dict[str, list[str]] = {}
-        self._snapshots: dict[tuple[str, int], MarketSnapshot] = {}
-        now = clock.now_ms()
-        self._processed_ms = now - now % tick_ms
+        self.money = Money(self.instruments, self.prices)
+        self.stops = StopRules(self.money)
+        self.confirm_ttl_ms = config.confirm_ttl_ms
+        self.costs = Costs(
+            self.instruments,
+            self.money,
+            overnight_fees=overnight_fees,
+            overnight_fee_clock=config.overnight_fee_clock,
+        )
+        self.trading = Trading(
+            self.instruments,
+            self.money,
+            self.stops,
+            self.costs,
+            tick_ms=tick_ms,
+            guaranteed_stop_required=config.guaranteed_stop_required_epics,
+        )
+        self.orders = WorkingOrders(self.instruments, self.money, self.stops, self.trading)
+        self.triggers = Triggers(
+            self.accounts,
+            self.instruments,
+            self.prices,
+            self.money,
+            self.trading,
+            self.orders,
+            self.costs,
+            stop_out_level=stop_out_level,
+            start_ms=clock.now_ms(),
+        )
+        self.snapshots = Snapshots(self.instruments, self.prices)
+
+    @property
+    def overnight_fees(self) -> bool:
+        """Whether overnight fees are charged."""
+        return self.costs.overnight_fees
+
+    @property
+    def stop_out_level(self) -> float | None:
+        """The equity / margin fraction below which positions are closed (None: never)."""
+        return self.triggers.stop_out_level
+
+    @contextmanager
+    def _write(self, account_id: str) -> Iterator[tuple[AccountState, int]]:
+        """Lock, let triggers catch up with the clock, then hand out the account and the time."""
+        with self.lock:
+            now = self.clock.now_ms()
+            self.triggers.run(now)
+            yield self._account(account_id), now
 
     # ---- time and triggers -------------------------------------------------------------------
     def advance_to(self, now_ms: int | None = None) -> None:
@@ -101,7 +158,7 @@ class Engine(TriggersMixin):
         """
         with self.lock:
             now = self.clock.now_ms() if now_ms is None else now_ms
-            self._run_triggers(now)
+            self.triggers.run(now)
 
     process = advance_to
     process_until = advance_to
@@ -118,9 +175,9 @@ class Engine(TriggersMixin):
         units = self._price_units(inst, value)
         with self.lock:
             now = self.clock.now_ms()
-            self._run_triggers(now)
+            self.triggers.run(now)
             self.prices.pin(epic, now, units)
-            self._snapshots.clear()
+            self.snapshots.clear()
             return self.prices.quote(epic, now)
 
     def set_path(self, epic: str, points: Sequence[tuple[int, float]]) -> tuple[float, float]:
@@ -131,9 +188,9 @@ class Engine(TriggersMixin):
         knots = [(int(t), self._price_units(inst, v)) for t, v in points]
         with self.lock:
             now = self.clock.now_ms()
-            self._run_triggers(now)
+            self.triggers.run(now)
             self.prices.set_path(epic, knots)
-            self._snapshots.clear()
+            self.snapshots.clear()
             return self.prices.quote(epic, now)
 
     def replay_bars(self, epic: str, csv_text: str) -> int:
@@ -143,7 +200,7 @@ class Engine(TriggersMixin):
         one starts (the last one as long as the one before it, one minute when alone).
         """
         inst = self.instruments.require(epic)
-        rows = _parse_bars_csv(csv_text)
+        rows = parse_bars_csv(csv_text)
         bars: list[tuple[int, int, int, int, int, int, int | None]] = []
         for i, (start, o, h, low, c, volume) in enumerate(rows):
             if i + 1 < len(rows):
@@ -159,9 +216,9 @@ class Engine(TriggersMixin):
                 raise ApiError(400, "error.invalid.bars.ohlc")
             bars.append((start, duration, uo, uh, ul, uc, volume))
         with self.lock:
-            self._run_triggers(self.clock.now_ms())
+            self.triggers.run(self.clock.now_ms())
             self.prices.replay_bars(epic, bars)
-            self._snapshots.clear()
+            self.snapshots.clear()
         return len(bars)
 
     def release(self, epic: str) -> tuple[float, float]:
@@ -169,9 +226,9 @@ class Engine(TriggersMixin):
         self.instruments.require(epic)
         with self.lock:
             now = self.clock.now_ms()
-            self._run_triggers(now)
+            self.triggers.run(now)
             self.prices.release(epic, now)
-            self._snapshots.clear()
+            self.snapshots.clear()
             return self.prices.quote(epic, now)
 
     @staticmethod
@@ -191,46 +248,11 @@ class Engine(TriggersMixin):
     def snapshot(self, epic: str, now_ms: int | None = None) -> MarketSnapshot:
         """Bid/offer, day high/low/change and status of a market now (cached per tick)."""
         now = self.clock.now_ms() if now_ms is None else now_ms
-        tick = now - now % self.prices.tick_ms
-        key = (epic, tick)
-        cached = self._snapshots.get(key)
+        cached = self.snapshots.cached(epic, now)  # no lock: a dict read
         if cached is not None:
             return cached
-        inst = self.instruments.require(epic)
         with self.lock:
-            snap = self._compute_snapshot(inst, now, tick)
-            if len(self._snapshots) >= _SNAPSHOT_CACHE_MAX:
-                self._snapshots.clear()
-            self._snapshots[key] = snap
-            return snap
-
-    def _compute_snapshot(self, inst: Instrument, now: int, tick: int) -> MarketSnapshot:
-        prices = self.prices
-        bid, offer = prices.quote(inst.epic, now)
-        hours = inst.opening_hours
-        is_open = hours.is_open(now)
-        last_open = hours.last_open_before(now)
-        update_ms = tick
-        if not is_open and last_open is not None:  # the last tick before the close
-            update_ms = (last_open - 1) - (last_open - 1) % prices.tick_ms
-        day = prices.aggregate(inst.epic, align("DAY", now), tick + prices.tick_ms)
-        high = low = change = pct = None
-        if day is not None:
-            high, low = day.bid.high, day.bid.low
-            change = round(bid - day.bid.open, inst.decimals)
-            pct = round(change / day.bid.open * 100, 4) if day.bid.open else 0.0
-        return MarketSnapshot(
-            epic=inst.epic,
-            bid=bid,
-            offer=offer,
-            high=high,
-            low=low,
-            net_change=change,
-            percentage_change=pct,
-            update_ms=update_ms,
-            market_status="TRADEABLE" if is_open else "CLOSED",
-            market_modes=("REGULAR",) if is_open else ("VIEW_ONLY",),
-        )
+            return self.snapshots.get(epic, now)
 
     def search(self, term: str) -> list[Instrument]:
         """Instruments whose name, epic or symbol contains ``term`` (case-insensitive)."""
@@ -248,7 +270,7 @@ class Engine(TriggersMixin):
                 spread = (snap.high - snap.low) / snap.bid if snap.high and snap.low else 0.0
                 return pct, spread
 
-            recent = list(reversed(self._recent.get(client_id or "", [])))
+            recent = self.trading.recently_traded(client_id or "")
             return self.catalog.navigation(node_id, limit, change, recent)
 
     def sentiment(self, epic: str) -> Sentiment:
@@ -269,8 +291,8 @@ class Engine(TriggersMixin):
             now = self.clock.now_ms()
             upl = margin = 0.0
             for position in account.positions.values():
-                upl += self._upl(account, position, now)
-                margin += self._margin(account, position, now)
+                upl += self.money.upl(account, position, now)
+                margin += self.money.margin(account, position, now)
             balance = account.deposit + upl
             return Balance(
                 balance=round(balance, 2),
@@ -306,24 +328,7 @@ class Engine(TriggersMixin):
         (400 ``error.invalid.hedgingMode``).
         """
         with self.lock:
-            account = self._account(account_id)
-            prefs = account.preferences
-            for group, value in (leverages or {}).items():
-                lev = prefs.leverages.get(group)
-                if lev is None:
-                    raise ApiError(400, "error.invalid.leverage.group")
-                if value not in lev.available:
-                    raise ApiError(400, "error.invalid.leverage.value")
-            if hedging_mode is False and prefs.hedging_mode:
-                directions: dict[str, set[str]] = {}
-                for pos in account.positions.values():
-                    directions.setdefault(pos.epic, set()).add(pos.direction)
-                if any(len(d) > 1 for d in directions.values()):
-                    raise ApiError(400, "error.invalid.hedgingMode")
-            for group, value in (leverages or {}).items():
-                prefs.leverages[group].current = value
-            if hedging_mode is not None:
-                prefs.hedging_mode = hedging_mode
+            self._account(account_id).set_preferences(leverages, hedging_mode)
 
     def top_up(self, account_id: str, amount: float) -> None:
         """Adjust a demo balance; see docs/simulator-engine-notes.md for the error codes."""
@@ -332,25 +337,7 @@ class Engine(TriggersMixin):
         if not math.isfinite(amount) or not TOP_UP_MIN <= amount <= TOP_UP_MAX or amount == 0:
             raise ApiError(400, "error.invalid.amount")
         with self.lock:
-            account = self._account(account_id)
-            result = account.deposit + amount
-            if result > DEMO_BALANCE_MAX:
-                raise ApiError(400, "error.invalid.balance.maxvalue", _fmt(DEMO_BALANCE_MAX))
-            if result < 0:
-                raise ApiError(400, "error.invalid.balance.minvalue", _fmt(0.0))
-            account.deposit = result
-            now = self.clock.now_ms()
-            account.add_transaction(
-                Transaction(
-                    date_ms=now,
-                    instrument_name=None,
-                    transaction_type="DEPOSIT" if amount > 0 else "WITHDRAWAL",
-                    note="Deposit" if amount > 0 else "Withdrawal",
-                    reference=_short_reference(),
-                    amount=round(amount, 2),
-                    currency=account.currency,
-                )
-            )
+            self._account(account_id).top_up(amount, DEMO_BALANCE_MAX, self.clock.now_ms())
 
     # ---- read-only trading views -------------------------------------------------------------
     def positions(self, account_id: str) -> list[Position]:
@@ -359,7 +346,7 @@ class Engine(TriggersMixin):
             account = self._account(account_id)
             now = self.clock.now_ms()
             return [
-                replace(p, upl=round(self._upl(account, p, now), 2))
+                replace(p, upl=round(self.money.upl(account, p, now), 2))
                 for p in account.positions.values()
             ]
 
@@ -370,19 +357,63 @@ class Engine(TriggersMixin):
             found = account.positions.get(deal_id)
             if found is None:
                 raise ApiError(404, "error.not-found.dealId")
-            return replace(found, upl=round(self._upl(account, found, self.clock.now_ms()), 2))
+            return replace(found, upl=round(self.money.upl(account, found, self.clock.now_ms()), 2))
 
     def working_orders(self, account_id: str) -> list[WorkingOrder]:
         with self.lock:
             return [replace(o) for o in self._account(account_id).orders.values()]
 
     def confirm(self, account_id: str, deal_reference: str) -> Confirm:
-        """The confirm of a reference or ApiError 404 ``error.not-found.dealReference``."""
+        """The confirm of a reference or ApiError 404 ``error.not-found.dealReference``.
+
+        404 also before ``confirm_lag_ms`` has passed and, with ``confirm_ttl_ms``, once the
+        confirm is that old (the deal itself lives on).
+        """
         with self.lock:
             found = self._account(account_id).confirms.get(deal_reference)
-            if found is None or self.clock.now_ms() < found.date_ms + self.confirm_lag_ms:
+            now = self.clock.now_ms()
+            if found is None or now < found.date_ms + self.confirm_lag_ms:
+                raise ApiError(404, "error.not-found.dealReference")
+            if self.confirm_ttl_ms is not None and now >= found.date_ms + self.confirm_ttl_ms:
                 raise ApiError(404, "error.not-found.dealReference")
             return found
+
+    def margin_factor(self, account_id: str, inst: Instrument) -> float:
+        """Margin in percent of the notional for this account (``marginFactor`` on the wire)."""
+        return self.money.margin_factor(self._account(account_id), inst)
+
+    # ---- trading writes (rules in Trading / WorkingOrders) -----------------------------------
+    def open_position(self, account_id: str, request: OpenPositionRequest) -> str:
+        """Place a market order; returns its ``o_`` deal reference (outcome in the confirm)."""
+        self.trading.checked_instrument(request.epic, request.size)
+        with self._write(account_id) as (account, now):
+            return self.trading.open_position(account, request, now)
+
+    def update_position(self, account_id: str, deal_id: str, stops: StopsRequest) -> str:
+        """Amend stops/limits of a position; returns ``p_<dealId>``."""
+        with self._write(account_id) as (account, now):
+            return self.trading.update_position(account, deal_id, stops, now)
+
+    def close_position(self, account_id: str, deal_id: str) -> str:
+        """Close a whole position at market; returns ``p_<dealId>``."""
+        with self._write(account_id) as (account, now):
+            return self.trading.close_position(account, deal_id, now)
+
+    def create_working_order(self, account_id: str, request: WorkingOrderRequest) -> str:
+        """Create a LIMIT/STOP order; returns an ``o_`` reference."""
+        self.orders.checked_request(request)
+        with self._write(account_id) as (account, now):
+            return self.orders.create(account, request, now)
+
+    def update_working_order(self, account_id: str, deal_id: str, amend: WorkingOrderAmend) -> str:
+        """Amend level, expiry or stops of an order; returns a new ``o_`` reference."""
+        with self._write(account_id) as (account, now):
+            return self.orders.update(account, deal_id, amend, now)
+
+    def delete_working_order(self, account_id: str, deal_id: str) -> str:
+        """Cancel an order; returns a new ``o_`` reference."""
+        with self._write(account_id) as (account, now):
+            return self.orders.delete(account, deal_id, now)
 
     # ---- history -----------------------------------------------------------------------------
     def activities(
@@ -413,15 +444,16 @@ class Engine(TriggersMixin):
     def transactions(
         self, account_id: str, from_ms: int, to_ms: int, transaction_type: str | None = None
     ) -> list[Transaction]:
-        """Transactions with from <= date <= to, optionally of one type.
+        """Transactions with from <= date <= to, optionally of one type; newest first.
 
-        Oldest first, as in the recorded example (activities are newest first).
+        Newest first like activities: the recorded example lists 19:51:05 before 19:51:00, and
+        SPEC 7.x says "newest first in the examples".
         """
         with self.lock:
             records = list(self._account(account_id).transactions)
         return [
             r
-            for r in records
+            for r in reversed(records)
             if from_ms <= r.date_ms <= to_ms
             and (transaction_type is None or r.transaction_type == transaction_type)
         ]
@@ -452,52 +484,6 @@ class Engine(TriggersMixin):
     def remove_from_watchlist(self, client_id: str, watchlist_id: str, epic: str) -> None:
         with self.lock:
             self.catalog.remove_from_watchlist(client_id, watchlist_id, epic)
-
-
-def _fmt(value: float) -> str:
-    return repr(float(value))
-
-
-def _short_reference() -> str:
-    return str(uuid.uuid4().int % 10**8).zfill(8)
-
-
-def _parse_time(text: str) -> int:
-    text = text.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        raise ApiError(400, "error.invalid.bars.time") from None
-    return int(parsed.replace(tzinfo=UTC).timestamp() * 1000)
-
-
-def _parse_bars_csv(text: str) -> list[tuple[int, float, float, float, float, int | None]]:
-    reader = csv.reader(io.StringIO(text.strip()))
-    rows = [r for r in reader if r and any(cell.strip() for cell in r)]
-    if not rows:
-        raise ApiError(400, "error.invalid.bars")
-    header = [h.strip().lower() for h in rows[0]]
-    if header[:5] != ["time", "open", "high", "low", "close"]:
-        raise ApiError(400, "error.invalid.bars.header")
-    has_volume = len(header) > 5 and header[5] == "volume"
-    out: list[tuple[int, float, float, float, float, int | None]] = []
-    for row in rows[1:]:
-        if len(row) < 5:
-            raise ApiError(400, "error.invalid.bars.row")
-        try:
-            o, h, low, c = (float(x) for x in row[1:5])
-            volume = int(float(row[5])) if has_volume and len(row) > 5 and row[5].strip() else None
-        except ValueError:
-            raise ApiError(400, "error.invalid.bars.row") from None
-        if not all(math.isfinite(x) for x in (o, h, low, c)):
-            raise ApiError(400, "error.invalid.bars.row")
-        out.append((_parse_time(row[0]), o, h, low, c, volume))
-    if not out:
-        raise ApiError(400, "error.invalid.bars")
-    out.sort(key=lambda r: r[0])
-    return out
 
 
 __all__ = ["DEFAULT_TICK_MS", "DURATION_MS", "Engine"]

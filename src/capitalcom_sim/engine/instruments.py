@@ -1,10 +1,13 @@
-"""The simulator's instruments: one data table (no per-instrument branches) plus opening hours."""
+"""The simulator's instruments: one data table (no per-instrument branches) plus opening hours.
+
+Near 500 lines because most of it is that table (data, one line per market).
+"""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 
 from capitalcom_sim.errors import ApiError
 
@@ -460,6 +463,21 @@ class InstrumentTable:
     @classmethod
     def default(cls) -> InstrumentTable:
         return cls(INSTRUMENTS)
+
+    def with_guaranteed_stops(self, epics: Iterable[str]) -> InstrumentTable:
+        """This table with guaranteed stops allowed on ``epics`` (ValueError names unknown ones)."""
+        wanted = frozenset(epics)
+        unknown = sorted(wanted - set(self._by_epic))
+        if unknown:
+            raise ValueError(f"guaranteed_stop_required_epics: unknown epics {unknown}")
+        if not wanted:
+            return self
+        return InstrumentTable(
+            tuple(
+                replace(inst, guaranteed_stop_allowed=True) if inst.epic in wanted else inst
+                for inst in self.all
+            )
+        )
 
     def get(self, epic: str) -> Instrument | None:
         return self._by_epic.get(epic)

@@ -1,13 +1,13 @@
 """Searches along the price path: first threshold crossing and trailing-stop walks.
 
-Used by the engine's triggers. They walk the bar tree and descend only into bars whose high/low
-reach a threshold, so a clock jump of days costs about as much as a few bars.
+Used by the engine's triggers (through :class:`PriceEngine`). They walk the bar tree and descend
+only into bars whose high/low reach a threshold, so a clock jump of days costs about as much as a
+few bars.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable
 
 from capitalcom_sim.engine.instruments import (
@@ -15,34 +15,24 @@ from capitalcom_sim.engine.instruments import (
     Instrument,
     InstrumentTable,
 )
-from capitalcom_sim.engine.pricetree import LEAF, LEVEL_DUR, Node, Segment
+from capitalcom_sim.engine.overrides import Overrides
+from capitalcom_sim.engine.pricetree import LEAF, LEVEL_DUR, Segment
+from capitalcom_sim.engine.seeded import SeededTree
 
 
-class PathSearchMixin:
-    """Mixed into :class:`PriceEngine` (which provides the tree and the overrides)."""
+class PathSearch:
+    """First-crossing and trailing-stop searches over the seeded tree and the overrides.
 
-    instruments: InstrumentTable
-    tick_ms: int
-    _lock: threading.RLock
-    _segments: dict[str, list[Segment]]
+    Not thread-safe by itself: :class:`PriceEngine` locks around it.
+    """
 
-    def _segments_in(self, epic: str, s: int, e: int) -> list[Segment]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _node(self, inst: Instrument, level: int, start: int) -> Node | None:  # pragma: no cover
-        raise NotImplementedError
-
-    def _children(
-        self, inst: Instrument, level: int, start: int
-    ) -> tuple[Node | None, ...]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _tick_prices(self, inst: Instrument, start: int) -> tuple[int, ...]:  # pragma: no cover
-        raise NotImplementedError
-
-    @staticmethod
-    def _align_level(level: int, t: int) -> int:  # pragma: no cover
-        raise NotImplementedError
+    def __init__(
+        self, instruments: InstrumentTable, tree: SeededTree, overrides: Overrides
+    ) -> None:
+        self.instruments = instruments
+        self.tree = tree
+        self.overrides = overrides
+        self.tick_ms = tree.tick_ms
 
     def first_cross(
         self, epic: str, start_ms: int, end_ms: int, below: int | None, above: int | None
@@ -61,14 +51,13 @@ class PathSearchMixin:
         def hit(low: int, high: int) -> bool:
             return low <= lo or high >= hi
 
-        with self._lock:
-            for _, seg, s, e in self._pieces(inst, start_ms, end_ms):
-                if seg is None:
-                    found = self._cross_seeded(inst, s, e, hit)
-                else:
-                    found = self._cross_segment(inst, seg, s, e, lambda v: v <= lo or v >= hi)
-                if found is not None:
-                    return found
+        for _, seg, s, e in self._pieces(inst, start_ms, end_ms):
+            if seg is None:
+                found = self._cross_seeded(inst, s, e, hit)
+            else:
+                found = self._cross_segment(inst, seg, s, e, lambda v: v <= lo or v >= hi)
+            if found is not None:
+                return found
         return None
 
     def trailing_cross(
@@ -82,21 +71,22 @@ class PathSearchMixin:
         """
         inst = self.instruments.require(epic)
         state = sign * stop
-        with self._lock:
-            for _, seg, s, e in self._pieces(inst, start_ms, end_ms):
-                if seg is None:
-                    found, state = self._trail_seeded(inst, s, e, state, distance, sign)
-                else:
-                    found, state = self._trail_segment(inst, seg, s, e, state, distance, sign)
-                if found is not None:
-                    return found, sign * state
+        for _, seg, s, e in self._pieces(inst, start_ms, end_ms):
+            if seg is None:
+                found, state = self._trail_seeded(inst, s, e, state, distance, sign)
+            else:
+                found, state = self._trail_segment(inst, seg, s, e, state, distance, sign)
+            if found is not None:
+                return found, sign * state
         return None, sign * state
 
     def _pieces(
         self, inst: Instrument, s: int, e: int
     ) -> list[tuple[str, Segment | None, int, int]]:
         """[s, e) cut into seeded and override pieces, in time order."""
-        segments = self._segments_in(inst.epic, s, e) if self._segments.get(inst.epic) else []
+        segments = (
+            self.overrides.within(inst.epic, s, e) if self.overrides.overridden(inst.epic) else []
+        )
         out: list[tuple[str, Segment | None, int, int]] = []
         cursor = s
         for seg in sorted(segments, key=lambda x: x.start):
@@ -114,7 +104,7 @@ class PathSearchMixin:
     def _cross_seeded(
         self, inst: Instrument, s: int, e: int, hit: Callable[[int, int], bool]
     ) -> tuple[int, int] | None:
-        week = self._align_level(0, s)
+        week = self.tree.align_level(0, s)
         while week < e:
             found = self._cross_node(inst, 0, week, s, e, hit)
             if found is not None:
@@ -134,16 +124,16 @@ class PathSearchMixin:
         end = start + LEVEL_DUR[level]
         if end <= s or start >= e:
             return None
-        node = self._node(inst, level, start)
+        node = self.tree.node(inst, level, start)
         if node is None or not hit(node[2], node[1]):
             return None
         if level == LEAF:
-            for i, mid in enumerate(self._tick_prices(inst, start)):
+            for i, mid in enumerate(self.tree.tick_prices(inst, start)):
                 t = start + i * self.tick_ms
                 if s <= t < e and hit(mid, mid):
                     return t, mid
             return None
-        children = self._children(inst, level, start)
+        children = self.tree.children(inst, level, start)
         child_dur = LEVEL_DUR[level + 1]
         for i in range(len(children)):
             found = self._cross_node(inst, level + 1, start + i * child_dur, s, e, hit)
@@ -189,7 +179,7 @@ class PathSearchMixin:
     def _trail_seeded(
         self, inst: Instrument, s: int, e: int, state: int, distance: int, sign: int
     ) -> tuple[tuple[int, int] | None, int]:
-        week = self._align_level(0, s)
+        week = self.tree.align_level(0, s)
         while week < e:
             found, state = self._trail_node(inst, 0, week, s, e, state, distance, sign)
             if found is not None:
@@ -211,7 +201,7 @@ class PathSearchMixin:
         end = start + LEVEL_DUR[level]
         if end <= s or start >= e:
             return None, state
-        node = self._node(inst, level, start)
+        node = self.tree.node(inst, level, start)
         if node is None:
             return None, state
         low, high = (node[2], node[1]) if sign > 0 else (-node[1], -node[2])
@@ -219,7 +209,7 @@ class PathSearchMixin:
         if inside and low > max(state, high - distance):
             return None, max(state, high - distance)
         if level == LEAF:
-            for i, mid in enumerate(self._tick_prices(inst, start)):
+            for i, mid in enumerate(self.tree.tick_prices(inst, start)):
                 t = start + i * self.tick_ms
                 if not s <= t < e:
                     continue
@@ -228,7 +218,7 @@ class PathSearchMixin:
                     return (t, mid), state
                 state = max(state, value - distance)
             return None, state
-        children = self._children(inst, level, start)
+        children = self.tree.children(inst, level, start)
         child_dur = LEVEL_DUR[level + 1]
         for i in range(len(children)):
             found, state = self._trail_node(

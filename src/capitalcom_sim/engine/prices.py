@@ -1,59 +1,40 @@
-"""Deterministic price process: a function of (seed, epic, time), built top-down.
+"""Quotes and bars of every instrument: the seeded process with the control plane's overrides.
 
-Mid prices are integers in units of the instrument's price grid (10^-decimals). A WEEK bar's
-open/close come from a smooth multi-octave noise P(t); every bar is then split into its children
-(WEEK -> DAY -> HOUR_4 -> HOUR -> MINUTE_30 -> MINUTE_15 -> MINUTE_5 -> MINUTE -> ticks) so that
-the children aggregate *exactly* to the parent: the first open child opens at the parent's open,
-the last one closes at its close, one child reaches the parent's high and one its low, volumes
-add up. A bar at any resolution is therefore one node of that tree, found in O(depth) from cached
-ancestors, and equals the aggregate of the ticks it contains without visiting them. Closed hours
-hold no ticks: closed children are skipped, so weekends and nights produce no bars.
-
-Overrides from the control plane (pinned prices, paths, replayed bars) are piecewise-linear
-segments laid over the seeded process; bars touching them are aggregated piecewise.
+Mid prices are integers in units of the instrument's price grid (10^-decimals). The seeded
+process (:mod:`~capitalcom_sim.engine.seeded`) is a bar tree whose children aggregate exactly to
+their parent, so a bar at any resolution is one node found in O(depth), and equals the aggregate
+of the ticks it contains without visiting them; closed hours hold no ticks, so weekends and
+nights produce no bars. Overrides (:mod:`~capitalcom_sim.engine.overrides`: pinned prices,
+paths, replayed bars) are piecewise-linear segments laid over it; bars touching them are
+aggregated piecewise. :class:`PriceEngine` owns both, the path searches the triggers use
+(:mod:`~capitalcom_sim.engine.pathsearch`) and the one lock around them.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import random
 import threading
-import zlib
-from collections import OrderedDict
 from collections.abc import Sequence
 
-from capitalcom_sim.engine.instruments import (
-    _MONDAY_EPOCH_MS,
-    MINUTE_MS,
-    WEEK_MS,
-    Instrument,
-    InstrumentTable,
-)
-from capitalcom_sim.engine.pathsearch import PathSearchMixin
+from capitalcom_sim.engine.instruments import MINUTE_MS, Instrument, InstrumentTable
+from capitalcom_sim.engine.overrides import Overrides
+from capitalcom_sim.engine.pathsearch import PathSearch
 from capitalcom_sim.engine.pricetree import (
     DURATION_MS,
-    LEAF,
     LEVEL_DUR,
     LEVEL_NAMES,
     LEVEL_OF,
-    M64,
     Node,
     Segment,
     align,
     combine,
-    mix,
 )
+from capitalcom_sim.engine.seeded import SeededTree
 from capitalcom_sim.engine.types import OHLC, Bar
 
 __all__ = ["DURATION_MS", "LEVEL_NAMES", "PriceEngine", "align"]
 
-_OCTAVES = 6  # value-noise octaves of the long-range level: periods of 1 to 32 weeks
-_AMPLITUDE = [0.6 * math.sqrt(1 << octave) for octave in range(_OCTAVES)]
-_BRIDGE_RANGE = 1.25  # expected range of a Brownian bridge, in units of its total deviation
 
-
-class PriceEngine(PathSearchMixin):
+class PriceEngine:
     """Quotes and bars of every instrument; thread-safe; bounded caches only.
 
     Args:
@@ -76,19 +57,17 @@ class PriceEngine(PathSearchMixin):
         self.instruments = instruments
         self.seed = seed
         self.tick_ms = tick_ms
-        self._ticks_per_minute = MINUTE_MS // tick_ms
-        self._cache: OrderedDict[tuple[str, int, int], tuple[Node | None, ...]] = OrderedDict()
-        self._cache_size = cache_size
-        self._ticks: OrderedDict[tuple[str, int], tuple[int, ...]] = OrderedDict()
-        self._tick_cache_size = tick_cache_size
-        self._rng = random.Random()
         self._lock = threading.RLock()
-        self._segments: dict[str, list[Segment]] = {}
-        self._epic_keys = {i.epic: zlib.crc32(i.epic.encode()) for i in instruments}
-        self._lattice_cache: dict[tuple[int, int], float] = {}
-        self._day_ms: dict[str, int] = {}  # a trading day's length per instrument (see _step)
+        self._tree = SeededTree(
+            instruments,
+            seed=seed,
+            tick_ms=tick_ms,
+            cache_size=cache_size,
+            tick_cache_size=tick_cache_size,
+        )
+        self._overrides = Overrides(tick_ms)
+        self._search = PathSearch(instruments, self._tree, self._overrides)
 
-    # ---- public API --------------------------------------------------------------------------
     def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
         """(bid, offer) at time ``t`` (the last open tick's price while the market is closed)."""
         inst = self.instruments.require(epic)
@@ -165,90 +144,49 @@ class PriceEngine(PathSearchMixin):
             node = self._aggregate(inst, start_ms, end_ms)
         return None if node is None else self._to_bar(inst, start_ms, node)
 
-    # ---- overrides -------------------------------------------------------------------------
+    # ---- path searches (the triggers') --------------------------------------------------------
+    def first_cross(
+        self, epic: str, start_ms: int, end_ms: int, below: int | None, above: int | None
+    ) -> tuple[int, int] | None:
+        """First open tick t in [start, end) with mid <= below or mid >= above: (t, mid)."""
+        with self._lock:
+            return self._search.first_cross(epic, start_ms, end_ms, below, above)
+
+    def trailing_cross(
+        self, epic: str, start_ms: int, end_ms: int, stop: int, distance: int, sign: int
+    ) -> tuple[tuple[int, int] | None, int]:
+        """Trailing stop walk over [start, end) in mid units (see :class:`PathSearch`)."""
+        with self._lock:
+            return self._search.trailing_cross(epic, start_ms, end_ms, stop, distance, sign)
+
+    # ---- overrides ---------------------------------------------------------------------------
     def pin(self, epic: str, t_ms: int, mid: int) -> None:
         """Hold mid at ``mid`` (units) from the tick containing ``t`` on."""
-        start = t_ms - t_ms % self.tick_ms
-        self._add_segment(epic, Segment(start, None, [start], [mid]))
+        with self._lock:
+            self._overrides.pin(epic, t_ms, mid)
 
     def set_path(self, epic: str, points: Sequence[tuple[int, int]]) -> None:
         """Follow (t, mid units) points linearly; pinned after the last one."""
-        knots = sorted((t - t % self.tick_ms, v) for t, v in points)
-        ts, vs = self._dedupe(knots)
-        self._add_segment(epic, Segment(ts[0], None, ts, vs))
+        with self._lock:
+            self._overrides.set_path(epic, points)
 
     def replay_bars(
         self, epic: str, bars: Sequence[tuple[int, int, int, int, int, int, int | None]]
     ) -> None:
-        """Prices follow bars given as (start, duration, open, high, low, close, volume|None).
-
-        Inside each bar the path goes open -> low -> high -> close (open -> high -> low -> close
-        for a falling bar) on the tick grid, so the bar aggregates back exactly; the seeded
-        process resumes after the last bar.
-        """
-        tick = self.tick_ms
-        knots: list[tuple[int, int]] = []
-        volumes: list[tuple[int, int, int]] = []
-        for start, duration, o, h, low, c, volume in sorted(bars):
-            last = start + max(tick, duration) - tick
-            third = max(tick, (duration // 3) // tick * tick)
-            first_extreme, second_extreme = (low, h) if c >= o else (h, low)
-            knots.append((start, o))
-            if last - start >= 3 * tick:
-                knots.append((start + third, first_extreme))
-                knots.append((min(last - tick, start + 2 * third), second_extreme))
-            knots.append((last, c))
-            if volume is not None:
-                volumes.append((start, start + duration, volume))
-        ts, vs = self._dedupe(knots)
-        end = max(s + max(tick, d) for s, d, *_ in bars)
-        self._add_segment(epic, Segment(ts[0], end, ts, vs, volumes))
+        """Prices follow bars given as (start, duration, open, high, low, close, volume|None)."""
+        with self._lock:
+            self._overrides.replay_bars(epic, bars)
 
     def release(self, epic: str, t_ms: int) -> None:
         """Back to the seeded process from the tick containing ``t`` on."""
-        start = t_ms - t_ms % self.tick_ms
         with self._lock:
-            kept = []
-            for seg in self._segments.get(epic, []):
-                if seg.start >= start:
-                    continue
-                if seg.end is None or seg.end > start:
-                    seg.end = start
-                kept.append(seg)
-            self._segments[epic] = kept
+            self._overrides.release(epic, t_ms)
 
     def overridden(self, epic: str) -> bool:
-        return bool(self._segments.get(epic))
+        """Whether a control-plane override is set on ``epic``."""
+        return self._overrides.overridden(epic)
 
-    # ---- internals: overrides ----------------------------------------------------------------
-    @staticmethod
-    def _dedupe(knots: Sequence[tuple[int, int]]) -> tuple[list[int], list[int]]:
-        ts: list[int] = []
-        vs: list[int] = []
-        for t, v in knots:
-            if ts and t <= ts[-1]:
-                ts[-1], vs[-1] = max(t, ts[-1]), v
-                continue
-            ts.append(t)
-            vs.append(v)
-        return ts, vs
-
-    def _add_segment(self, epic: str, segment: Segment) -> None:
-        with self._lock:
-            kept = []
-            for seg in self._segments.get(epic, []):
-                if seg.start >= segment.start:
-                    continue  # replaced
-                if seg.end is None or seg.end > segment.start:
-                    seg.end = segment.start
-                kept.append(seg)
-            kept.append(segment)
-            self._segments[epic] = kept
-
-    def _segments_in(self, epic: str, s: int, e: int) -> list[Segment]:
-        return [seg for seg in self._segments.get(epic, ()) if seg.covers(s, e)]
-
-    # ---- internals: tree ---------------------------------------------------------------------
+    # ---- internals ---------------------------------------------------------------------------
     def _bar_node(
         self, inst: Instrument, level: int, start: int, now_ms: int | None
     ) -> Node | None:
@@ -256,263 +194,34 @@ class PriceEngine(PathSearchMixin):
         if now_ms is not None and end > now_ms:
             tick_end = now_ms - now_ms % self.tick_ms + self.tick_ms
             return self._aggregate(inst, start, min(end, tick_end))
-        if self._segments.get(inst.epic) and self._segments_in(inst.epic, start, end):
+        if self._overrides.overridden(inst.epic) and self._overrides.within(inst.epic, start, end):
             return self._aggregate(inst, start, end)
-        return self._node(inst, level, start)
-
-    def _node(self, inst: Instrument, level: int, start: int) -> Node | None:
-        if level == 0:
-            return self._week(inst, start)
-        parent_level = level - 1
-        parent_start = self._align_level(parent_level, start)
-        children = self._children(inst, parent_level, parent_start)
-        return children[(start - parent_start) // LEVEL_DUR[level]]
-
-    @staticmethod
-    def _align_level(level: int, t: int) -> int:
-        if level == 0:
-            return t - (t - _MONDAY_EPOCH_MS) % WEEK_MS
-        return t - t % LEVEL_DUR[level]
-
-    def _key(self, inst: Instrument, level: int, start: int) -> int:
-        return mix((self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 31 + level + (start << 8))
-
-    def _children(self, inst: Instrument, level: int, start: int) -> tuple[Node | None, ...]:
-        """Children of a node above MINUTE, cached."""
-        key = (inst.epic, level, start)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        result = self._split(inst, level, start, self._node(inst, level, start))
-        self._cache[key] = result
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return result
-
-    def _tick_prices(self, inst: Instrument, start: int) -> tuple[int, ...]:
-        """Mid of every tick of the MINUTE bar at ``start`` (empty when closed), cached."""
-        key = (inst.epic, start)
-        cached = self._ticks.get(key)
-        if cached is not None:
-            self._ticks.move_to_end(key)
-            return cached
-        result = self._split_ticks(inst, start, self._node(inst, LEAF, start))
-        self._ticks[key] = result
-        if len(self._ticks) > self._tick_cache_size:
-            self._ticks.popitem(last=False)
-        return result
-
-    def _tick_volume(self, minute: Node, first: int, stop: int) -> int:
-        """Volume of ticks [first, stop) of a minute: spread evenly, remainder to the first."""
-        n = self._ticks_per_minute
-        base, rest = divmod(minute[4], n)
-        return (stop - first) * base + max(0, min(stop, rest) - first)
-
-    def _split(
-        self, inst: Instrument, level: int, start: int, parent: Node | None
-    ) -> tuple[Node | None, ...]:
-        child_dur = LEVEL_DUR[level + 1]
-        count = LEVEL_DUR[level] // child_dur
-        if parent is None:
-            return (None,) * count
-        hours = inst.opening_hours
-        open_idx = [
-            i
-            for i in range(count)
-            if hours.any_open(start + i * child_dur, start + (i + 1) * child_dur)
-        ]
-        out: list[Node | None] = [None] * count
-        o, h, low, c, v = parent
-        m = len(open_idx)
-        if m == 1:
-            out[open_idx[0]] = parent
-            return tuple(out)
-        rng = self._rng
-        rng.seed(self._key(inst, level, start))
-        spans = [
-            hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) for i in open_idx
-        ]
-        steps = self._steps(inst, parent, spans)
-        points, wick_high, wick_low = self._path(rng, o, c, h, low, steps)
-        volumes = _split_int(v, [span * (0.5 + rng.random()) for span in spans])
-        for j, i in enumerate(open_idx):
-            co, cc = points[j], points[j + 1]
-            # Wicks beyond the child's open/close, of the size a move over its span has; never
-            # near zero, or a quiet child would make its whole subtree flat.
-            ch = min(h, max(co, cc) + round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
-            cl = max(low, min(co, cc) - round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
-            if j == wick_high:
-                ch = h
-            if j == wick_low:
-                cl = low
-            out[i] = (co, ch, cl, cc, volumes[j])
-        return tuple(out)
-
-    def _steps(self, inst: Instrument, parent: Node, spans: Sequence[int]) -> list[float]:
-        """Per-child steps: the instrument's volatility over each span, but never more than the
-        parent's range can hold (a walk wider than [low, high] keeps hitting it: flat tops)."""
-        _, h, low, _, _ = parent
-        steps = [self._step(inst, h + low, span) for span in spans]
-        total = math.sqrt(sum(step * step for step in steps)) or 1.0
-        fit = max(0.5, (h - low) / (_BRIDGE_RANGE * total))
-        if fit < 1.0:
-            steps = [step * fit for step in steps]
-        return steps
-
-    def _step(self, inst: Instrument, twice_mid: int, span_ms: int) -> float:
-        """The typical move (price units) over ``span_ms`` of trading: daily volatility x sqrt(t).
-
-        A trading day is a fifth of the instrument's open time per week, so shares (6.5 h a day)
-        move as much in their session as FX does in 24 h.
-        """
-        day_ms = self._day_ms.get(inst.epic)
-        if day_ms is None:
-            hours = inst.opening_hours
-            week_open = hours.open_ms(_MONDAY_EPOCH_MS, _MONDAY_EPOCH_MS + WEEK_MS)
-            day_ms = self._day_ms[inst.epic] = max(MINUTE_MS, week_open // 5)
-        return twice_mid * 0.5 * inst.daily_volatility * math.sqrt(span_ms / day_ms)
-
-    @staticmethod
-    def _path(
-        rng: random.Random, o: int, c: int, h: int, low: int, steps: Sequence[float]
-    ) -> tuple[list[int], int, int]:
-        """len(steps)+1 points from o to c inside [low, h], through h and low where possible.
-
-        A random walk with the given per-child steps is drawn once. The parent's high and low
-        are pinned where that walk peaks and bottoms (interior points), so the children that
-        reach them do so with their open or close: no child has a lone wick to an extreme its
-        neighbours never approach. Between the pins the walk is bent into a bridge (o -> high
-        -> low -> c, in time order) and folded back into [low, h] where it overshoots
-        (reflected, not clipped: clipping makes flat runs at the bounds). Returns the points
-        and, when an extreme could not be pinned (too few children), the child that takes it
-        as a wick (else -1).
-        """
-        m = len(steps)
-        walk = [0.0]
-        variance = [0.0]
-        for step in steps:
-            walk.append(walk[-1] + step * rng.gauss(0.0, 1.0))
-            variance.append(variance[-1] + step * step)
-        total = variance[m] or 1.0
-        bridge = [
-            walk[k] - walk[m] * variance[k] / total + (c - o) * variance[k] / total
-            for k in range(m + 1)
-        ]
-        # Interior points from highest to lowest on the walk: the high goes to the first, the
-        # low to the last one the high did not take.
-        ranked = sorted(range(1, m), key=bridge.__getitem__, reverse=True)
-        pins: dict[int, int] = {0: o, m: c}
-        wick_high = wick_low = -1
-        if h not in (o, c):
-            if ranked:
-                pins[ranked.pop(0)] = h
-            else:
-                wick_high = rng.randrange(m)
-        if low not in (o, c):
-            if ranked:
-                pins[ranked.pop()] = low
-            else:
-                wick_low = rng.randrange(m)
-        points = [o] * (m + 1)
-        span = h - low
-        for (k0, v0), (k1, v1) in itertools.pairwise(sorted(pins.items())):
-            points[k1] = v1
-            w0, w1 = walk[k0], walk[k1]
-            v_span = (variance[k1] - variance[k0]) or 1.0
-            for k in range(k0 + 1, k1):
-                frac = (variance[k] - variance[k0]) / v_span
-                x = round(v0 + (v1 - v0) * frac + (walk[k] - w0) - (w1 - w0) * frac)
-                if span > 0 and not low <= x <= h:
-                    y = (x - low) % (2 * span)
-                    x = low + (y if y <= span else 2 * span - y)
-                points[k] = min(h, max(low, x))
-        return points, wick_high, wick_low
-
-    def _split_ticks(self, inst: Instrument, start: int, parent: Node | None) -> tuple[int, ...]:
-        n = self._ticks_per_minute
-        if parent is None:
-            return ()
-        o, h, low, c, _ = parent
-        rng = self._rng
-        rng.seed(self._key(inst, LEAF, start))
-        # n ticks are n-1 moves; with 4+ ticks a minute both extremes fit on interior ticks.
-        points, _, _ = self._path(
-            rng, o, c, h, low, self._steps(inst, parent, [self.tick_ms] * (n - 1))
-        )
-        return tuple(points)
-
-    def _week(self, inst: Instrument, start: int) -> Node | None:
-        key = (inst.epic, -1, start)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached[0]
-        hours = inst.opening_hours
-        end = start + WEEK_MS
-        first = hours.next_open_after(start)
-        last_end = hours.last_open_before(end - 1)
-        node: Node | None = None
-        if first is not None and first < end and last_end is not None and last_end > start:
-            last = ((last_end - 1) // self.tick_ms) * self.tick_ms
-            o = self._level_units(inst, first)
-            c = self._level_units(inst, last)
-            rng = self._rng
-            rng.seed(self._key(inst, 0, start))
-            week_range = (o + c) / 2 * inst.daily_volatility * math.sqrt(5)
-            h = max(o, c) + int(week_range * (0.15 + 0.5 * abs(rng.gauss(0, 1))))
-            low = min(o, c) - int(week_range * (0.15 + 0.5 * abs(rng.gauss(0, 1))))
-            low = max(1, low)
-            minutes = hours.open_ms(start, end) // MINUTE_MS
-            volume = int(inst.base_volume * minutes * (0.7 + 0.6 * rng.random()))
-            node = (o, h, low, c, volume)
-        self._cache[key] = (node,)
-        return node
-
-    def _level_units(self, inst: Instrument, t: int) -> int:
-        """The smooth long-range level P(t) in price units (multi-octave value noise)."""
-        weekly = inst.daily_volatility * math.sqrt(5)
-        x = 0.0
-        base_key = (self.seed * 1_000_003 + self._epic_keys[inst.epic]) * 64
-        cache = self._lattice_cache
-        if len(cache) > 200_000:
-            cache.clear()
-        since = t - _MONDAY_EPOCH_MS
-        for octave in range(_OCTAVES):
-            pos = since / (WEEK_MS << octave)
-            i0 = math.floor(pos)
-            frac = pos - i0
-            key = base_key + octave
-            g0 = cache.get((key, i0))
-            if g0 is None:
-                g0 = cache[(key, i0)] = _unit_noise(key, i0)
-            g1 = cache.get((key, i0 + 1))
-            if g1 is None:
-                g1 = cache[(key, i0 + 1)] = _unit_noise(key, i0 + 1)
-            x += _AMPLITUDE[octave] * (g0 + (g1 - g0) * frac * frac * (3 - 2 * frac))
-        return max(1, round(inst.base_price * math.exp(weekly * x) * inst.scale))
+        return self._tree.node(inst, level, start)
 
     def _tick_value(self, inst: Instrument, tick: int) -> int:
-        for seg in self._segments.get(inst.epic, ()):
-            if seg.covers(tick, tick + 1):
-                return seg.value(tick)
+        overridden = self._overrides.value_at(inst.epic, tick)
+        if overridden is not None:
+            return overridden
         minute = tick - tick % MINUTE_MS
-        ticks = self._tick_prices(inst, minute)
+        ticks = self._tree.tick_prices(inst, minute)
         if not ticks:  # closed: should not happen for an open tick
             return round(inst.base_price * inst.scale)
         return ticks[(tick - minute) // self.tick_ms]
 
     def _aggregate(self, inst: Instrument, s: int, e: int) -> Node | None:
         """Aggregate of the open ticks in [s, e), overrides included."""
-        segments = self._segments_in(inst.epic, s, e) if self._segments.get(inst.epic) else []
+        segments = (
+            self._overrides.within(inst.epic, s, e) if self._overrides.overridden(inst.epic) else []
+        )
         if not segments:
-            return self._seeded_aggregate(inst, s, e)
+            return self._tree.aggregate(inst, s, e)
         parts: list[Node] = []
         cursor = s
         for seg in sorted(segments, key=lambda x: x.start):
             seg_s = max(s, seg.start)
             seg_e = e if seg.end is None else min(e, seg.end)
             if cursor < seg_s:
-                part = self._seeded_aggregate(inst, cursor, seg_s)
+                part = self._tree.aggregate(inst, cursor, seg_s)
                 if part is not None:
                     parts.append(part)
             part = self._segment_aggregate(inst, seg, seg_s, seg_e)
@@ -520,7 +229,7 @@ class PriceEngine(PathSearchMixin):
                 parts.append(part)
             cursor = max(cursor, seg_e)
         if cursor < e:
-            part = self._seeded_aggregate(inst, cursor, e)
+            part = self._tree.aggregate(inst, cursor, e)
             if part is not None:
                 parts.append(part)
         return combine(parts)
@@ -535,7 +244,7 @@ class PriceEngine(PathSearchMixin):
                 continue
             candidates = [first, last] + [t for t in seg.knots_t if first < t < last]
             values = [seg.value(t) for t in candidates]
-            seeded = self._seeded_aggregate(inst, first, last + tick)
+            seeded = self._tree.aggregate(inst, first, last + tick)
             volume = self._segment_volume(seg, first, last + tick)
             if volume is None:
                 volume = seeded[4] if seeded is not None else 0
@@ -552,44 +261,6 @@ class PriceEngine(PathSearchMixin):
             if overlap > 0:
                 total += vol * overlap / (ve - vs)
         return round(total)
-
-    def _seeded_aggregate(self, inst: Instrument, s: int, e: int) -> Node | None:
-        parts: list[Node] = []
-        week = self._align_level(0, s)
-        while week < e:
-            self._collect(inst, 0, week, s, e, parts)
-            week += WEEK_MS
-        return combine(parts)
-
-    def _collect(
-        self, inst: Instrument, level: int, start: int, s: int, e: int, parts: list[Node]
-    ) -> None:
-        end = start + LEVEL_DUR[level]
-        if end <= s or start >= e:
-            return
-        if s <= start and end <= e:
-            node = self._node(inst, level, start)
-            if node is not None:
-                parts.append(node)
-            return
-        if level == LEAF:
-            minute = self._node(inst, level, start)
-            if minute is None:
-                return
-            ticks = self._tick_prices(inst, start)
-            tick = self.tick_ms
-            first = max(0, -((start - s) // tick))
-            stop = min(len(ticks), -((start - e) // tick))
-            if first < stop:
-                run = ticks[first:stop]
-                volume = self._tick_volume(minute, first, stop)
-                parts.append((run[0], max(run), min(run), run[-1], volume))
-            return
-        children = self._children(inst, level, start)
-        child_dur = LEVEL_DUR[level + 1]
-        for i, node in enumerate(children):
-            if node is not None:
-                self._collect(inst, level + 1, start + i * child_dur, s, e, parts)
 
     def _bid_offer(self, inst: Instrument, mid: int) -> tuple[float, float]:
         bid = mid - inst.spread_units // 2
@@ -614,28 +285,3 @@ class PriceEngine(PathSearchMixin):
             round((c - half + spread) / scale, d),
         )
         return Bar(start, bid, ask, v)
-
-
-def _unit_noise(key: int, index: int) -> float:
-    """A deterministic value in [-1, 1) for a lattice point (triangular-ish distribution)."""
-    x = mix(mix(key & M64) ^ (index & M64))
-    a = (x & 0xFFFFFFFF) / 2**32
-    b = (x >> 32) / 2**32
-    return a + b - 1.0
-
-
-def _split_int(total: int, weights: Sequence[float]) -> list[int]:
-    """Split an integer total by weights (largest remainder), deterministic."""
-    weight_sum = sum(weights)
-    if weight_sum <= 0:
-        out = [0] * len(weights)
-        if out:
-            out[0] = total
-        return out
-    raw = [total * w / weight_sum for w in weights]
-    out = [int(r) for r in raw]
-    rest = total - sum(out)
-    order = sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)
-    for i in order[:rest]:
-        out[i] += 1
-    return out

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 
 from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.instruments import Instrument
-from capitalcom_sim.engine.money import MoneyMixin, sign_of
-from capitalcom_sim.engine.types import (
-    StopsRequest,
-)
+from capitalcom_sim.engine.money import Money, sign_of
+from capitalcom_sim.engine.types import StopsRequest
 from capitalcom_sim.errors import ApiError
 
 
@@ -29,22 +27,39 @@ class ResolvedStops:
     trailing_distance: float | None
 
 
-class StopsMixin(MoneyMixin):
-    """Size and stop rules (400 errors naming the limiting value)."""
+def check_size(inst: Instrument, size: float) -> None:
+    """400 naming the limit when ``size`` is outside the instrument's deal size rules."""
+    if not math.isfinite(size) or size <= 0:
+        raise ApiError(400, "error.invalid.size")
+    if size < inst.min_deal_size - 1e-12:
+        raise ApiError(400, "error.invalid.size.minvalue", fmt_number(inst.min_deal_size))
+    if size > inst.max_deal_size + 1e-12:
+        raise ApiError(400, "error.invalid.size.maxvalue", fmt_number(inst.max_deal_size))
+    steps = size / inst.min_size_increment
+    if abs(steps - round(steps)) > 1e-6:
+        # reported from the real server as the bare code (no increment value appended)
+        raise ApiError(400, "error.invalid.size")
 
-    @staticmethod
-    def _check_size(inst: Instrument, size: float) -> None:
-        if not math.isfinite(size) or size <= 0:
-            raise ApiError(400, "error.invalid.size")
-        if size < inst.min_deal_size - 1e-12:
-            raise ApiError(400, "error.invalid.size.minvalue", fmt_number(inst.min_deal_size))
-        if size > inst.max_deal_size + 1e-12:
-            raise ApiError(400, "error.invalid.size.maxvalue", fmt_number(inst.max_deal_size))
-        steps = size / inst.min_size_increment
-        if abs(steps - round(steps)) > 1e-6:
-            raise ApiError(400, "error.invalid.size.increment", fmt_number(inst.min_size_increment))
 
-    def _resolve_stops(
+def stop_rejection(account: AccountState, inst: Instrument, stops: ResolvedStops) -> str | None:
+    """The confirm's rejection reason for stops the account or market does not allow."""
+    if stops.guaranteed and (account.preferences.hedging_mode or not inst.guaranteed_stop_allowed):
+        return "STOP_OR_LIMIT_NOT_ALLOWED"
+    if stops.trailing and not inst.trailing_stops:
+        return "TRAILING_STOP_NOT_ALLOWED"
+    return None
+
+
+class StopRules:
+    """Turns the stop / take-profit fields of a request into checked absolute levels.
+
+    Needs money only for amounts given in the account's currency (``stopAmount``).
+    """
+
+    def __init__(self, money: Money) -> None:
+        self.money = money
+
+    def resolve(
         self,
         account: AccountState,
         inst: Instrument,
@@ -53,6 +68,7 @@ class StopsMixin(MoneyMixin):
         reference: float,
         entry: float,
         stops: StopsRequest,
+        now: int,
         keep: ResolvedStops | None = None,
     ) -> ResolvedStops:
         """Absolute stop/profit levels from level, distance or amount; band-checked.
@@ -62,13 +78,12 @@ class StopsMixin(MoneyMixin):
         measured from. ``keep`` holds the current stops on amendments (omitted fields kept,
         omitted guaranteed/trailing flags reset to false).
         """
-        now = self.clock.now_ms()
         sign = sign_of(direction)
         guaranteed = bool(stops.guaranteed_stop)
         trailing = bool(stops.trailing_stop)
         if guaranteed and trailing:
             raise ApiError(400, "error.invalid.guaranteedStop.trailingStop")
-        rate = self._fx_rate(account.currency, inst.currency, now)
+        rate = self.money.fx_rate(account.currency, inst.currency, now)
 
         def from_amount(amount: float, field: str) -> float:
             positive(amount, field)
@@ -134,19 +149,6 @@ class StopsMixin(MoneyMixin):
             if profit_level > high:
                 raise ApiError(400, "error.invalid.takeprofit.maxvalue", fmt_level(inst, high))
         return ResolvedStops(stop_level, profit_level, guaranteed, trailing, trailing_distance)
-
-    def _stop_rejection(
-        self, account: AccountState, inst: Instrument, stops: ResolvedStops
-    ) -> str | None:
-        if stops.guaranteed and (
-            account.preferences.hedging_mode or not inst.guaranteed_stop_allowed
-        ):
-            return "STOP_OR_LIMIT_NOT_ALLOWED"
-        if stops.trailing and not inst.trailing_stops:
-            return "TRAILING_STOP_NOT_ALLOWED"
-        return None
-
-    # ---- records -------------------------------------------------------------------------
 
 
 def positive(value: float, field: str) -> float:

@@ -5,17 +5,17 @@ Found on the price path between two runs (bar high/low guide the search), applie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from capitalcom_sim.engine.accounts import AccountState
-from capitalcom_sim.engine.money import DAY_MS, sign_of
-from capitalcom_sim.engine.stops import ResolvedStops
-from capitalcom_sim.engine.trading import TradingMixin, level_of
-from capitalcom_sim.engine.types import (
-    Position,
-    Transaction,
-    WorkingOrder,
-)
+from capitalcom_sim.engine.costs import Costs
+from capitalcom_sim.engine.instruments import InstrumentTable
+from capitalcom_sim.engine.money import Money, closing_units, to_price
+from capitalcom_sim.engine.orders import WorkingOrders
+from capitalcom_sim.engine.prices import PriceEngine
+from capitalcom_sim.engine.trading import Trading
+from capitalcom_sim.engine.types import Position, WorkingOrder
 
 _MAX_EVENTS_PER_RUN = 10_000
 
@@ -31,10 +31,54 @@ class _Event:
     trailing_stop: int | None = None
 
 
-class TriggersMixin(TradingMixin):
-    """The event loop run by ``Engine.advance_to`` and before every engine write."""
+class Triggers:
+    """The event loop run by ``Engine.advance_to`` and before every engine write.
 
-    def _run_triggers(self, now: int) -> None:
+    Finds the first event (stop, take profit, trailing stop, order fill or expiry, fee) in the
+    span since its last run, lets its owner apply it, and repeats; then settles trailing stops
+    and checks the stop-out level.
+
+    Args:
+        accounts: the engine's accounts (read and changed through the collaborators).
+        instruments: the instrument table.
+        prices: the price path searched for crossings.
+        money: prices, P&L and margin.
+        trading: closes positions.
+        orders: fills and expires working orders.
+        costs: charges overnight fees.
+        stop_out_level: the equity / margin fraction below which positions are closed.
+        start_ms: the instant already processed (the engine's start).
+    """
+
+    def __init__(
+        self,
+        accounts: Mapping[str, AccountState],
+        instruments: InstrumentTable,
+        prices: PriceEngine,
+        money: Money,
+        trading: Trading,
+        orders: WorkingOrders,
+        costs: Costs,
+        *,
+        stop_out_level: float | None,
+        start_ms: int,
+    ) -> None:
+        self.accounts = accounts
+        self.instruments = instruments
+        self.prices = prices
+        self.money = money
+        self.trading = trading
+        self.orders = orders
+        self.costs = costs
+        self.stop_out_level = stop_out_level
+        self._processed_ms = start_ms - start_ms % prices.tick_ms
+
+    @property
+    def processed_ms(self) -> int:
+        """The last tick whose events have been applied."""
+        return self._processed_ms
+
+    def run(self, now: int) -> None:
         """Fire every stop, limit, order fill and expiry in (last run, now], in time order."""
         tick = self.prices.tick_ms
         now_tick = now - now % tick
@@ -64,18 +108,18 @@ class TriggersMixin(TradingMixin):
         for account in self.accounts.values():
             while account.positions:
                 upls = {
-                    deal_id: self._upl(account, p, now) for deal_id, p in account.positions.items()
+                    deal_id: self.money.upl(account, p, now)
+                    for deal_id, p in account.positions.items()
                 }
-                margin = sum(self._margin(account, p, now) for p in account.positions.values())
+                margin = sum(self.money.margin(account, p, now) for p in account.positions.values())
                 equity = account.deposit + sum(upls.values())
                 if margin <= 0 or equity >= margin * level:
                     break
                 worst = min(upls, key=lambda deal_id: upls[deal_id])
                 position = account.positions[worst]
                 inst = self.instruments.require(position.epic)
-                mid = self._mid_now(inst, now)
-                price = self._price(inst, self._closing_units(inst, position.direction, mid))
-                self._close(account, inst, position, position.size, price, now, "CLOSE_OUT")
+                price = self.money.closing_price(inst, position.direction, now)
+                self.trading.close(account, inst, position, position.size, price, now, "CLOSE_OUT")
 
     def _first_event(self, start: int, end: int) -> _Event | None:
         best: _Event | None = None
@@ -178,102 +222,33 @@ class TriggersMixin(TradingMixin):
     def _apply(self, event: _Event) -> None:
         account = event.account
         if event.kind == "SWAP":
-            self._charge_overnight_fee(account, account.positions[event.deal_id], event.time)
-            return
-        if event.kind in ("SL", "TP", "TRAIL"):
-            position = account.positions[event.deal_id]
-            inst = self.instruments.require(position.epic)
-            if event.kind == "TRAIL" and event.trailing_stop is not None:
-                offset = (
-                    inst.spread_units // 2
-                    if position.direction == "BUY"
-                    else -(inst.spread_units - inst.spread_units // 2)
-                )
-                position.stop_level = self._price(inst, event.trailing_stop - offset)
-            if position.guaranteed_stop and event.kind == "SL" and position.stop_level is not None:
-                price = position.stop_level
-            else:
-                price = self._price(inst, self._closing_units(inst, position.direction, event.mid))
-            source = "TP" if event.kind == "TP" else "SL"
-            self._close(account, inst, position, position.size, price, event.time, source)
-            return
-        working = account.orders.pop(event.deal_id)
-        inst = self.instruments.require(working.epic)
-        if event.kind == "EXPIRE":
-            self._order_activity(
-                account, inst, working, "o_" + working.deal_id, event.time, "EXPIRED", "SYSTEM"
-            )
-            return
-        bid, ask = self._sides(inst, event.mid)
-        fill = self._price(inst, ask if working.direction == "BUY" else bid)
-        trailing_distance = (
-            abs(working.stop_distance) if working.trailing_stop and working.stop_distance else None
-        )
-        stops = ResolvedStops(
-            None if working.trailing_stop else level_of(inst, working.level, working.stop_distance),
-            level_of(inst, working.level, working.profit_distance),
-            working.guaranteed_stop,
-            working.trailing_stop,
-            trailing_distance,
-        )
-        if working.trailing_stop and trailing_distance is not None:
-            # like a market deal: the trailing distance counts from the closing price
-            closing = self._price(inst, self._closing_units(inst, working.direction, event.mid))
-            stops = ResolvedStops(
-                round(closing - sign_of(working.direction) * trailing_distance, inst.decimals),
-                stops.profit_level,
-                False,
-                True,
-                trailing_distance,
-            )
-        reference = "o_" + working.deal_id
-        confirm = self._execute(
-            account,
-            inst,
-            working.direction,
-            working.size,
-            fill,
-            stops,
-            event.time,
-            working.deal_id,
-            reference,
-            source="SYSTEM",
-        )
-        status = "EXECUTED" if confirm is not None else "REJECTED"
-        self._order_activity(account, inst, working, reference, event.time, status, "SYSTEM")
+            self.costs.charge_overnight(account, account.positions[event.deal_id], event.time)
+        elif event.kind in ("SL", "TP", "TRAIL"):
+            self._close_on_trigger(account, account.positions[event.deal_id], event)
+        elif event.kind == "EXPIRE":
+            self.orders.expire(account, event.deal_id, event.time)
+        else:
+            self.orders.fill(account, event.deal_id, event.mid, event.time)
 
-    def _charge_overnight_fee(self, account: AccountState, position: Position, when: int) -> None:
-        """Daily fee: notional x the instrument's long/short rate (percent per day)."""
+    def _close_on_trigger(self, account: AccountState, position: Position, event: _Event) -> None:
         inst = self.instruments.require(position.epic)
-        mid = self._mid_now(inst, when)
-        close = self._price(inst, self._closing_units(inst, position.direction, mid))
-        rate = inst.long_rate if position.direction == "BUY" else inst.short_rate
-        fx = self._fx_rate(inst.currency, account.currency, when)
-        amount = round(close * position.size * rate / 100 * fx, 2)
-        position.next_swap_ms = when + DAY_MS
-        if amount == 0:
-            return
-        account.deposit += amount
-        account.add_transaction(
-            Transaction(
-                date_ms=when,
-                instrument_name=inst.name,
-                transaction_type="SWAP",
-                note="Overnight fee",
-                reference=position.deal_id.split("-")[0],
-                amount=amount,
-                currency=account.currency,
+        if event.kind == "TRAIL" and event.trailing_stop is not None:
+            offset = (
+                inst.spread_units // 2
+                if position.direction == "BUY"
+                else -(inst.spread_units - inst.spread_units // 2)
             )
-        )
-        details = self._details(
-            inst,
-            position.deal_reference,
-            position.size,
-            position.direction,
-            close,
-            position.guaranteed_stop,
-        )
-        self._activity(account, when, inst, position.deal_id, "SYSTEM", "SWAP", "ACCEPTED", details)
+            position.stop_level = to_price(inst, event.trailing_stop - offset)
+        guaranteed = position.guaranteed_stop and event.kind == "SL"
+        if guaranteed and position.stop_level is not None:
+            price = position.stop_level
+        else:
+            price = to_price(inst, closing_units(inst, position.direction, event.mid))
+        source = "TP" if event.kind == "TP" else "SL"
+        size = position.size
+        self.trading.close(account, inst, position, size, price, event.time, source)
+        if guaranteed:
+            self.costs.charge_guaranteed_stop(account, position, size, event.time)
 
     def _settle_trailing(self, start: int, end: int) -> None:
         """Move trailing stops to where the price walk since the last run took them."""
@@ -293,5 +268,5 @@ class TriggersMixin(TradingMixin):
                 _, final = self.prices.trailing_cross(
                     inst.epic, s, end, stop, distance, 1 if buy else -1
                 )
-                position.stop_level = self._price(inst, final - offset)
+                position.stop_level = to_price(inst, final - offset)
                 position.watch_from_ms = end

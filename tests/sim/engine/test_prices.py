@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitalcom_sim.engine import Clock, Engine
-from capitalcom_sim.engine import prices as prices_module
+from capitalcom_sim.engine import seeded as seeded_module
 from capitalcom_sim.engine.instruments import InstrumentTable
 from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine, align
 from capitalcom_sim.engine.types import RESOLUTIONS, Bar
@@ -171,14 +171,14 @@ def test_old_bars_cost_work_in_proportion_to_bars_not_ticks(
     a small constant per bar at every resolution, although a MINUTE bar holds 60 ticks and a
     WEEK bar 604,800. Counted, not timed, so machine load cannot flake it (speed: bench/)."""
     draws = 0
-    original = prices_module.mix
+    original = seeded_module.mix
 
     def counted(x: int) -> int:
         nonlocal draws
         draws += 1
         return original(x)
 
-    monkeypatch.setattr(prices_module, "mix", counted)
+    monkeypatch.setattr(seeded_module, "mix", counted)
     prices = engine_prices(99)  # cold caches
     end = WEDNESDAY_NOON - 2 * 365 * DAY
     start = end - 1000 * DURATION_MS[resolution]

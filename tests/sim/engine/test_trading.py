@@ -123,8 +123,13 @@ def test_take_profit_and_its_confirm(engine: Engine, clock: Clock) -> None:
     closed = engine.confirm(USD_ACCOUNT, "p_" + deal_id)
     assert (closed.status, closed.level, closed.profit) == ("CLOSED", 24.01, 1.96)  # sold at 24.99
     assert closed.affected_deals[0].status == "FULLY_CLOSED"
-    sources = [a.source for a in engine.activities(USD_ACCOUNT, 0, clock.now_ms())]
-    assert sources == ["TP", "USER"]
+    records = [(a.type, a.source) for a in engine.activities(USD_ACCOUNT, 0, clock.now_ms())]
+    assert records == [
+        ("POSITION", "TP"),
+        ("POSITION", "USER"),
+        ("WORKING_ORDER", "SYSTEM"),  # the market order's own records (#13.3)
+        ("WORKING_ORDER", "USER"),
+    ]
 
 
 def test_guaranteed_stop_fills_at_its_level_on_a_gap(engine: Engine, clock: Clock) -> None:
@@ -183,7 +188,7 @@ def test_size_rules_are_checked_with_their_values(engine: Engine) -> None:
     cases = {
         0.5: "error.invalid.size.minvalue: 1",
         200_000: "error.invalid.size.maxvalue: 100000",
-        1.05: "error.invalid.size.increment: 0.1",
+        1.05: "error.invalid.size",  # as the real server reports it (#13.9)
         -1: "error.invalid.size",
     }
     for size, code in cases.items():
@@ -349,7 +354,7 @@ def test_leverage_preferences_change_the_margin(engine: Engine) -> None:
     assert position.leverage == 10
 
 
-def test_overnight_fee_is_charged_daily_at_22_utc(engine: Engine, clock: Clock) -> None:
+def test_overnight_fee_is_charged_daily_at_22_utc_in_winter(engine: Engine, clock: Clock) -> None:
     engine.set_price("SILVER", mid=25.0)  # bid 24.99
     engine.open_position(USD_ACCOUNT, buy("SILVER", 100))
     clock.advance(9 * 3600)  # 21:00: nothing yet
@@ -358,10 +363,10 @@ def test_overnight_fee_is_charged_daily_at_22_utc(engine: Engine, clock: Clock) 
     clock.advance(2 * 24 * 3600)  # crosses 22:00 twice
     engine.advance_to()
     swaps = engine.transactions(USD_ACCOUNT, 0, clock.now_ms(), "SWAP")
-    # 24.99 x 100 x -0.0199715 % = -0.49909 USD per night
+    # 24.99 x 100 x -0.0199715 % = -0.49909 USD per night; newest first (#13.4)
     assert [(s.amount, s.date_ms) for s in swaps] == [
-        (-0.5, WEDNESDAY_NOON + 10 * HOUR),
         (-0.5, WEDNESDAY_NOON + 34 * HOUR),
+        (-0.5, WEDNESDAY_NOON + 10 * HOUR),
     ]
     assert engine.balance(USD_ACCOUNT).deposit == 9999.0
     assert Engine(make_config(), clock, overnight_fees=False).overnight_fees is False

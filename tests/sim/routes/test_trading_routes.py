@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from capitalcom_sdk.models.history import ActivityHistory
 from tests.conftest import SimHandle
 
 
@@ -164,7 +165,13 @@ def test_activity_history_filters(sim: SimHandle, api: httpx.Client) -> None:
     api.post("/positions", json={"epic": "AAPL", "direction": "BUY", "size": 1})  # rejected
     sim.state.move_clock(advance_seconds=5)
     everything = api.get("/history/activity").json()["activities"]
-    assert [a["status"] for a in everything] == ["REJECTED", "ACCEPTED", "ACCEPTED"]
+    assert [(a["type"], a["source"], a["status"]) for a in everything] == [
+        ("POSITION", "USER", "REJECTED"),
+        ("POSITION", "USER", "ACCEPTED"),  # the close
+        ("POSITION", "USER", "ACCEPTED"),  # the open, then its market order's records (#13.3)
+        ("WORKING_ORDER", "SYSTEM", "ACCEPTED"),
+        ("WORKING_ORDER", "USER", "ACCEPTED"),
+    ]
     assert "details" not in everything[0]
     detailed = api.get(f"/history/activity?detailed=true&dealId={deal_id}").json()["activities"]
     assert [a["details"]["direction"] for a in detailed] == ["SELL", "BUY"]
@@ -175,7 +182,7 @@ def test_activity_history_filters(sim: SimHandle, api: httpx.Client) -> None:
     window = api.get("/history/activity?from=2026-11-25T11:59:00&to=2026-11-25T12:00:00").json()[
         "activities"
     ]
-    assert len(window) == 3
+    assert len(window) == 5
     assert api.get("/history/activity?from=2026-11-25T11:00:00&to=2026-11-25T11:59:00").json() == {
         "activities": []
     }
@@ -233,3 +240,27 @@ def test_watchlist_rules(api: httpx.Client) -> None:
     assert code(api.delete("/watchlists/123450")) == (404, "error.not-found.watchlist")
     assert api.delete(f"/watchlists/{watchlist_id}").json() == {"status": "SUCCESS"}
     assert len(api.get("/watchlists").json()["watchlists"]) == 1
+
+
+def test_stop_order_on_the_wrong_side_is_a_400_and_a_fill_is_typed_in_the_sdk(
+    sim: SimHandle, api: httpx.Client
+) -> None:
+    sim.state.engine.set_price("SILVER", mid=25.0)
+    wrong = {"epic": "SILVER", "direction": "BUY", "size": 1, "level": 24.0, "type": "STOP"}
+    response = api.post("/workingorders", json=wrong)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errorCode": "error.validation.stop.price"},
+    )
+    limit = {**wrong, "type": "LIMIT"}
+    reference = api.post("/workingorders", json=limit).json()["dealReference"]
+    order_id = api.get(f"/confirms/{reference}").json()["dealId"]
+    sim.state.engine.set_price("SILVER", mid=23.5)
+    sim.state.move_clock(advance_seconds=2)
+    [item] = api.get("/positions").json()["positions"]
+    position_id = item["position"]["dealId"]
+    body = api.get(f"/history/activity?detailed=true&dealId={position_id}").content
+    [fill] = ActivityHistory.model_validate_json(body).activities
+    assert fill.source == "USER"
+    assert fill.details is not None
+    assert fill.details.working_order_id == order_id

@@ -1,0 +1,158 @@
+"""Costs of trading besides the spread: the daily overnight fee and the guaranteed-stop fee.
+
+Evidence and choices: docs/simulator-engine-notes.md ("Costs").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from capitalcom_sim.engine.accounts import AccountState
+from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
+from capitalcom_sim.engine.money import DAY_MS, Money
+from capitalcom_sim.engine.records import add_activity, details
+from capitalcom_sim.engine.types import Position, Transaction
+
+HOUR_MS = 3_600_000
+# When the daily overnight fee is charged. "new_york": 17:00 New York time, i.e. 22:00 UTC in
+# winter and 21:00 UTC while the US is on daylight saving time; "london": 22:00 London time
+# (UK daylight saving); "utc": a fixed 22:00 UTC (the simulator's behaviour before 2026-12).
+OVERNIGHT_FEE_CLOCKS = ("new_york", "london", "utc")
+# Premium of a guaranteed stop in percent, by instrument type: charged only when it triggers,
+# as premium x open price x size. Capital.com shows the premium per market on the deal ticket;
+# these are the published "as low as" figures (crypto: chosen).
+GUARANTEED_STOP_PREMIUM_PCT: dict[str, float] = {
+    "CURRENCIES": 0.01,
+    "INDICES": 0.02,
+    "COMMODITIES": 0.03,
+    "SHARES": 0.5,
+    "CRYPTOCURRENCIES": 0.5,
+}
+
+
+def _nth_sunday(year: int, month: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_sunday(year: int, month: int) -> date:
+    last = (date(year + (month == 12), month % 12 + 1, 1)) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def fee_hour_utc(day: date, clock: str) -> int:
+    """The UTC hour of the overnight fee on ``day`` (21 or 22)."""
+    if clock == "new_york":  # US DST: second Sunday of March to first Sunday of November
+        summer = _nth_sunday(day.year, 3, 2) <= day < _nth_sunday(day.year, 11, 1)
+    elif clock == "london":  # UK DST: last Sunday of March to last Sunday of October
+        summer = _last_sunday(day.year, 3) <= day < _last_sunday(day.year, 10)
+    else:
+        summer = False
+    return 21 if summer else 22
+
+
+def next_fee_after(t_ms: int, clock: str = "new_york") -> int:
+    """The first daily overnight-fee instant strictly after ``t``."""
+    day_start = t_ms - t_ms % DAY_MS
+    for offset in (0, 1, 2):
+        start = day_start + offset * DAY_MS
+        day = datetime.fromtimestamp(start / 1000, tz=UTC).date()
+        charge = start + fee_hour_utc(day, clock) * HOUR_MS
+        if charge > t_ms:
+            return charge
+    raise AssertionError("unreachable: a charge falls within two days")  # pragma: no cover
+
+
+def guaranteed_stop_premium_pct(inst: Instrument) -> float:
+    """The instrument's guaranteed-stop premium in percent (0 when none is known)."""
+    return GUARANTEED_STOP_PREMIUM_PCT.get(inst.type, 0.0)
+
+
+class Costs:
+    """When fees fall due and what they charge (booked as transactions and activities).
+
+    Args:
+        instruments: the instrument table (overnight rates, types for the premium).
+        money: prices and FX for the amounts.
+        overnight_fees: False turns the overnight fee off (positions get no charge time).
+        overnight_fee_clock: one of :data:`OVERNIGHT_FEE_CLOCKS`.
+    """
+
+    def __init__(
+        self,
+        instruments: InstrumentTable,
+        money: Money,
+        *,
+        overnight_fees: bool,
+        overnight_fee_clock: str = "new_york",
+    ) -> None:
+        if overnight_fee_clock not in OVERNIGHT_FEE_CLOCKS:
+            raise ValueError(f"overnight_fee_clock must be one of {OVERNIGHT_FEE_CLOCKS}")
+        self.instruments = instruments
+        self.money = money
+        self.overnight_fees = overnight_fees
+        self.overnight_fee_clock = overnight_fee_clock
+
+    def next_overnight_charge(self, after_ms: int, leverage: int) -> int | None:
+        """When a position opened at ``after_ms`` is next charged.
+
+        None when fees are off or the position is not leveraged (1:1 trades pay none).
+        """
+        if not self.overnight_fees or leverage <= 1:
+            return None
+        return next_fee_after(after_ms, self.overnight_fee_clock)
+
+    def charge_overnight(self, account: AccountState, position: Position, when: int) -> None:
+        """Daily fee: notional x the instrument's long/short rate (percent per day)."""
+        inst = self.instruments.require(position.epic)
+        close = self.money.closing_price(inst, position.direction, when)
+        rate = inst.long_rate if position.direction == "BUY" else inst.short_rate
+        fx = self.money.fx_rate(inst.currency, account.currency, when)
+        amount = round(close * position.size * rate / 100 * fx, 2)
+        position.next_swap_ms = next_fee_after(when, self.overnight_fee_clock)
+        if amount == 0:
+            return
+        account.deposit += amount
+        account.add_transaction(
+            Transaction(
+                date_ms=when,
+                instrument_name=inst.name,
+                transaction_type="SWAP",
+                note="Overnight fee",
+                reference=position.deal_id.split("-")[0],
+                amount=amount,
+                currency=account.currency,
+            )
+        )
+        record = details(
+            inst,
+            position.deal_reference,
+            position.size,
+            position.direction,
+            close,
+            position.guaranteed_stop,
+        )
+        add_activity(account, when, inst, position.deal_id, "SYSTEM", "SWAP", "ACCEPTED", record)
+
+    def charge_guaranteed_stop(
+        self, account: AccountState, position: Position, size: float, when: int
+    ) -> None:
+        """The fee of a guaranteed stop that triggered: premium x open price x size."""
+        inst = self.instruments.require(position.epic)
+        fx = self.money.fx_rate(inst.currency, account.currency, when)
+        premium = guaranteed_stop_premium_pct(inst) / 100
+        amount = -round(premium * position.level * size * fx, 2)
+        if amount == 0:
+            return
+        account.deposit += amount
+        account.add_transaction(
+            Transaction(
+                date_ms=when,
+                instrument_name=inst.name,
+                transaction_type="TRADE_COMMISSION_GSL",
+                note="Guaranteed stop fee",
+                reference=position.deal_id.split("-")[0],
+                amount=amount,
+                currency=account.currency,
+            )
+        )
