@@ -174,7 +174,7 @@ class SyncRun:
         return {
             "epic": epic,
             "resolution": resolution,
-            "max": MAX_BARS,
+            "max_bars": MAX_BARS,
             "start": window[0],
             "end": window[1],
         }

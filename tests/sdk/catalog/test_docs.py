@@ -13,6 +13,11 @@ from capitalcom_sdk import Client
 from tests.conftest import SimHandle
 from tests.sdk.catalog.conftest import NOW, user_kwargs
 
+# dask's own parquet reader calls a pandas API that pandas deprecates (not ours to fix)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The inplace keyword in DataFrame.reset_index:DeprecationWarning"
+)
+
 DOC = Path(__file__).resolve().parents[3] / "docs" / "data.md"
 SECTION = "## The market-data catalog"
 

@@ -22,6 +22,11 @@ from capitalcom_sdk.data import MissingDependencyError
 from tests.conftest import SimHandle
 from tests.sdk.catalog.conftest import NOW
 
+# dask's own parquet reader calls a pandas API that pandas deprecates (not ours to fix)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The inplace keyword in DataFrame.reset_index:DeprecationWarning"
+)
+
 START = NOW - timedelta(days=6)
 COLUMNS = ["epic", "resolution", "time", "close_bid", "close_ask", "close_mid", "volume"]
 
