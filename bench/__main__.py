@@ -78,7 +78,7 @@ BENCHES = [
         "bench.catalog",
         "CATALOG",
         {},
-        {"days": 1.0, "key_days": 1.0, "year_days": 3.0, "repeats": 1},
+        {"days": 1.0, "key_days": 1.0, "year_days": 3.0, "repeats": 1, "update_cycles": 1},
     ),
 ]
 
