@@ -155,6 +155,10 @@ class Catalog:
         """:meth:`sync` with :class:`~capitalcom_sdk.AsyncClient` s: every client's requests
         run concurrently (``tasks_per_client`` in flight each, paced by its limiter)."""
         clients: list[AsyncClient] = _clients(self.client, "async_sync()", True)
+        if not isinstance(tasks_per_client, int) or not 1 <= tasks_per_client <= 16:
+            raise RequestValidationError(
+                "tasks_per_client", f"must be an integer from 1 to 16, got {tasks_per_client!r}"
+            )
         keys = _keys(epics, resolutions)
         first, last = check.date_range(start, end, "start", "end")
         assert first is not None

@@ -12,7 +12,7 @@ import pytest
 
 from capitalcom_sdk import AsyncClient, Client
 from capitalcom_sdk.catalog import Catalog, load_keys
-from capitalcom_sdk.errors import ConfigurationError
+from capitalcom_sdk.errors import ConfigurationError, RequestValidationError
 from tests.conftest import SimHandle
 from tests.sdk.catalog.conftest import NOW, user_kwargs
 
@@ -53,6 +53,12 @@ async def test_a_sync_spread_over_two_keys_gives_the_bars_of_a_one_key_sync(
 async def test_async_sync_with_a_sync_client_is_refused(client: Client, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="AsyncClient"):
         await Catalog(tmp_path, client).async_sync("GOLD", "MINUTE", START)
+
+
+async def test_async_sync_refuses_a_bad_task_count(sim: SimHandle, tmp_path: Path) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as each:
+        with pytest.raises(RequestValidationError, match="tasks_per_client"):
+            await Catalog(tmp_path, each).async_sync("GOLD", "MINUTE", START, tasks_per_client=0)
 
 
 def test_keys_file_gives_credentials_and_names_what_is_missing(tmp_path: Path) -> None:
