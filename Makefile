@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[all,dev,docs,mcp]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,docs,catalog,mcp]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -39,7 +39,12 @@ class SyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
-        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
+        flow = deal_flow(
+            call,
+            confirm=confirm,
+            timeout=self._confirm_timeout(confirm_timeout),
+            registry=self._transport.core.deals,
+        )
         return self._transport.run(flow)
 
 
@@ -62,5 +67,10 @@ class AsyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
-        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
+        flow = deal_flow(
+            call,
+            confirm=confirm,
+            timeout=self._confirm_timeout(confirm_timeout),
+            registry=self._transport.core.deals,
+        )
         return await self._transport.run(flow)
