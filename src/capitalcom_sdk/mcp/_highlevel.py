@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import secrets
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -68,6 +69,10 @@ class CloseArgs(_Args):
 
 class ExecuteCloseArgs(CloseArgs):
     token: str = Field(description="The token preview_close_position returned.")
+
+
+class SettleArgs(_Args):
+    pending_id: str = Field(description="The pending_id an execute tool answered 'unknown' with.")
 
 
 def _round(value: float | None, places: int = 6) -> float | None:
@@ -206,12 +211,21 @@ class Trader:
     """Preview and execute: every order goes through the policy and a single-use token."""
 
     def __init__(
-        self, client: AsyncClient, policy: OrderPolicy, tokens: PreviewTokens, *, live: bool
+        self,
+        client: AsyncClient,
+        policy: OrderPolicy,
+        tokens: PreviewTokens,
+        *,
+        live: bool,
+        late_apply_window: float | None = None,
     ) -> None:
         self.client = client
         self.policy = policy
         self.tokens = tokens
         self.live = live
+        self.late_apply_window = late_apply_window  # None: the SDK's default
+        # orders whose outcome is still unknown, for settle_order (never re-sent)
+        self.pending: dict[str, tuple[OrderOutcomeUnknown, ProposedOrder]] = {}
 
     def _open_order(self, args: OpenArgs) -> ProposedOrder:
         return ProposedOrder(
@@ -329,45 +343,75 @@ class Trader:
             "order": order.canonical(),
         }
 
-    async def _reconciled(self, exc: OrderOutcomeUnknown, order: ProposedOrder) -> dict[str, Any]:
+    async def settle(self, args: SettleArgs) -> dict[str, Any]:
+        """Reconcile again an order reported ``unknown`` (reads only; nothing is sent)."""
+        held = self.pending.get(args.pending_id)
+        if held is None:
+            raise ValueError(
+                f"pending_id: no unsettled order {args.pending_id!r} on this server "
+                "(settled already, or the server was restarted: check positions)"
+            )
+        exc, order = held
+        return await self._reconciled(exc, order, pending_id=args.pending_id)
+
+    async def _reconciled(
+        self, exc: OrderOutcomeUnknown, order: ProposedOrder, *, pending_id: str | None = None
+    ) -> dict[str, Any]:
         """An order write whose outcome is unknown: never re-sent; settled by reconcile."""
         base = {"order": order.canonical(), "cause": exc.cause, "resent": False}
+        pending_id = pending_id or secrets.token_hex(6)
         try:
-            result = await self.client.reconcile(exc)
+            if self.late_apply_window is None:
+                result = await self.client.reconcile(exc)
+            else:
+                result = await self.client.reconcile(exc, late_apply_window=self.late_apply_window)
         except Exception as failure:  # the reconcile's own reads failed: say so, guess nothing
+            self.pending[pending_id] = (exc, order)
             return {
                 **base,
                 "verdict": "unknown",
+                "pending_id": pending_id,
                 "reconcile_error": type(failure).__name__,
-                "check": "call positions and history_activity (last_period=600) before "
-                "anything else; do not send the order again until it is settled",
+                "check": "call settle_order with this pending_id (or positions and "
+                "history_activity) before anything else; do not send the order again",
             }
         status = str(result.status)
         if status == "FOUND":
-            closing = order.action == "close"
+            self.pending.pop(pending_id, None)
             return {
                 **base,
-                "verdict": "closed" if closing else "placed",
+                "verdict": "closed" if order.action == "close" else "placed",
                 "reconciled": True,
                 "deal_id": result.deal_id,
                 "note": "the answer was lost but the server applied the order (found by "
                 "reconcile); it was not sent twice",
             }
         if status == "NOT_PLACED":
+            self.pending.pop(pending_id, None)
             return {
                 **base,
                 "verdict": "not_closed" if order.action == "close" else "not_placed",
                 "reconciled": True,
-                "note": "the server did not apply the order; it was not re-sent: preview it "
-                "again to retry",
+                "note": "the server did not apply the order and no longer can; it was not "
+                "re-sent: preview it again to retry",
             }
+        self.pending[pending_id] = (exc, order)
+        after = result.check_after.isoformat() if result.check_after else None
         return {
             **base,
             "verdict": "unknown",
             "reconciled": True,
+            "pending_id": pending_id,
+            "check_after": after,
             "candidates": len(result.candidates),
-            "check": "several deals or none could match: call positions and history_activity "
-            "(last_period=600) and compare with the order before sending anything",
+            "check": (
+                f"not applied so far, but the server could still apply it until {after}: "
+                "call settle_order with this pending_id after that time"
+                if after and not result.candidates
+                else "several deals could match: compare positions and history_activity "
+                "(last_period=600) with the order, or call settle_order later"
+            )
+            + "; do not send the order again until it is settled",
         }
 
 
@@ -380,6 +424,7 @@ __all__ = [
     "OpenArgs",
     "PolicyRefusal",
     "QuoteArgs",
+    "SettleArgs",
     "Trader",
     "account_overview",
     "history_summary",

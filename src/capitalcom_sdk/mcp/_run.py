@@ -60,6 +60,7 @@ class McpConfig:
     policy_file: Path | None = None
     live_opt_in: bool = False
     preview_ttl: float = DEFAULT_TTL
+    late_apply_window: float | None = None
     journal: Path | None = None
     http: bool = False
     host: str = "127.0.0.1"
@@ -208,6 +209,7 @@ async def build(config: McpConfig) -> AsyncIterator[CapitalMcp]:
         trading=config.trading,
         policy=policy,
         preview_ttl=config.preview_ttl,
+        late_apply_window=config.late_apply_window,
         journal=config.journal,
         live=config.live,
         mode="connected" if config.connect else "practice (embedded simulator, no real account)",

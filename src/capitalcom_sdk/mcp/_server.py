@@ -40,6 +40,8 @@ class ServerOptions:
         live: the client talks to the live server (real money).
         mode: ``practice`` (embedded simulator) or ``connected`` (a configured server), shown to
             the assistant.
+        late_apply_window: seconds after an unanswered order during which the server may still
+            apply it (reconcile's ``late_apply_window``; None: the SDK's default).
     """
 
     trading: bool = False
@@ -48,6 +50,7 @@ class ServerOptions:
     journal: Path | None = None
     live: bool = False
     mode: str = "practice"
+    late_apply_window: float | None = None
 
 
 def _plain(value: Any) -> Any:
@@ -66,7 +69,13 @@ class CapitalMcp:
         self.options = options or ServerOptions()
         self.journal = Journal(self.options.journal)
         self.tokens = PreviewTokens(self.options.preview_ttl)
-        self.trader = hl.Trader(client, self.options.policy, self.tokens, live=self.options.live)
+        self.trader = hl.Trader(
+            client,
+            self.options.policy,
+            self.tokens,
+            live=self.options.live,
+            late_apply_window=self.options.late_apply_window,
+        )
         self.tools: dict[str, ToolSpec] = {}
         for spec in self._tool_specs():
             if spec.trading and not self.options.trading:
@@ -156,6 +165,17 @@ class CapitalMcp:
                 hl.ExecuteCloseArgs,
                 t.execute_close,  # type: ignore[arg-type]
                 **write,
+            ),
+            ToolSpec(
+                "settle_order",
+                "Reconciles again an order an execute tool reported as unknown (its pending_id):"
+                " placed / not_placed / still unknown. Reads only; never sends the order again.",
+                hl.SettleArgs,
+                t.settle,  # type: ignore[arg-type]
+                read_only=True,
+                destructive=False,
+                idempotent=True,
+                trading=True,
             ),
             *generated_tools(c, trading=self.options.trading),
         ]

@@ -15,6 +15,7 @@ TRADING_TOOLS = {
     "execute_open_position",
     "preview_close_position",
     "execute_close_position",
+    "settle_order",
 }
 
 
@@ -219,7 +220,10 @@ async def test_policy_violation_refused(sim: SimHandle, tmp_path: Path) -> None:
 
 async def test_timed_out_order_is_reconciled_not_resent(sim: SimHandle, tmp_path: Path) -> None:
     order = {"epic": "GOLD", "direction": "BUY", "size": 1.0}
-    async with serve(tmp_path, "--trading", sim=sim, global_options=("--timeout", "1")) as served:
+    # --late-apply-window 0: the simulator cannot apply a request it dropped, so a write that
+    # is not there is not placed at once (the window case is the next test)
+    options = ("--trading", "--late-apply-window", "0")
+    async with serve(tmp_path, *options, sim=sim, global_options=("--timeout", "1")) as served:
         # applied, then the connection dropped: the answer is lost, the position exists
         fault(sim, "apply_then_drop")
         _, preview = await served.call("preview_open_position", **order)
@@ -247,6 +251,28 @@ async def test_timed_out_order_is_reconciled_not_resent(sim: SimHandle, tmp_path
     executed = [e for e in served.journal_entries() if e["tool"].startswith("execute")]
     assert [e["verdict"] for e in executed] == ["placed", "not_placed"]
     assert all(e["reconciled"] for e in executed)
+
+
+async def test_unknown_until_the_late_apply_window_passed(sim: SimHandle, tmp_path: Path) -> None:
+    order = {"epic": "GOLD", "direction": "BUY", "size": 1.0}
+    async with serve(tmp_path, "--trading", sim=sim, global_options=("--timeout", "1")) as served:
+        fault(sim, "timeout", latencyMs=4000)
+        _, preview = await served.call("preview_open_position", **order)
+        error, unknown = await served.call("execute_open_position", token=preview["token"], **order)
+        # the server could still apply it (default window 30 s): honest "unknown", what to check
+        assert error, unknown
+        assert unknown["verdict"] == "unknown"
+        assert unknown["check_after"]
+        assert "settle_order" in unknown["check"]
+        assert "do not send the order again" in unknown["check"]
+        error, again = await served.call("settle_order", pending_id=unknown["pending_id"])
+        assert again["verdict"] == "unknown"
+        assert again["pending_id"] == unknown["pending_id"]
+        error, missing = await served.call("settle_order", pending_id="nope")
+        assert error
+        assert "pending_id" in missing["message"]
+    assert not open_positions(sim)
+    assert sent_orders(sim) == 1  # settle_order only reads
 
 
 async def test_secrets_absent_from_results_and_logs(sim: SimHandle, tmp_path: Path) -> None:

@@ -57,6 +57,15 @@ def mcp(
     preview_ttl: Annotated[
         float, typer.Option(help="Seconds a preview token stays valid.", min=1.0)
     ] = 60.0,
+    late_apply_window: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds an unanswered order may still be applied by the server; until then "
+            "its verdict stays unknown (default: the SDK's, 30).",
+            min=0.0,
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Practice simulator's market seed.")] = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -83,6 +92,7 @@ def mcp(
         policy_file=policy,
         live_opt_in=s.live_opt_in,
         preview_ttl=preview_ttl,
+        late_apply_window=late_apply_window,
         journal=journal or default_journal(),
         http=http,
         host=host,
