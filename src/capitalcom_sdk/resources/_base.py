@@ -8,7 +8,7 @@ from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
 from capitalcom_sdk.models.general import DealReference
 from capitalcom_sdk.models.trading import Confirm
-from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT, deal_flow
+from capitalcom_sdk.resources._trading import deal_flow
 
 T = TypeVar("T")
 
@@ -16,8 +16,7 @@ T = TypeVar("T")
 def _confirm_timeout(transport: SyncTransport | AsyncTransport, override: float | None) -> float:
     if override is not None:
         return override
-    configured = getattr(transport.core, "confirm_timeout", None)
-    return float(configured) if configured is not None else DEFAULT_CONFIRM_TIMEOUT
+    return transport.core.confirm_timeout
 
 
 class SyncResource:
