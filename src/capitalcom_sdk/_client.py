@@ -5,34 +5,39 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
 
-from capitalcom_sdk import _reconcile
 from capitalcom_sdk._auth import Credentials, SessionTokens
 from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
 from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._ratelimit import RateLimiter
-from capitalcom_sdk._reconcile import ReconcileResult
 from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sdk._transport import AsyncTransport, SyncTransport, _Core
 from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
-from capitalcom_sdk.resources.accounts import Accounts, AsyncAccounts
-from capitalcom_sdk.resources.confirms import AsyncConfirms, Confirms
-from capitalcom_sdk.resources.general import AsyncGeneral, General
-from capitalcom_sdk.resources.history import AsyncHistory, History
-from capitalcom_sdk.resources.markets import AsyncMarkets, Markets
-from capitalcom_sdk.resources.orders import AsyncOrders, Orders
-from capitalcom_sdk.resources.positions import AsyncPositions, Positions
-from capitalcom_sdk.resources.prices import AsyncPrices, Prices
-from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
-from capitalcom_sdk.resources.session import AsyncSession, Session
-from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
 
-if TYPE_CHECKING:  # streaming (websockets) is imported when a stream is opened
+if TYPE_CHECKING:
+    # streaming (websockets) is imported when a stream is opened, reconcile when it is used, a
+    # resource namespace (and the models it returns) when the client's attribute is first read
+    from capitalcom_sdk._reconcile import ReconcileResult
+    from capitalcom_sdk.resources.accounts import Accounts, AsyncAccounts
+    from capitalcom_sdk.resources.confirms import AsyncConfirms, Confirms
+    from capitalcom_sdk.resources.general import AsyncGeneral, General
+    from capitalcom_sdk.resources.history import AsyncHistory, History
+    from capitalcom_sdk.resources.markets import AsyncMarkets, Markets
+    from capitalcom_sdk.resources.orders import AsyncOrders, Orders
+    from capitalcom_sdk.resources.positions import AsyncPositions, Positions
+    from capitalcom_sdk.resources.prices import AsyncPrices, Prices
+    from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
+    from capitalcom_sdk.resources.session import AsyncSession, Session
+    from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
     from capitalcom_sdk.streaming import AsyncStream, Event, Stream
+
+DEFAULT_SKEW = 1.0
+"""Default ``clock_skew`` of ``reconcile()`` (seconds; the same as ``_reconcile.DEFAULT_SKEW``)."""
 
 Environment = Literal["demo", "live"]
 
@@ -257,17 +262,83 @@ class Client(_ClientBase):
         )
         self._init_core(settings, self._http)
         self._transport = SyncTransport(self._core, self._http)
-        self.general = General(self._transport)
-        self.session = Session(self._transport)
-        self.accounts = Accounts(self._transport)
-        self.history = History(self._transport)
-        self.positions = Positions(self._transport)
-        self.orders = Orders(self._transport)
-        self.confirms = Confirms(self._transport)
-        self.markets = Markets(self._transport)
-        self.prices = Prices(self._transport)
-        self.sentiment = Sentiment(self._transport)
-        self.watchlists = Watchlists(self._transport)
+
+    @cached_property
+    def general(self) -> General:
+        """The server's time and a keep-alive ping (``General``; loaded on first use)."""
+        from capitalcom_sdk.resources.general import General
+
+        return General(self._transport)
+
+    @cached_property
+    def session(self) -> Session:
+        """Session details, account switch, logout, encryption key (loaded on first use)."""
+        from capitalcom_sdk.resources.session import Session
+
+        return Session(self._transport)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        """Accounts, preferences, demo top-up (``Accounts``; loaded on first use)."""
+        from capitalcom_sdk.resources.accounts import Accounts
+
+        return Accounts(self._transport)
+
+    @cached_property
+    def history(self) -> History:
+        """Activity and transaction history (``History``; loaded on first use)."""
+        from capitalcom_sdk.resources.history import History
+
+        return History(self._transport)
+
+    @cached_property
+    def positions(self) -> Positions:
+        """Open positions: list, open, amend, close (``Positions``; loaded on first use)."""
+        from capitalcom_sdk.resources.positions import Positions
+
+        return Positions(self._transport)
+
+    @cached_property
+    def orders(self) -> Orders:
+        """Working orders: list, create, amend, cancel (``Orders``; loaded on first use)."""
+        from capitalcom_sdk.resources.orders import Orders
+
+        return Orders(self._transport)
+
+    @cached_property
+    def confirms(self) -> Confirms:
+        """Deal confirmations (``Confirms``; loaded on first use)."""
+        from capitalcom_sdk.resources.confirms import Confirms
+
+        return Confirms(self._transport)
+
+    @cached_property
+    def markets(self) -> Markets:
+        """Market navigation, search and details (``Markets``; loaded on first use)."""
+        from capitalcom_sdk.resources.markets import Markets
+
+        return Markets(self._transport)
+
+    @cached_property
+    def prices(self) -> Prices:
+        """Historical prices (``Prices``; loaded on first use)."""
+        from capitalcom_sdk.resources.prices import Prices
+
+        return Prices(self._transport)
+
+    @cached_property
+    def sentiment(self) -> Sentiment:
+        """Client sentiment (``Sentiment``; loaded on first use)."""
+        from capitalcom_sdk.resources.sentiment import Sentiment
+
+        return Sentiment(self._transport)
+
+    @cached_property
+    def watchlists(self) -> Watchlists:
+        """Watchlists (``Watchlists``; loaded on first use)."""
+        from capitalcom_sdk.resources.watchlists import Watchlists
+
+        return Watchlists(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -277,7 +348,7 @@ class Client(_ClientBase):
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     def reconcile(
-        self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+        self, exc: OrderOutcomeUnknown, *, clock_skew: float = DEFAULT_SKEW
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied.
 
@@ -286,7 +357,9 @@ class Client(_ClientBase):
         seconds); a close, amendment or cancel is settled by reading the deal back. See
         docs/client.md, "Retries and order safety".
         """
-        return self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+        from capitalcom_sdk._reconcile import reconcile_flow
+
+        return self._transport.run(reconcile_flow(exc, clock_skew=clock_skew))
 
     def stream(self, *, on_event: Callable[[Event], Any] | None = None, **options: Any) -> Stream:
         """A WebSocket stream of quotes and OHLC bars: ``with client.stream() as stream:``.
@@ -376,17 +449,83 @@ class AsyncClient(_ClientBase):
         )
         self._init_core(settings, self._http)
         self._transport = AsyncTransport(self._core, self._http)
-        self.general = AsyncGeneral(self._transport)
-        self.session = AsyncSession(self._transport)
-        self.accounts = AsyncAccounts(self._transport)
-        self.history = AsyncHistory(self._transport)
-        self.positions = AsyncPositions(self._transport)
-        self.orders = AsyncOrders(self._transport)
-        self.confirms = AsyncConfirms(self._transport)
-        self.markets = AsyncMarkets(self._transport)
-        self.prices = AsyncPrices(self._transport)
-        self.sentiment = AsyncSentiment(self._transport)
-        self.watchlists = AsyncWatchlists(self._transport)
+
+    @cached_property
+    def general(self) -> AsyncGeneral:
+        """The server's time and a keep-alive ping (``General``; loaded on first use)."""
+        from capitalcom_sdk.resources.general import AsyncGeneral
+
+        return AsyncGeneral(self._transport)
+
+    @cached_property
+    def session(self) -> AsyncSession:
+        """Session details, account switch, logout, encryption key (loaded on first use)."""
+        from capitalcom_sdk.resources.session import AsyncSession
+
+        return AsyncSession(self._transport)
+
+    @cached_property
+    def accounts(self) -> AsyncAccounts:
+        """Accounts, preferences, demo top-up (``Accounts``; loaded on first use)."""
+        from capitalcom_sdk.resources.accounts import AsyncAccounts
+
+        return AsyncAccounts(self._transport)
+
+    @cached_property
+    def history(self) -> AsyncHistory:
+        """Activity and transaction history (``History``; loaded on first use)."""
+        from capitalcom_sdk.resources.history import AsyncHistory
+
+        return AsyncHistory(self._transport)
+
+    @cached_property
+    def positions(self) -> AsyncPositions:
+        """Open positions: list, open, amend, close (``Positions``; loaded on first use)."""
+        from capitalcom_sdk.resources.positions import AsyncPositions
+
+        return AsyncPositions(self._transport)
+
+    @cached_property
+    def orders(self) -> AsyncOrders:
+        """Working orders: list, create, amend, cancel (``Orders``; loaded on first use)."""
+        from capitalcom_sdk.resources.orders import AsyncOrders
+
+        return AsyncOrders(self._transport)
+
+    @cached_property
+    def confirms(self) -> AsyncConfirms:
+        """Deal confirmations (``Confirms``; loaded on first use)."""
+        from capitalcom_sdk.resources.confirms import AsyncConfirms
+
+        return AsyncConfirms(self._transport)
+
+    @cached_property
+    def markets(self) -> AsyncMarkets:
+        """Market navigation, search and details (``Markets``; loaded on first use)."""
+        from capitalcom_sdk.resources.markets import AsyncMarkets
+
+        return AsyncMarkets(self._transport)
+
+    @cached_property
+    def prices(self) -> AsyncPrices:
+        """Historical prices (``Prices``; loaded on first use)."""
+        from capitalcom_sdk.resources.prices import AsyncPrices
+
+        return AsyncPrices(self._transport)
+
+    @cached_property
+    def sentiment(self) -> AsyncSentiment:
+        """Client sentiment (``Sentiment``; loaded on first use)."""
+        from capitalcom_sdk.resources.sentiment import AsyncSentiment
+
+        return AsyncSentiment(self._transport)
+
+    @cached_property
+    def watchlists(self) -> AsyncWatchlists:
+        """Watchlists (``Watchlists``; loaded on first use)."""
+        from capitalcom_sdk.resources.watchlists import AsyncWatchlists
+
+        return AsyncWatchlists(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -394,11 +533,13 @@ class AsyncClient(_ClientBase):
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     async def reconcile(
-        self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+        self, exc: OrderOutcomeUnknown, *, clock_skew: float = DEFAULT_SKEW
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied (see
         :meth:`Client.reconcile`)."""
-        return await self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+        from capitalcom_sdk._reconcile import reconcile_flow
+
+        return await self._transport.run(reconcile_flow(exc, clock_skew=clock_skew))
 
     def stream(self, **options: Any) -> AsyncStream:
         """A WebSocket stream of quotes and OHLC bars: ``async with client.stream() as s:``.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from capitalcom_sdk._endpoints import ApiCall
-from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
-from capitalcom_sdk.models.general import DealReference
-from capitalcom_sdk.models.trading import Confirm
-from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT, deal_flow
+if TYPE_CHECKING:  # the trading flow and its models load with the first trading call
+    from capitalcom_sdk._endpoints import ApiCall
+    from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
+    from capitalcom_sdk.models.general import DealReference
+    from capitalcom_sdk.models.trading import Confirm
 
 T = TypeVar("T")
 
@@ -16,6 +16,8 @@ T = TypeVar("T")
 def _confirm_timeout(transport: SyncTransport | AsyncTransport, override: float | None) -> float:
     if override is not None:
         return override
+    from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT
+
     configured = getattr(transport.core, "confirm_timeout", None)
     return float(configured) if configured is not None else DEFAULT_CONFIRM_TIMEOUT
 
@@ -39,6 +41,8 @@ class SyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
+        from capitalcom_sdk.resources._trading import deal_flow
+
         flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
         return self._transport.run(flow)
 
@@ -62,5 +66,7 @@ class AsyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
+        from capitalcom_sdk.resources._trading import deal_flow
+
         flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
         return await self._transport.run(flow)
