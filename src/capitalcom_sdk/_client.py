@@ -138,10 +138,24 @@ class _Settings:
 
 class _ClientBase:
     _core: _Core
+    _env: str
+    _base_url: str
+
+    @property
+    def env(self) -> str:
+        """The environment the client was configured for: ``"demo"`` or ``"live"`` (read-only;
+        it also picks the demo or live request limits)."""
+        return self._env
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL the client talks to, without a trailing slash (read-only): the
+        environment's official URL unless ``base_url=`` was given."""
+        return self._base_url
 
     def _init_core(self, settings: _Settings, http: httpx.Client | httpx.AsyncClient) -> None:
-        self.env = settings.env
-        self.base_url = settings.base_url
+        self._env = settings.env
+        self._base_url = settings.base_url
         self._core = _Core(
             settings.base_url,
             settings.credentials,

@@ -100,3 +100,22 @@ def test_one_connection_pool_per_client_with_keep_alive() -> None:
             client.general.server_time()
         assert client._http is client._transport.http
     assert opened == [id(transport)] * 3
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_env_and_base_url_are_documented_read_only_properties(cls: type[Client]) -> None:
+    # Declared on the class (so the generated API reference lists them), not set per instance.
+    for name in ("env", "base_url"):
+        prop = getattr(cls, name)
+        assert isinstance(prop, property), name
+        assert prop.__doc__, name
+    client = cls(env="live", base_url="http://127.0.0.1:8765/api/v1/")
+    try:
+        assert (client.env, client.base_url) == ("live", "http://127.0.0.1:8765")
+        with pytest.raises(AttributeError):
+            client.env = "demo"  # type: ignore[misc]
+        with pytest.raises(AttributeError):
+            client.base_url = "http://127.0.0.1:1"  # type: ignore[misc]
+    finally:
+        if isinstance(client, Client):
+            client.close()
