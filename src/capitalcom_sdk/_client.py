@@ -167,6 +167,17 @@ class _ClientBase:
             confirm_timeout=settings.confirm_timeout,
         )
 
+    def _check_can_stream(self) -> None:
+        """A stream needs a session: credentials to log in with, or a resumed session's tokens.
+
+        Without either, every connection attempt would fail to log in and be retried for ever.
+        """
+        if self._core.credentials is None and not self._core.tokens.present:
+            raise ConfigurationError(
+                "streaming needs a session: give api_key, identifier and password "
+                "(or resume_session() first)"
+            )
+
     def __repr__(self) -> str:
         creds = self._core.credentials
         who = creds.identifier if creds else None
@@ -381,6 +392,7 @@ class Client(_ClientBase):
         Keyword options are :class:`~capitalcom_sdk.streaming.StreamOptions` fields; see
         docs/streaming.md. ``on_event`` delivers events to a callback thread instead.
         """
+        self._check_can_stream()
         from capitalcom_sdk.streaming import Stream, StreamOptions
         from capitalcom_sdk.streaming._sources import SyncTransportSession
 
@@ -560,6 +572,7 @@ class AsyncClient(_ClientBase):
 
         Keyword options are :class:`~capitalcom_sdk.streaming.StreamOptions` fields.
         """
+        self._check_can_stream()
         from capitalcom_sdk.streaming import AsyncStream, StreamOptions
         from capitalcom_sdk.streaming._sources import AsyncTransportSession
 
