@@ -36,8 +36,11 @@ if TYPE_CHECKING:
     from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
     from capitalcom_sdk.streaming import AsyncStream, Event, Stream
 
+# reconcile()'s defaults, the same as _reconcile's (a test checks): that module loads on use.
 DEFAULT_SKEW = 1.0
-"""Default ``clock_skew`` of ``reconcile()`` (seconds; the same as ``_reconcile.DEFAULT_SKEW``)."""
+"""Default ``clock_skew`` of ``reconcile()`` (seconds)."""
+DEFAULT_LATE_APPLY_WINDOW = 30.0
+"""Default ``late_apply_window`` of ``reconcile()`` (seconds)."""
 
 Environment = Literal["demo", "live"]
 
@@ -373,18 +376,35 @@ class Client(_ClientBase):
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     def reconcile(
-        self, exc: OrderOutcomeUnknown, *, clock_skew: float = DEFAULT_SKEW
+        self,
+        exc: OrderOutcomeUnknown,
+        *,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied.
 
-        A placement is looked for among open positions, working orders and recent activity
-        (a deal matching what was sent, created after ``exc.sent_at`` less ``clock_skew``
-        seconds); a close, amendment or cancel is settled by reading the deal back. See
-        docs/client.md, "Retries and order safety".
+        With a deal reference the confirmation settles it; otherwise a placement is looked for
+        among open positions, working orders and recent activity (a deal matching what was
+        sent, created after ``exc.sent_at`` less ``clock_skew`` seconds, not attributed to
+        another order), and a close, amendment or cancel is settled by reading the deal back.
+        NOT_PLACED comes only ``late_apply_window`` seconds after the client gave up; before,
+        the verdict is AMBIGUOUS with ``check_after`` (``wait=True`` waits and checks again).
+        Reads the account the write was sent on, or raises
+        :class:`~capitalcom_sdk.errors.ReconcileAccountError`. See docs/client.md,
+        "Retries and order safety".
         """
         from capitalcom_sdk._reconcile import reconcile_flow
 
-        return self._transport.run(reconcile_flow(exc, clock_skew=clock_skew))
+        flow = reconcile_flow(
+            exc,
+            registry=self._core.deals,
+            clock_skew=clock_skew,
+            late_apply_window=late_apply_window,
+            wait=wait,
+        )
+        return self._transport.run(flow)
 
     def stream(self, *, on_event: Callable[[Event], Any] | None = None, **options: Any) -> Stream:
         """A WebSocket stream of quotes and OHLC bars: ``with client.stream() as stream:``.
@@ -559,13 +579,25 @@ class AsyncClient(_ClientBase):
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     async def reconcile(
-        self, exc: OrderOutcomeUnknown, *, clock_skew: float = DEFAULT_SKEW
+        self,
+        exc: OrderOutcomeUnknown,
+        *,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied (see
         :meth:`Client.reconcile`)."""
         from capitalcom_sdk._reconcile import reconcile_flow
 
-        return await self._transport.run(reconcile_flow(exc, clock_skew=clock_skew))
+        flow = reconcile_flow(
+            exc,
+            registry=self._core.deals,
+            clock_skew=clock_skew,
+            late_apply_window=late_apply_window,
+            wait=wait,
+        )
+        return await self._transport.run(flow)
 
     def stream(self, **options: Any) -> AsyncStream:
         """A WebSocket stream of quotes and OHLC bars: ``async with client.stream() as s:``.

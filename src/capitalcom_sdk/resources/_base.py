@@ -43,7 +43,12 @@ class SyncResource:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
         from capitalcom_sdk.resources._trading import deal_flow
 
-        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
+        flow = deal_flow(
+            call,
+            confirm=confirm,
+            timeout=self._confirm_timeout(confirm_timeout),
+            registry=self._transport.core.deals,
+        )
         return self._transport.run(flow)
 
 
@@ -68,5 +73,10 @@ class AsyncResource:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
         from capitalcom_sdk.resources._trading import deal_flow
 
-        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
+        flow = deal_flow(
+            call,
+            confirm=confirm,
+            timeout=self._confirm_timeout(confirm_timeout),
+            registry=self._transport.core.deals,
+        )
         return await self._transport.run(flow)

@@ -119,3 +119,15 @@ def test_env_and_base_url_are_documented_read_only_properties(cls: type[Client])
     finally:
         if isinstance(client, Client):
             client.close()
+
+
+def test_reconcile_defaults_of_the_clients_are_those_of_reconcile() -> None:
+    # The clients import _reconcile on first use, so they repeat its defaults: kept equal here.
+    import inspect
+
+    from capitalcom_sdk import _reconcile
+
+    for cls in (Client, AsyncClient):
+        params = inspect.signature(cls.reconcile).parameters
+        assert params["clock_skew"].default == _reconcile.DEFAULT_SKEW
+        assert params["late_apply_window"].default == _reconcile.DEFAULT_LATE_APPLY_WINDOW
