@@ -16,7 +16,7 @@ What this transport guarantees, because the call procedure's order safety depend
   dropped keep-alive connection); repeating is the call procedure's decision alone. This rests
   on aiohttp's public client-middleware API (:func:`_one_attempt`): a second attempt of one
   request is refused before it connects, and the failures that make aiohttp retry are taken
-  out of its hands. ``tests/sdk/core/test_aio_transport.py`` fails if a write is ever resent.
+  out of its hands. ``tests/sdk/test_aio_transport.py`` fails if a write is ever resent.
 * Redirects, cookies and decompression are left to httpx, as with httpcore. Proxies come from
   :mod:`capitalcom_sdk._network` (the same map as the sync client's): a transport made with
   ``proxy=`` sends everything through that http(s) proxy (CONNECT tunnels for https targets).
@@ -195,7 +195,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             timeout=aiohttp.ClientTimeout(total=None),
             # aiohttp resends idempotent methods (PUT and DELETE too) once when a kept-alive
             # connection drops; closing or amending a position must not be repeated behind the
-            # call procedure's back. Checked by tests/sdk/core/test_aio_transport.py.
+            # call procedure's back. Checked by tests/sdk/test_aio_transport.py.
             middlewares=(_one_attempt,),
         )
         return session

@@ -16,7 +16,7 @@ from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url
 from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._retry import RetryPolicy
-from capitalcom_sdk._transport import AsyncTransport, SyncTransport, _Core
+from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, AsyncTransport, SyncTransport, _Core
 from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ class Client(_ClientBase):
         rate_limit: bool = True,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        confirm_timeout: float = 15.0,
+        confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
@@ -461,7 +461,7 @@ class AsyncClient(_ClientBase):
         rate_limit: bool = True,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
-        confirm_timeout: float = 15.0,
+        confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:

@@ -61,6 +61,10 @@ from capitalcom_sdk.models.general import DealReference, StatusResponse
 from capitalcom_sdk.models.requests import SwitchAccountRequest
 from capitalcom_sdk.models.session import LoginResponse
 
+DEFAULT_CONFIRM_TIMEOUT = 15.0
+"""Seconds a trading call waits for its deal confirmation: the default of the client option
+``confirm_timeout`` (its one definition; the clients and the confirm flow read it from here)."""
+
 T = TypeVar("T")
 
 __all__ = [
@@ -205,7 +209,7 @@ class _Core:
         rate_limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         max_rate_wait: float = 60.0,
-        confirm_timeout: float = 15.0,
+        confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials

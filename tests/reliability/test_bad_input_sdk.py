@@ -1,7 +1,7 @@
 """Bad input to the SDK: a clear error naming the field, raised before anything is sent.
 
 Both clients are logged in to a real simulator first; the simulator's own request counter is the
-witness that nothing reached the server. (tests/sdk/surface/test_validation.py checks the
+witness that nothing reached the server. (tests/sdk/test_validation.py checks the
 validators offline; this table is wider: it adds huge, unicode, overlong and wrong-side values
 and takes the server's word for "nothing was sent".)
 """

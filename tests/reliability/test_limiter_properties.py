@@ -1,6 +1,6 @@
 """The client rate limiter on a fake clock: never more than a limit in any window.
 
-Complements tests/sdk/core/test_ratelimit.py (short bursts, in-order clock) with what a long
+Complements tests/sdk/test_ratelimit.py (short bursts, in-order clock) with what a long
 unattended run meets: the hourly demo order budget and the daily top-up budget over simulated
 hours, requests refused by ``max_wait`` (they must book nothing), callers whose clock readings
 arrive out of order (threads racing between ``time.monotonic()`` and ``reserve``), and several

@@ -16,10 +16,7 @@ T = TypeVar("T")
 def _confirm_timeout(transport: SyncTransport | AsyncTransport, override: float | None) -> float:
     if override is not None:
         return override
-    from capitalcom_sdk.resources._trading import DEFAULT_CONFIRM_TIMEOUT
-
-    configured = getattr(transport.core, "confirm_timeout", None)
-    return float(configured) if configured is not None else DEFAULT_CONFIRM_TIMEOUT
+    return transport.core.confirm_timeout
 
 
 class SyncResource:

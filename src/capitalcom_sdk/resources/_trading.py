@@ -18,7 +18,7 @@ from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._intent import DealRegistry
-from capitalcom_sdk._transport import Flow, OrderWrite, SentWrite, Sleep
+from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, Flow, OrderWrite, SentWrite, Sleep
 from capitalcom_sdk.errors import (
     CapitalError,
     DealRejectedError,
@@ -37,8 +37,6 @@ from capitalcom_sdk.models.requests import (
 )
 from capitalcom_sdk.models.trading import Confirm
 
-DEFAULT_CONFIRM_TIMEOUT = 10.0
-"""Seconds to wait for a deal confirmation before giving up (client option ``confirm_timeout``)."""
 CONFIRM_FIRST_DELAY = 0.05
 CONFIRM_MAX_DELAY = 1.0
 CONFIRM_NOT_YET = "error.not-found.dealReference"

@@ -175,7 +175,7 @@ def test_docs_data_md_lists_the_current_schemas() -> None:
 
 def _tabular_examples() -> list[tuple[str, Any, str]]:
     from capitalcom_sdk.models import TableExport
-    from tests.sdk.surface.test_collection_contract import EXAMPLES
+    from tests.sdk.models.test_collection_contract import EXAMPLES
 
     return [
         (name, endpoint.response, body)

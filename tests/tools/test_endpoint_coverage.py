@@ -11,7 +11,7 @@ from capitalcom_sdk import AsyncClient, Client
 from capitalcom_sdk._endpoints import BY_NAME, ENDPOINTS
 from tools.endpoint_coverage import DEFAULT_TSV, START, client_method, replace_table, rows, table
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 TSV = REPO.parent / "shared" / "api" / "endpoints.tsv"
 DOC = REPO / "docs" / "client.md"
 

@@ -17,8 +17,8 @@ from capitalcom_sdk import (
     DealRejectedError,
     OrderOutcomeUnknown,
 )
-from tests.sdk.surface.conftest import CREDENTIALS
-from tests.sdk.surface.test_pagination_units import _login
+from tests.sdk.conftest import CREDENTIALS
+from tests.sdk.test_pagination_units import _login
 
 REFERENCE = "o_98c0de50-9cd5-4481-8d81-890c525eeb49"
 

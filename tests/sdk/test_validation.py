@@ -18,7 +18,7 @@ from capitalcom_sdk import (
     RequestValidationError,
 )
 from capitalcom_sdk import _validation as check
-from tests.sdk.surface.conftest import Recorder
+from tests.sdk.conftest import Recorder
 
 FUTURE = datetime.now(UTC) + timedelta(days=2)
 PAST = datetime.now(UTC) - timedelta(days=2)

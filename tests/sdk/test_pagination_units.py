@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from capitalcom_sdk import Client, Resolution
 from capitalcom_sdk._pagination import history_windows, price_windows
-from tests.sdk.surface.conftest import CREDENTIALS, Recorder
+from tests.sdk.conftest import CREDENTIALS, Recorder
 
 NOW = datetime(2026, 3, 4, 12, 34, 56, tzinfo=UTC)
 FMT = "%Y-%m-%dT%H:%M:%S"
