@@ -196,7 +196,7 @@ class Bot:
     def closes(self) -> list[float]:
         """Mid closes of the latest ``slow + 1`` completed bars (the forming bar dropped)."""
         s = self.settings
-        history = self.client.prices.get(s.epic, s.resolution, max=s.slow + 2)
+        history = self.client.prices.get(s.epic, s.resolution, max_bars=s.slow + 2)
         bars = history.prices[:-1]  # the newest bar is still forming
         if bars:
             self.last_bar = bars[-1].snapshot_time_utc.strftime("%Y-%m-%d %H:%M UTC")

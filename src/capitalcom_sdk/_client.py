@@ -5,34 +5,42 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
 
-from capitalcom_sdk import _reconcile
 from capitalcom_sdk._auth import Credentials, SessionTokens
 from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
 from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._ratelimit import RateLimiter
-from capitalcom_sdk._reconcile import ReconcileResult
 from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, AsyncTransport, SyncTransport, _Core
 from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
-from capitalcom_sdk.resources.accounts import Accounts, AsyncAccounts
-from capitalcom_sdk.resources.confirms import AsyncConfirms, Confirms
-from capitalcom_sdk.resources.general import AsyncGeneral, General
-from capitalcom_sdk.resources.history import AsyncHistory, History
-from capitalcom_sdk.resources.markets import AsyncMarkets, Markets
-from capitalcom_sdk.resources.orders import AsyncOrders, Orders
-from capitalcom_sdk.resources.positions import AsyncPositions, Positions
-from capitalcom_sdk.resources.prices import AsyncPrices, Prices
-from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
-from capitalcom_sdk.resources.session import AsyncSession, Session
-from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
 
-if TYPE_CHECKING:  # streaming (websockets) is imported when a stream is opened
+if TYPE_CHECKING:
+    # streaming (websockets) is imported when a stream is opened, reconcile when it is used, a
+    # resource namespace (and the models it returns) when the client's attribute is first read
+    from capitalcom_sdk._reconcile import ReconcileResult
+    from capitalcom_sdk.resources.accounts import Accounts, AsyncAccounts
+    from capitalcom_sdk.resources.confirms import AsyncConfirms, Confirms
+    from capitalcom_sdk.resources.general import AsyncGeneral, General
+    from capitalcom_sdk.resources.history import AsyncHistory, History
+    from capitalcom_sdk.resources.markets import AsyncMarkets, Markets
+    from capitalcom_sdk.resources.orders import AsyncOrders, Orders
+    from capitalcom_sdk.resources.positions import AsyncPositions, Positions
+    from capitalcom_sdk.resources.prices import AsyncPrices, Prices
+    from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
+    from capitalcom_sdk.resources.session import AsyncSession, Session
+    from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
     from capitalcom_sdk.streaming import AsyncStream, Event, Stream
+
+# reconcile()'s defaults, the same as _reconcile's (a test checks): that module loads on use.
+DEFAULT_SKEW = 1.0
+"""Default ``clock_skew`` of ``reconcile()`` (seconds)."""
+DEFAULT_LATE_APPLY_WINDOW = 30.0
+"""Default ``late_apply_window`` of ``reconcile()`` (seconds)."""
 
 Environment = Literal["demo", "live"]
 
@@ -133,10 +141,24 @@ class _Settings:
 
 class _ClientBase:
     _core: _Core
+    _env: str
+    _base_url: str
+
+    @property
+    def env(self) -> str:
+        """The environment the client was configured for: ``"demo"`` or ``"live"`` (read-only;
+        it also picks the demo or live request limits)."""
+        return self._env
+
+    @property
+    def base_url(self) -> str:
+        """The server's URL the client talks to, without a trailing slash (read-only): the
+        environment's official URL unless ``base_url=`` was given."""
+        return self._base_url
 
     def _init_core(self, settings: _Settings, http: httpx.Client | httpx.AsyncClient) -> None:
-        self.env = settings.env
-        self.base_url = settings.base_url
+        self._env = settings.env
+        self._base_url = settings.base_url
         self._core = _Core(
             settings.base_url,
             settings.credentials,
@@ -147,6 +169,17 @@ class _ClientBase:
             max_rate_wait=settings.max_rate_wait,
             confirm_timeout=settings.confirm_timeout,
         )
+
+    def _check_can_stream(self) -> None:
+        """A stream needs a session: credentials to log in with, or a resumed session's tokens.
+
+        Without either, every connection attempt would fail to log in and be retried for ever.
+        """
+        if self._core.credentials is None and not self._core.tokens.present:
+            raise ConfigurationError(
+                "streaming needs a session: give api_key, identifier and password "
+                "(or resume_session() first)"
+            )
 
     def __repr__(self) -> str:
         creds = self._core.credentials
@@ -257,17 +290,83 @@ class Client(_ClientBase):
         )
         self._init_core(settings, self._http)
         self._transport = SyncTransport(self._core, self._http)
-        self.general = General(self._transport)
-        self.session = Session(self._transport)
-        self.accounts = Accounts(self._transport)
-        self.history = History(self._transport)
-        self.positions = Positions(self._transport)
-        self.orders = Orders(self._transport)
-        self.confirms = Confirms(self._transport)
-        self.markets = Markets(self._transport)
-        self.prices = Prices(self._transport)
-        self.sentiment = Sentiment(self._transport)
-        self.watchlists = Watchlists(self._transport)
+
+    @cached_property
+    def general(self) -> General:
+        """The server's time and a keep-alive ping (``General``; loaded on first use)."""
+        from capitalcom_sdk.resources.general import General
+
+        return General(self._transport)
+
+    @cached_property
+    def session(self) -> Session:
+        """Session details, account switch, logout, encryption key (loaded on first use)."""
+        from capitalcom_sdk.resources.session import Session
+
+        return Session(self._transport)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        """Accounts, preferences, demo top-up (``Accounts``; loaded on first use)."""
+        from capitalcom_sdk.resources.accounts import Accounts
+
+        return Accounts(self._transport)
+
+    @cached_property
+    def history(self) -> History:
+        """Activity and transaction history (``History``; loaded on first use)."""
+        from capitalcom_sdk.resources.history import History
+
+        return History(self._transport)
+
+    @cached_property
+    def positions(self) -> Positions:
+        """Open positions: list, open, amend, close (``Positions``; loaded on first use)."""
+        from capitalcom_sdk.resources.positions import Positions
+
+        return Positions(self._transport)
+
+    @cached_property
+    def orders(self) -> Orders:
+        """Working orders: list, create, amend, cancel (``Orders``; loaded on first use)."""
+        from capitalcom_sdk.resources.orders import Orders
+
+        return Orders(self._transport)
+
+    @cached_property
+    def confirms(self) -> Confirms:
+        """Deal confirmations (``Confirms``; loaded on first use)."""
+        from capitalcom_sdk.resources.confirms import Confirms
+
+        return Confirms(self._transport)
+
+    @cached_property
+    def markets(self) -> Markets:
+        """Market navigation, search and details (``Markets``; loaded on first use)."""
+        from capitalcom_sdk.resources.markets import Markets
+
+        return Markets(self._transport)
+
+    @cached_property
+    def prices(self) -> Prices:
+        """Historical prices (``Prices``; loaded on first use)."""
+        from capitalcom_sdk.resources.prices import Prices
+
+        return Prices(self._transport)
+
+    @cached_property
+    def sentiment(self) -> Sentiment:
+        """Client sentiment (``Sentiment``; loaded on first use)."""
+        from capitalcom_sdk.resources.sentiment import Sentiment
+
+        return Sentiment(self._transport)
+
+    @cached_property
+    def watchlists(self) -> Watchlists:
+        """Watchlists (``Watchlists``; loaded on first use)."""
+        from capitalcom_sdk.resources.watchlists import Watchlists
+
+        return Watchlists(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -280,8 +379,8 @@ class Client(_ClientBase):
         self,
         exc: OrderOutcomeUnknown,
         *,
-        clock_skew: float = _reconcile.DEFAULT_SKEW,
-        late_apply_window: float = _reconcile.DEFAULT_LATE_APPLY_WINDOW,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
         wait: bool = False,
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied.
@@ -296,7 +395,9 @@ class Client(_ClientBase):
         :class:`~capitalcom_sdk.errors.ReconcileAccountError`. See docs/client.md,
         "Retries and order safety".
         """
-        flow = _reconcile.reconcile_flow(
+        from capitalcom_sdk._reconcile import reconcile_flow
+
+        flow = reconcile_flow(
             exc,
             registry=self._core.deals,
             clock_skew=clock_skew,
@@ -311,6 +412,7 @@ class Client(_ClientBase):
         Keyword options are :class:`~capitalcom_sdk.streaming.StreamOptions` fields; see
         docs/streaming.md. ``on_event`` delivers events to a callback thread instead.
         """
+        self._check_can_stream()
         from capitalcom_sdk.streaming import Stream, StreamOptions
         from capitalcom_sdk.streaming._sources import SyncTransportSession
 
@@ -393,17 +495,83 @@ class AsyncClient(_ClientBase):
         )
         self._init_core(settings, self._http)
         self._transport = AsyncTransport(self._core, self._http)
-        self.general = AsyncGeneral(self._transport)
-        self.session = AsyncSession(self._transport)
-        self.accounts = AsyncAccounts(self._transport)
-        self.history = AsyncHistory(self._transport)
-        self.positions = AsyncPositions(self._transport)
-        self.orders = AsyncOrders(self._transport)
-        self.confirms = AsyncConfirms(self._transport)
-        self.markets = AsyncMarkets(self._transport)
-        self.prices = AsyncPrices(self._transport)
-        self.sentiment = AsyncSentiment(self._transport)
-        self.watchlists = AsyncWatchlists(self._transport)
+
+    @cached_property
+    def general(self) -> AsyncGeneral:
+        """The server's time and a keep-alive ping (``General``; loaded on first use)."""
+        from capitalcom_sdk.resources.general import AsyncGeneral
+
+        return AsyncGeneral(self._transport)
+
+    @cached_property
+    def session(self) -> AsyncSession:
+        """Session details, account switch, logout, encryption key (loaded on first use)."""
+        from capitalcom_sdk.resources.session import AsyncSession
+
+        return AsyncSession(self._transport)
+
+    @cached_property
+    def accounts(self) -> AsyncAccounts:
+        """Accounts, preferences, demo top-up (``Accounts``; loaded on first use)."""
+        from capitalcom_sdk.resources.accounts import AsyncAccounts
+
+        return AsyncAccounts(self._transport)
+
+    @cached_property
+    def history(self) -> AsyncHistory:
+        """Activity and transaction history (``History``; loaded on first use)."""
+        from capitalcom_sdk.resources.history import AsyncHistory
+
+        return AsyncHistory(self._transport)
+
+    @cached_property
+    def positions(self) -> AsyncPositions:
+        """Open positions: list, open, amend, close (``Positions``; loaded on first use)."""
+        from capitalcom_sdk.resources.positions import AsyncPositions
+
+        return AsyncPositions(self._transport)
+
+    @cached_property
+    def orders(self) -> AsyncOrders:
+        """Working orders: list, create, amend, cancel (``Orders``; loaded on first use)."""
+        from capitalcom_sdk.resources.orders import AsyncOrders
+
+        return AsyncOrders(self._transport)
+
+    @cached_property
+    def confirms(self) -> AsyncConfirms:
+        """Deal confirmations (``Confirms``; loaded on first use)."""
+        from capitalcom_sdk.resources.confirms import AsyncConfirms
+
+        return AsyncConfirms(self._transport)
+
+    @cached_property
+    def markets(self) -> AsyncMarkets:
+        """Market navigation, search and details (``Markets``; loaded on first use)."""
+        from capitalcom_sdk.resources.markets import AsyncMarkets
+
+        return AsyncMarkets(self._transport)
+
+    @cached_property
+    def prices(self) -> AsyncPrices:
+        """Historical prices (``Prices``; loaded on first use)."""
+        from capitalcom_sdk.resources.prices import AsyncPrices
+
+        return AsyncPrices(self._transport)
+
+    @cached_property
+    def sentiment(self) -> AsyncSentiment:
+        """Client sentiment (``Sentiment``; loaded on first use)."""
+        from capitalcom_sdk.resources.sentiment import AsyncSentiment
+
+        return AsyncSentiment(self._transport)
+
+    @cached_property
+    def watchlists(self) -> AsyncWatchlists:
+        """Watchlists (``Watchlists``; loaded on first use)."""
+        from capitalcom_sdk.resources.watchlists import AsyncWatchlists
+
+        return AsyncWatchlists(self._transport)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
@@ -414,13 +582,15 @@ class AsyncClient(_ClientBase):
         self,
         exc: OrderOutcomeUnknown,
         *,
-        clock_skew: float = _reconcile.DEFAULT_SKEW,
-        late_apply_window: float = _reconcile.DEFAULT_LATE_APPLY_WINDOW,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
         wait: bool = False,
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied (see
         :meth:`Client.reconcile`)."""
-        flow = _reconcile.reconcile_flow(
+        from capitalcom_sdk._reconcile import reconcile_flow
+
+        flow = reconcile_flow(
             exc,
             registry=self._core.deals,
             clock_skew=clock_skew,
@@ -434,6 +604,7 @@ class AsyncClient(_ClientBase):
 
         Keyword options are :class:`~capitalcom_sdk.streaming.StreamOptions` fields.
         """
+        self._check_can_stream()
         from capitalcom_sdk.streaming import AsyncStream, StreamOptions
         from capitalcom_sdk.streaming._sources import AsyncTransportSession
 

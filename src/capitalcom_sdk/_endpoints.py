@@ -13,42 +13,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
-from capitalcom_sdk._validation import path_segment
-from capitalcom_sdk.models._base import RequestModel
-from capitalcom_sdk.models.accounts import Accounts, Preferences, TopUpResult
-from capitalcom_sdk.models.general import DealReference, ServerTime, StatusResponse
-from capitalcom_sdk.models.history import ActivityHistory, TransactionHistory
-from capitalcom_sdk.models.markets import MarketDetails, MarketNavigation, Markets
-from capitalcom_sdk.models.prices import PriceHistory
-from capitalcom_sdk.models.requests import (
-    AddToWatchlistRequest,
-    CreateOrderRequest,
-    CreateWatchlistRequest,
-    LoginRequest,
-    OpenPositionRequest,
-    SwitchAccountRequest,
-    TopUpRequest,
-    UpdateOrderRequest,
-    UpdatePositionRequest,
-    UpdatePreferencesRequest,
-)
-from capitalcom_sdk.models.sentiment import ClientSentiment, ClientSentiments
-from capitalcom_sdk.models.session import (
-    EncryptionKey,
-    LoginResponse,
-    SessionDetails,
-    SwitchAccountResponse,
-)
-from capitalcom_sdk.models.trading import (
-    Confirm,
-    Positions,
-    PositionWithMarket,
-    WorkingOrders,
-)
-from capitalcom_sdk.models.watchlists import WatchlistCreated, WatchlistMarkets, Watchlists
+if TYPE_CHECKING:  # the models load when an endpoint is first called: see Endpoint.response
+    from capitalcom_sdk.models._base import RequestModel
+    from capitalcom_sdk.models.accounts import Accounts, Preferences, TopUpResult
+    from capitalcom_sdk.models.general import DealReference, ServerTime, StatusResponse
+    from capitalcom_sdk.models.history import ActivityHistory, TransactionHistory
+    from capitalcom_sdk.models.markets import MarketDetails, MarketNavigation, Markets
+    from capitalcom_sdk.models.prices import PriceHistory
+    from capitalcom_sdk.models.sentiment import ClientSentiment, ClientSentiments
+    from capitalcom_sdk.models.session import (
+        EncryptionKey,
+        LoginResponse,
+        SessionDetails,
+        SwitchAccountResponse,
+    )
+    from capitalcom_sdk.models.trading import Confirm, Positions, PositionWithMarket, WorkingOrders
+    from capitalcom_sdk.models.watchlists import WatchlistCreated, WatchlistMarkets, Watchlists
 
 ResponseT = TypeVar("ResponseT")
 
@@ -73,7 +57,18 @@ class SessionEffect(StrEnum):
     LOGOUT = "logout"  # the session ended: tokens forgotten
 
 
-@dataclass(frozen=True, slots=True)
+ModelRef = str
+"""A model named ``"module.Class"`` under :mod:`capitalcom_sdk.models` (loaded on first use)."""
+
+
+def _resolve(ref: type[Any] | ModelRef | None) -> type[Any] | None:
+    if ref is None or isinstance(ref, type):
+        return ref
+    module, _, name = ref.rpartition(".")
+    model: type[Any] = getattr(import_module(f"capitalcom_sdk.models.{module}"), name)
+    return model
+
+
 class Endpoint(Generic[ResponseT]):
     """One REST endpoint.
 
@@ -91,19 +86,98 @@ class Endpoint(Generic[ResponseT]):
             key instead of session tokens.
         session: what a successful answer does to the session (account switch, logout).
         body: the request body's model (``None``: the endpoint takes no body).
+
+    ``response`` and ``body`` may be declared as a class or by name (``"accounts.Accounts"``,
+    a class of :mod:`capitalcom_sdk.models`); a name is imported the first time the attribute
+    is read, so that importing the client does not define every model (start-up time). An
+    endpoint is immutable.
     """
+
+    __slots__ = (
+        "_body",
+        "_response",
+        "auth",
+        "login",
+        "method",
+        "name",
+        "order_write",
+        "path",
+        "rate",
+        "safe",
+        "session",
+    )
 
     name: str
     method: str
     path: str
-    response: type[ResponseT] | None
-    auth: bool = True
-    rate: RateClass = RateClass.GENERAL
-    safe: bool = True
-    order_write: bool = False
-    login: bool = False
-    session: SessionEffect = SessionEffect.NONE
-    body: type[RequestModel] | None = None
+    auth: bool
+    rate: RateClass
+    safe: bool
+    order_write: bool
+    login: bool
+    session: SessionEffect
+    _response: type[ResponseT] | ModelRef | None
+    _body: type[RequestModel] | ModelRef | None
+
+    def __init__(
+        self,
+        name: str,
+        method: str,
+        path: str,
+        response: type[ResponseT] | ModelRef | None,
+        *,
+        auth: bool = True,
+        rate: RateClass = RateClass.GENERAL,
+        safe: bool = True,
+        order_write: bool = False,
+        login: bool = False,
+        session: SessionEffect = SessionEffect.NONE,
+        body: type[RequestModel] | ModelRef | None = None,
+    ) -> None:
+        values = {
+            "name": name,
+            "method": method,
+            "path": path,
+            "auth": auth,
+            "rate": rate,
+            "safe": safe,
+            "order_write": order_write,
+            "login": login,
+            "session": session,
+            "_response": response,
+            "_body": body,
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"Endpoint is immutable: cannot set {key!r}")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"Endpoint is immutable: cannot delete {key!r}")
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.name!r}, {self.method!r}, {self.path!r})"
+
+    @property
+    def response(self) -> type[ResponseT] | None:
+        """The model the answer's body is parsed into (``None``: body ignored)."""
+        ref = self._response
+        if not isinstance(ref, str):
+            return ref
+        model = cast("type[ResponseT]", _resolve(ref))
+        object.__setattr__(self, "_response", model)
+        return model
+
+    @property
+    def body(self) -> type[RequestModel] | None:
+        """The request body's model (``None``: the endpoint takes no body)."""
+        ref = self._body
+        if not isinstance(ref, str):
+            return ref
+        model = cast("type[RequestModel]", _resolve(ref))
+        object.__setattr__(self, "_body", model)
+        return model
 
     @property
     def full_path(self) -> str:
@@ -126,6 +200,9 @@ class Endpoint(Generic[ResponseT]):
                 (``.``, ``..``, empty, ``/``; see :func:`~capitalcom_sdk._validation.path_segment`).
         """
         path = self.full_path
+        if path_params:
+            from capitalcom_sdk._validation import path_segment  # and the enums: loaded on use
+
         for key, value in (path_params or {}).items():
             segment = path_segment(str(value), key)
             path = path.replace("{" + key + "}", quote(segment, safe=""))
@@ -140,6 +217,8 @@ class Endpoint(Generic[ResponseT]):
         model = self.body
         if model is None:
             raise TypeError(f"{self.name} takes no request body")
+        from capitalcom_sdk.models._base import RequestModel  # loaded with ``model``
+
         if isinstance(body, RequestModel):
             if not isinstance(body, model):
                 raise TypeError(f"{self.name} takes a {model.__name__}, not {type(body).__name__}")
@@ -176,171 +255,206 @@ class ApiCall(Generic[ResponseT]):
 # the server; the unknown outcome is raised as OrderOutcomeUnknown, for reconcile() to settle.
 
 # -- general -----------------------------------------------------------------------------------
-SERVER_TIME = Endpoint(
-    "general.server_time", "GET", "/time", ServerTime, auth=False, rate=RateClass.NONE
+SERVER_TIME: Endpoint[ServerTime] = Endpoint(
+    "general.server_time", "GET", "/time", "general.ServerTime", auth=False, rate=RateClass.NONE
 )
-PING = Endpoint("general.ping", "GET", "/ping", StatusResponse)
+PING: Endpoint[StatusResponse] = Endpoint("general.ping", "GET", "/ping", "general.StatusResponse")
 
 # -- session -----------------------------------------------------------------------------------
-ENCRYPTION_KEY = Endpoint(
+ENCRYPTION_KEY: Endpoint[EncryptionKey] = Endpoint(
     "session.encryption_key",
     "GET",
     "/session/encryptionKey",
-    EncryptionKey,
+    "session.EncryptionKey",
     auth=False,
     login=True,
 )
-SESSION_DETAILS = Endpoint("session.details", "GET", "/session", SessionDetails)
-LOGIN = Endpoint(
+SESSION_DETAILS: Endpoint[SessionDetails] = Endpoint(
+    "session.details", "GET", "/session", "session.SessionDetails"
+)
+LOGIN: Endpoint[LoginResponse] = Endpoint(
     "session.login",
     "POST",
     "/session",
-    LoginResponse,
+    "session.LoginResponse",
     auth=False,
     rate=RateClass.SESSION,
     login=True,
-    body=LoginRequest,
+    body="requests.LoginRequest",
 )
-SWITCH_ACCOUNT = Endpoint(
+SWITCH_ACCOUNT: Endpoint[SwitchAccountResponse] = Endpoint(
     "session.switch_account",
     "PUT",
     "/session",
-    SwitchAccountResponse,
+    "session.SwitchAccountResponse",
     safe=False,
     session=SessionEffect.SWITCH_ACCOUNT,
-    body=SwitchAccountRequest,
+    body="requests.SwitchAccountRequest",
 )
-LOGOUT = Endpoint(
+LOGOUT: Endpoint[StatusResponse] = Endpoint(
     "session.logout",
     "DELETE",
     "/session",
-    StatusResponse,
+    "general.StatusResponse",
     safe=False,
     session=SessionEffect.LOGOUT,
 )
 
 # -- accounts ----------------------------------------------------------------------------------
-ACCOUNTS = Endpoint("accounts.list", "GET", "/accounts", Accounts)
-PREFERENCES = Endpoint("accounts.preferences", "GET", "/accounts/preferences", Preferences)
-UPDATE_PREFERENCES = Endpoint(
+ACCOUNTS: Endpoint[Accounts] = Endpoint("accounts.list", "GET", "/accounts", "accounts.Accounts")
+PREFERENCES: Endpoint[Preferences] = Endpoint(
+    "accounts.preferences", "GET", "/accounts/preferences", "accounts.Preferences"
+)
+UPDATE_PREFERENCES: Endpoint[StatusResponse] = Endpoint(
     "accounts.update_preferences",
     "PUT",
     "/accounts/preferences",
-    StatusResponse,
+    "general.StatusResponse",
     safe=False,
-    body=UpdatePreferencesRequest,
+    body="requests.UpdatePreferencesRequest",
 )
-TOP_UP = Endpoint(
+TOP_UP: Endpoint[TopUpResult] = Endpoint(
     "accounts.top_up",
     "POST",
     "/accounts/topUp",
-    TopUpResult,
+    "accounts.TopUpResult",
     rate=RateClass.TOPUP,
     safe=False,
-    body=TopUpRequest,
+    body="requests.TopUpRequest",
 )
 
 # -- history -----------------------------------------------------------------------------------
-ACTIVITY = Endpoint("history.activity", "GET", "/history/activity", ActivityHistory)
-TRANSACTIONS = Endpoint("history.transactions", "GET", "/history/transactions", TransactionHistory)
+ACTIVITY: Endpoint[ActivityHistory] = Endpoint(
+    "history.activity", "GET", "/history/activity", "history.ActivityHistory"
+)
+TRANSACTIONS: Endpoint[TransactionHistory] = Endpoint(
+    "history.transactions", "GET", "/history/transactions", "history.TransactionHistory"
+)
 
 # -- trading -----------------------------------------------------------------------------------
-CONFIRM = Endpoint("confirms.get", "GET", "/confirms/{dealReference}", Confirm)
-POSITIONS = Endpoint("positions.list", "GET", "/positions", Positions)
-POSITION = Endpoint("positions.get", "GET", "/positions/{dealId}", PositionWithMarket)
-OPEN_POSITION = Endpoint(
+CONFIRM: Endpoint[Confirm] = Endpoint(
+    "confirms.get", "GET", "/confirms/{dealReference}", "trading.Confirm"
+)
+POSITIONS: Endpoint[Positions] = Endpoint(
+    "positions.list", "GET", "/positions", "trading.Positions"
+)
+POSITION: Endpoint[PositionWithMarket] = Endpoint(
+    "positions.get", "GET", "/positions/{dealId}", "trading.PositionWithMarket"
+)
+OPEN_POSITION: Endpoint[DealReference] = Endpoint(
     "positions.open",
     "POST",
     "/positions",
-    DealReference,
+    "general.DealReference",
     rate=RateClass.TRADING,
     safe=False,
     order_write=True,
-    body=OpenPositionRequest,
+    body="requests.OpenPositionRequest",
 )
-UPDATE_POSITION = Endpoint(
+UPDATE_POSITION: Endpoint[DealReference] = Endpoint(
     "positions.update",
     "PUT",
     "/positions/{dealId}",
-    DealReference,
+    "general.DealReference",
     safe=False,
     order_write=True,
-    body=UpdatePositionRequest,
+    body="requests.UpdatePositionRequest",
 )
-CLOSE_POSITION = Endpoint(
-    "positions.close", "DELETE", "/positions/{dealId}", DealReference, safe=False, order_write=True
+CLOSE_POSITION: Endpoint[DealReference] = Endpoint(
+    "positions.close",
+    "DELETE",
+    "/positions/{dealId}",
+    "general.DealReference",
+    safe=False,
+    order_write=True,
 )
-WORKING_ORDERS = Endpoint("orders.list", "GET", "/workingorders", WorkingOrders)
-CREATE_ORDER = Endpoint(
+WORKING_ORDERS: Endpoint[WorkingOrders] = Endpoint(
+    "orders.list", "GET", "/workingorders", "trading.WorkingOrders"
+)
+CREATE_ORDER: Endpoint[DealReference] = Endpoint(
     "orders.create",
     "POST",
     "/workingorders",
-    DealReference,
+    "general.DealReference",
     rate=RateClass.TRADING,
     safe=False,
     order_write=True,
-    body=CreateOrderRequest,
+    body="requests.CreateOrderRequest",
 )
-UPDATE_ORDER = Endpoint(
+UPDATE_ORDER: Endpoint[DealReference] = Endpoint(
     "orders.update",
     "PUT",
     "/workingorders/{dealId}",
-    DealReference,
+    "general.DealReference",
     safe=False,
     order_write=True,
-    body=UpdateOrderRequest,
+    body="requests.UpdateOrderRequest",
 )
-DELETE_ORDER = Endpoint(
+DELETE_ORDER: Endpoint[DealReference] = Endpoint(
     "orders.delete",
     "DELETE",
     "/workingorders/{dealId}",
-    DealReference,
+    "general.DealReference",
     safe=False,
     order_write=True,
 )
 
 # -- markets -----------------------------------------------------------------------------------
-NAVIGATION = Endpoint("markets.navigation", "GET", "/marketnavigation", MarketNavigation)
-NAVIGATION_NODE = Endpoint(
-    "markets.navigation_node", "GET", "/marketnavigation/{nodeId}", MarketNavigation
+NAVIGATION: Endpoint[MarketNavigation] = Endpoint(
+    "markets.navigation", "GET", "/marketnavigation", "markets.MarketNavigation"
 )
-MARKETS = Endpoint("markets.search", "GET", "/markets", Markets)
-MARKET = Endpoint("markets.get", "GET", "/markets/{epic}", MarketDetails)
+NAVIGATION_NODE: Endpoint[MarketNavigation] = Endpoint(
+    "markets.navigation_node", "GET", "/marketnavigation/{nodeId}", "markets.MarketNavigation"
+)
+MARKETS: Endpoint[Markets] = Endpoint("markets.search", "GET", "/markets", "markets.Markets")
+MARKET: Endpoint[MarketDetails] = Endpoint(
+    "markets.get", "GET", "/markets/{epic}", "markets.MarketDetails"
+)
 
 # -- prices ------------------------------------------------------------------------------------
-PRICES = Endpoint("prices.get", "GET", "/prices/{epic}", PriceHistory)
+PRICES: Endpoint[PriceHistory] = Endpoint(
+    "prices.get", "GET", "/prices/{epic}", "prices.PriceHistory"
+)
 
 # -- sentiment ---------------------------------------------------------------------------------
-SENTIMENTS = Endpoint("sentiment.list", "GET", "/clientsentiment", ClientSentiments)
-SENTIMENT = Endpoint("sentiment.get", "GET", "/clientsentiment/{marketId}", ClientSentiment)
+SENTIMENTS: Endpoint[ClientSentiments] = Endpoint(
+    "sentiment.list", "GET", "/clientsentiment", "sentiment.ClientSentiments"
+)
+SENTIMENT: Endpoint[ClientSentiment] = Endpoint(
+    "sentiment.get", "GET", "/clientsentiment/{marketId}", "sentiment.ClientSentiment"
+)
 
 # -- watchlists --------------------------------------------------------------------------------
-WATCHLISTS = Endpoint("watchlists.list", "GET", "/watchlists", Watchlists)
-CREATE_WATCHLIST = Endpoint(
+WATCHLISTS: Endpoint[Watchlists] = Endpoint(
+    "watchlists.list", "GET", "/watchlists", "watchlists.Watchlists"
+)
+CREATE_WATCHLIST: Endpoint[WatchlistCreated] = Endpoint(
     "watchlists.create",
     "POST",
     "/watchlists",
-    WatchlistCreated,
+    "watchlists.WatchlistCreated",
     safe=False,
-    body=CreateWatchlistRequest,
+    body="requests.CreateWatchlistRequest",
 )
-WATCHLIST = Endpoint("watchlists.get", "GET", "/watchlists/{watchlistId}", WatchlistMarkets)
-ADD_TO_WATCHLIST = Endpoint(
+WATCHLIST: Endpoint[WatchlistMarkets] = Endpoint(
+    "watchlists.get", "GET", "/watchlists/{watchlistId}", "watchlists.WatchlistMarkets"
+)
+ADD_TO_WATCHLIST: Endpoint[StatusResponse] = Endpoint(
     "watchlists.add_market",
     "PUT",
     "/watchlists/{watchlistId}",
-    StatusResponse,
+    "general.StatusResponse",
     safe=False,
-    body=AddToWatchlistRequest,
+    body="requests.AddToWatchlistRequest",
 )
-DELETE_WATCHLIST = Endpoint(
-    "watchlists.delete", "DELETE", "/watchlists/{watchlistId}", StatusResponse, safe=False
+DELETE_WATCHLIST: Endpoint[StatusResponse] = Endpoint(
+    "watchlists.delete", "DELETE", "/watchlists/{watchlistId}", "general.StatusResponse", safe=False
 )
-REMOVE_FROM_WATCHLIST = Endpoint(
+REMOVE_FROM_WATCHLIST: Endpoint[StatusResponse] = Endpoint(
     "watchlists.remove_market",
     "DELETE",
     "/watchlists/{watchlistId}/{epic}",
-    StatusResponse,
+    "general.StatusResponse",
     safe=False,
 )
 

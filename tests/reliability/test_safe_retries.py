@@ -51,7 +51,7 @@ SAFE_CALLS: list[tuple[str, Call]] = [
     ("market", lambda c: c.markets.get("GOLD")),
     ("search", lambda c: c.markets.search(epics=["GOLD", "SILVER", "US500"])),
     ("navigation", lambda c: c.markets.navigation()),
-    ("prices", lambda c: c.prices.get("GOLD", max=20)),
+    ("prices", lambda c: c.prices.get("GOLD", max_bars=20)),
     ("sentiment", lambda c: c.sentiment.get("GOLD")),
     ("watchlists", lambda c: c.watchlists.list()),
     ("transactions", lambda c: c.history.transactions(last_period=600)),

@@ -100,3 +100,34 @@ def test_one_connection_pool_per_client_with_keep_alive() -> None:
             client.general.server_time()
         assert client._http is client._transport.http
     assert opened == [id(transport)] * 3
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+def test_env_and_base_url_are_documented_read_only_properties(cls: type[Client]) -> None:
+    # Declared on the class (so the generated API reference lists them), not set per instance.
+    for name in ("env", "base_url"):
+        prop = getattr(cls, name)
+        assert isinstance(prop, property), name
+        assert prop.__doc__, name
+    client = cls(env="live", base_url="http://127.0.0.1:8765/api/v1/")
+    try:
+        assert (client.env, client.base_url) == ("live", "http://127.0.0.1:8765")
+        with pytest.raises(AttributeError):
+            client.env = "demo"  # type: ignore[misc]
+        with pytest.raises(AttributeError):
+            client.base_url = "http://127.0.0.1:1"  # type: ignore[misc]
+    finally:
+        if isinstance(client, Client):
+            client.close()
+
+
+def test_reconcile_defaults_of_the_clients_are_those_of_reconcile() -> None:
+    # The clients import _reconcile on first use, so they repeat its defaults: kept equal here.
+    import inspect
+
+    from capitalcom_sdk import _reconcile
+
+    for cls in (Client, AsyncClient):
+        params = inspect.signature(cls.reconcile).parameters
+        assert params["clock_skew"].default == _reconcile.DEFAULT_SKEW
+        assert params["late_apply_window"].default == _reconcile.DEFAULT_LATE_APPLY_WINDOW

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from capitalcom_sdk._endpoints import ApiCall
-from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
-from capitalcom_sdk.models.general import DealReference
-from capitalcom_sdk.models.trading import Confirm
-from capitalcom_sdk.resources._trading import deal_flow
+if TYPE_CHECKING:  # the trading flow and its models load with the first trading call
+    from capitalcom_sdk._endpoints import ApiCall
+    from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
+    from capitalcom_sdk.models.general import DealReference
+    from capitalcom_sdk.models.trading import Confirm
 
 T = TypeVar("T")
 
@@ -38,6 +38,8 @@ class SyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
+        from capitalcom_sdk.resources._trading import deal_flow
+
         flow = deal_flow(
             call,
             confirm=confirm,
@@ -66,6 +68,8 @@ class AsyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
+        from capitalcom_sdk.resources._trading import deal_flow
+
         flow = deal_flow(
             call,
             confirm=confirm,

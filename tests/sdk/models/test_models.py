@@ -175,3 +175,35 @@ def test_response_models_build_their_schema_on_first_use() -> None:
     from capitalcom_sdk.models import WireModel
 
     assert WireModel.model_config.get("defer_build") is True
+
+
+def test_importing_the_client_defines_only_what_logging_in_needs() -> None:
+    # Start-up (bench/startup.py): the endpoint table names its models, the namespaces and
+    # reconcile load on first use; only the login's request and response models are defined.
+    loaded = _loaded_after("from capitalcom_sdk import Client, AsyncClient")
+    assert {"capitalcom_sdk.models.session", "capitalcom_sdk.models.requests"} <= loaded
+    for lazy in (
+        "capitalcom_sdk._reconcile",
+        "capitalcom_sdk._validation",
+        "capitalcom_sdk.models.markets",
+        "capitalcom_sdk.models.trading",
+        "capitalcom_sdk.models.prices",
+        "capitalcom_sdk.resources.positions",
+        "capitalcom_sdk.resources._trading",
+        "capitalcom_sdk.streaming",
+    ):
+        assert lazy not in loaded, lazy
+    used = _loaded_after("from capitalcom_sdk import Client; c = Client(); c.positions; c.close()")
+    assert {"capitalcom_sdk.resources.positions", "capitalcom_sdk.models.trading"} <= used
+
+
+def test_endpoint_models_named_in_the_table_resolve_to_the_model_classes() -> None:
+    from capitalcom_sdk import _endpoints as ep
+    from capitalcom_sdk.models.accounts import Accounts
+    from capitalcom_sdk.models.requests import LoginRequest
+
+    assert ep.ACCOUNTS.response is Accounts
+    assert ep.LOGIN.body is LoginRequest
+    assert all(e.response is None or isinstance(e.response, type) for e in ep.ENDPOINTS)
+    with pytest.raises(AttributeError):
+        ep.ACCOUNTS.safe = False  # type: ignore[misc]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -145,6 +144,8 @@ async def _sync_with_keys(
     try:
         return await Catalog(root, clients).async_sync(**args, progress=progress)
     finally:
+        import asyncio
+
         await asyncio.gather(*(client.aclose() for client in clients))
 
 
@@ -182,6 +183,8 @@ def sync(
     }
     with _progress(state) as progress:
         if keys is not None:
+            import asyncio  # not at import: `capitalcom --help` stays fast
+
             summary = asyncio.run(_sync_with_keys(state, keys, root, args, progress))
         else:
             from capitalcom_sdk.catalog import Catalog
