@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import httpx
 
 from capitalcom_sdk._auth import Credentials, SessionTokens
+from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
 from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
 from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._retry import RetryPolicy
-from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, AsyncTransport, SyncTransport, _Core
+from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, _Core
 from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall, Endpoint
-from capitalcom_sdk._transport import Flow, Prefetch
+from capitalcom_sdk._flow import Flow, Prefetch
 from capitalcom_sdk.errors import NotFoundError, RequestValidationError
 from capitalcom_sdk.models.enums import Resolution
 from capitalcom_sdk.models.general import ServerTime

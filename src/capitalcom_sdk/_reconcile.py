@@ -39,8 +39,8 @@ from enum import StrEnum
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._flow import Sleep
 from capitalcom_sdk._intent import DealRegistry, OrderIntent
-from capitalcom_sdk._transport import Sleep
 from capitalcom_sdk.errors import (
     CapitalError,
     NotFoundError,

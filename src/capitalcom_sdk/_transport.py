@@ -1,6 +1,8 @@
-"""The one place that sends a declared request.
+"""The one place that decides how a declared request is sent.
 
-Everything that decides lives in :class:`_Core` and is written once: building the request, the
+The actions are declared in :mod:`capitalcom_sdk._flow`, the two drivers that carry them out
+(:class:`~capitalcom_sdk._drivers.SyncTransport`, :class:`~capitalcom_sdk._drivers.AsyncTransport`)
+live in :mod:`capitalcom_sdk._drivers`. Everything that decides lives in :class:`_Core` and is written once: building the request, the
 rate-limit reservation, token adoption, re-login on session expiry, retries with backoff, order
 safety and parsing. It is expressed as *procedures*: generators that yield primitive actions
 
@@ -29,10 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -41,6 +40,18 @@ from pydantic import ValidationError
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._auth import Credentials, LoginGate, TokenStore, login_flow
 from capitalcom_sdk._endpoints import ApiCall, RateClass, SessionEffect
+from capitalcom_sdk._flow import (
+    Flow,
+    Join,
+    OrderWrite,
+    Prefetch,
+    Procedure,
+    Relogin,
+    Send,
+    SentWrite,
+    Sleep,
+    Start,
+)
 from capitalcom_sdk._intent import DealRegistry, OrderIntent
 from capitalcom_sdk._logging import logger
 from capitalcom_sdk._ratelimit import RateLimiter
@@ -67,19 +78,7 @@ DEFAULT_CONFIRM_TIMEOUT = 15.0
 
 T = TypeVar("T")
 
-__all__ = [
-    "Action",
-    "AsyncTransport",
-    "Flow",
-    "OrderWrite",
-    "Prefetch",
-    "Relogin",
-    "Send",
-    "SentWrite",
-    "Sleep",
-    "SyncTransport",
-    "single",
-]
+__all__ = ["DEFAULT_CONFIRM_TIMEOUT", "MAX_RELOGINS_PER_CALL"]
 
 _DEBUG = logging.DEBUG
 _NO_HEADERS: dict[str, str] = {}
@@ -88,75 +87,6 @@ MAX_RELOGINS_PER_CALL = 3
 """How often one call may log in again after its session was rejected. Each re-login is a
 successful login (a failed one raises): a session can end twice while a call waits behind the
 limiter; a server that rejects every fresh session still ends the call."""
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    """Wait this many seconds (a flow action and a primitive)."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send one HTTP request; the driver answers with the response or throws the error in."""
-
-    request: httpx.Request
-
-
-@dataclass(frozen=True, slots=True)
-class Relogin:
-    """Log in again unless the tokens changed since ``generation`` (single flight)."""
-
-    generation: int
-
-
-@dataclass(frozen=True, slots=True)
-class Prefetch:
-    """A flow action: ``call`` (safe to repeat) will be yielded later; it may be sent now."""
-
-    call: ApiCall[Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    """Begin ``procedure`` on the side; the driver answers with a handle for :class:`Join`."""
-
-    procedure: Generator[Any, Any, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Join:
-    """The result of a started procedure (its error thrown in); the sync driver runs it here."""
-
-    handle: Any
-
-
-@dataclass(frozen=True, slots=True)
-class OrderWrite:
-    """A flow action: send an order write; the flow receives a :class:`SentWrite`."""
-
-    call: ApiCall[DealReference]
-
-
-@dataclass(frozen=True, slots=True)
-class SentWrite:
-    """The answer to an :class:`OrderWrite`: the server's deal reference and the intent."""
-
-    reference: DealReference
-    intent: OrderIntent
-
-
-Action = ApiCall[Any] | Sleep | Prefetch | OrderWrite
-Flow = Generator[Action, Any, T]
-Primitive = Send | Sleep | Relogin | Start | Join
-Procedure = Generator[Primitive, Any, T]
-
-
-def single(call: ApiCall[T]) -> Flow[T]:
-    """A flow of one call."""
-    result: T = yield call
-    return result
 
 
 def _network_error(exc: httpx.RequestError, sent: bool) -> NetworkError:
@@ -563,167 +493,3 @@ class _Core:
             elapsed_ms,
             attempt,
         )
-
-
-class SyncTransport:
-    """Drives the core's procedures with an ``httpx.Client``, ``time.sleep`` and a thread lock."""
-
-    def __init__(self, core: _Core, http: httpx.Client) -> None:
-        self.core = core
-        self.http = http
-        self._login_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"SyncTransport({self.core!r})"
-
-    def execute(self, call: ApiCall[T]) -> T:
-        """Send one declared call (logging in, limiting, retrying as needed)."""
-        return self._drive(self.core.procedure(call))
-
-    def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its result."""
-        return self._drive(self.core.flow_procedure(flow))
-
-    def login(self) -> LoginResponse:
-        """Log in now (always a fresh session)."""
-        with self._login_lock:
-            return self._drive(self.core.login_procedure())
-
-    def relogin(self, generation: int) -> None:
-        """Log in again unless the tokens changed since ``generation`` (the one seen failing).
-
-        Single flight, shared with the client's own re-logins: whoever comes second finds the
-        generation changed and returns at once; if the login it waited for failed, it gets the
-        same error. For the stream and other callers outside the request path.
-        """
-        gate = self.core.gate
-        ticket = gate.ticket()
-        with self._login_lock:
-            if not gate.needed(generation, ticket):
-                return
-            try:
-                self._drive(self.core.login_procedure())
-            except CapitalError as exc:
-                gate.finish(exc)
-                raise
-            gate.finish(None)
-
-    def _drive(self, procedure: Procedure[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        send = procedure.send
-        while True:
-            try:
-                action = procedure.throw(error) if error is not None else send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            kind = type(action)
-            if kind is Send:
-                try:
-                    value = self.http.send(action.request)  # type: ignore[union-attr]
-                except httpx.RequestError as exc:
-                    error = exc
-            elif kind is Sleep:
-                time.sleep(action.seconds)  # type: ignore[union-attr]
-            elif kind is Start:
-                value = action.procedure  # type: ignore[union-attr]  # run when joined
-            elif kind is Join:
-                try:
-                    value = self._drive(action.handle)  # type: ignore[union-attr]
-                except Exception as exc:
-                    error = exc
-            else:
-                try:
-                    self.relogin(action.generation)  # type: ignore[union-attr]
-                except CapitalError as exc:
-                    error = exc
-
-
-class AsyncTransport:
-    """Drives the core's procedures with an ``httpx.AsyncClient``, ``asyncio.sleep`` and an
-    ``asyncio.Lock``."""
-
-    def __init__(self, core: _Core, http: httpx.AsyncClient) -> None:
-        self.core = core
-        self.http = http
-        import asyncio  # here, not at the top: a sync-only program never imports asyncio
-
-        self._login_lock = asyncio.Lock()
-
-    def __repr__(self) -> str:
-        return f"AsyncTransport({self.core!r})"
-
-    async def execute(self, call: ApiCall[T]) -> T:
-        """Send one declared call (logging in, limiting, retrying as needed)."""
-        return await self._drive(self.core.procedure(call))
-
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its result."""
-        return await self._drive(self.core.flow_procedure(flow))
-
-    async def login(self) -> LoginResponse:
-        """Log in now (always a fresh session)."""
-        async with self._login_lock:
-            return await self._drive(self.core.login_procedure())
-
-    async def relogin(self, generation: int) -> None:
-        """Log in again unless the tokens changed since ``generation`` (the one seen failing).
-
-        Single flight, shared with the client's own re-logins: whoever comes second finds the
-        generation changed and returns at once; if the login it waited for failed, it gets the
-        same error. For the stream and other callers outside the request path.
-        """
-        gate = self.core.gate
-        ticket = gate.ticket()
-        async with self._login_lock:
-            if not gate.needed(generation, ticket):
-                return
-            try:
-                await self._drive(self.core.login_procedure())
-            except CapitalError as exc:
-                gate.finish(exc)
-                raise
-            gate.finish(None)
-
-    async def _drive(self, procedure: Procedure[T]) -> T:
-        value: Any = None
-        error: BaseException | None = None
-        send = procedure.send
-        import asyncio
-
-        tasks: list[asyncio.Future[Any]] = []  # procedures started on the side (Prefetch)
-        try:
-            while True:
-                try:
-                    action = procedure.throw(error) if error is not None else send(value)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                value, error = None, None
-                kind = type(action)
-                if kind is Send:
-                    try:
-                        value = await self.http.send(action.request)  # type: ignore[union-attr]
-                    except httpx.RequestError as exc:
-                        error = exc
-                elif kind is Sleep:
-                    await asyncio.sleep(action.seconds)  # type: ignore[union-attr]
-                elif kind is Start:
-                    value = asyncio.ensure_future(self._drive(action.procedure))  # type: ignore[union-attr]
-                    tasks.append(value)
-                elif kind is Join:
-                    tasks.remove(action.handle)  # type: ignore[union-attr]
-                    try:
-                        value = await action.handle  # type: ignore[union-attr]
-                    except Exception as exc:
-                        error = exc
-                else:
-                    try:
-                        await self.relogin(action.generation)  # type: ignore[union-attr]
-                    except CapitalError as exc:
-                        error = exc
-        finally:
-            if tasks:  # started, never joined: the flow failed or was cancelled
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)

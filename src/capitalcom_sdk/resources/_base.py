@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # the trading flow and its models load with the first trading call
+    from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
     from capitalcom_sdk._endpoints import ApiCall
-    from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
+    from capitalcom_sdk._flow import Flow
     from capitalcom_sdk.models.general import DealReference
     from capitalcom_sdk.models.trading import Confirm
 

@@ -17,8 +17,9 @@ from typing import Any, TypedDict
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall
+from capitalcom_sdk._flow import Flow, OrderWrite, SentWrite, Sleep
 from capitalcom_sdk._intent import DealRegistry
-from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, Flow, OrderWrite, SentWrite, Sleep
+from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT
 from capitalcom_sdk.errors import (
     CapitalError,
     DealRejectedError,

@@ -18,7 +18,8 @@ from capitalcom_sdk._pagination import price_history_flow
 
 if TYPE_CHECKING:
     from capitalcom_sdk._auth import TokenStore
-    from capitalcom_sdk._transport import AsyncTransport, Flow, SyncTransport
+    from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
+    from capitalcom_sdk._flow import Flow
     from capitalcom_sdk.models.general import ServerTime
     from capitalcom_sdk.models.prices import PriceBar, PriceHistory
     from capitalcom_sdk.models.session import LoginResponse
