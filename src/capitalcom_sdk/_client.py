@@ -28,6 +28,8 @@ from capitalcom_sdk.resources.sentiment import AsyncSentiment, Sentiment
 from capitalcom_sdk.resources.session import AsyncSession, Session
 from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
 
+if TYPE_CHECKING:
+    from capitalcom_sdk.trading import Guard, PendingSettled, Safety
 if TYPE_CHECKING:  # streaming (websockets) is imported when a stream is opened
     from capitalcom_sdk.streaming import AsyncStream, Event, Stream
 
@@ -110,6 +112,23 @@ class _ClientBase:
             confirm_timeout=confirm_timeout,
         )
 
+    def _init_safety(self, safety: Safety | None) -> None:
+        if safety is not None:
+            from capitalcom_sdk.trading import Guard
+
+            self._core.guard = Guard(safety, live=self.env == "live")
+
+    @property
+    def guard(self) -> Guard | None:
+        """The safety layer of this client (None unless ``safety=`` was given)."""
+        return self._core.guard
+
+    def _require_guard(self) -> Guard:
+        guard = self._core.guard
+        if guard is None:
+            raise ConfigurationError("reconcile_pending() needs Client(safety=Safety(journal=...))")
+        return guard
+
     def __repr__(self) -> str:
         creds = self._core.credentials
         who = creds.identifier if creds else None
@@ -162,6 +181,8 @@ class Client(_ClientBase):
         max_rate_wait: the longest the limiter may hold a request back before raising
             :class:`~capitalcom_sdk.errors.ClientRateLimitError` (seconds).
         limits: the connection pool (``httpx.Limits``); connections are kept alive.
+        safety: the opt-in safety layer (:class:`~capitalcom_sdk.trading.Safety`): dealing-rule
+            checks, a trading policy and an order journal around every order write.
     """
 
     def __init__(
@@ -182,6 +203,7 @@ class Client(_ClientBase):
         confirm_timeout: float = 15.0,
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        safety: Safety | None = None,
     ) -> None:
         self._init_core(
             api_key,
@@ -196,6 +218,7 @@ class Client(_ClientBase):
             confirm_timeout,
             max_rate_wait,
         )
+        self._init_safety(safety)
         self._http = httpx.Client(
             headers=DEFAULT_HEADERS,
             timeout=timeout,
@@ -233,6 +256,17 @@ class Client(_ClientBase):
         docs/client.md, "Retries and order safety".
         """
         return self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+
+    def reconcile_pending(
+        self, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+    ) -> list[PendingSettled]:
+        """Settle every order write the journal holds as pending (e.g. after a crash).
+
+        A write with a deal reference is settled from its confirmation; one without (or whose
+        confirmation is gone) with the same search and verdicts as :meth:`reconcile`.
+        """
+        guard = self._require_guard()
+        return self._transport.run(guard.reconcile_pending_flow(self._core, clock_skew=clock_skew))
 
     def stream(self, *, on_event: Callable[[Event], Any] | None = None, **options: Any) -> Stream:
         """A WebSocket stream of quotes and OHLC bars: ``with client.stream() as stream:``.
@@ -289,6 +323,7 @@ class AsyncClient(_ClientBase):
         confirm_timeout: float = 15.0,
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        safety: Safety | None = None,
     ) -> None:
         self._init_core(
             api_key,
@@ -303,6 +338,7 @@ class AsyncClient(_ClientBase):
             confirm_timeout,
             max_rate_wait,
         )
+        self._init_safety(safety)
         if transport is None:
             from capitalcom_sdk._aio import AiohttpTransport  # aiohttp loads with the first one
 
@@ -338,6 +374,16 @@ class AsyncClient(_ClientBase):
         """Find out whether an order write whose outcome was unknown was applied (see
         :meth:`Client.reconcile`)."""
         return await self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+
+    async def reconcile_pending(
+        self, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+    ) -> list[PendingSettled]:
+        """Settle every order write the journal holds as pending (see
+        :meth:`Client.reconcile_pending`)."""
+        guard = self._require_guard()
+        return await self._transport.run(
+            guard.reconcile_pending_flow(self._core, clock_skew=clock_skew)
+        )
 
     def stream(self, **options: Any) -> AsyncStream:
         """A WebSocket stream of quotes and OHLC bars: ``async with client.stream() as s:``.

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -56,6 +56,9 @@ from capitalcom_sdk.errors import (
     error_from_response,
 )
 from capitalcom_sdk.models.session import LoginResponse
+
+if TYPE_CHECKING:
+    from capitalcom_sdk.trading.guard import Guard
 
 T = TypeVar("T")
 
@@ -173,6 +176,8 @@ class _Core:
         # The account the user chose with switch_account(); restored after a re-login.
         self.account_id: str | None = None
         self.login_count = 0
+        # The safety layer (capitalcom_sdk.trading) every order write goes through, when on.
+        self.guard: Guard | None = None
         self._key_headers = {"X-CAP-API-KEY": credentials.api_key} if credentials else {}
 
     def __repr__(self) -> str:

@@ -20,6 +20,20 @@ def _confirm_timeout(transport: SyncTransport | AsyncTransport, override: float 
     return float(configured) if configured is not None else DEFAULT_CONFIRM_TIMEOUT
 
 
+def _deal_flow(
+    transport: SyncTransport | AsyncTransport,
+    call: ApiCall[DealReference],
+    confirm: bool,
+    confirm_timeout: float | None,
+) -> Flow[Confirm | DealReference]:
+    """The flow of an order write: through the safety layer when the client has one."""
+    timeout = _confirm_timeout(transport, confirm_timeout)
+    guard = transport.core.guard
+    if guard is not None:
+        return guard.deal_flow(transport.core, call, confirm=confirm, timeout=timeout)
+    return deal_flow(call, confirm=confirm, timeout=timeout)
+
+
 class SyncResource:
     """Base of the sync namespaces (``client.positions`` ...)."""
 
@@ -39,8 +53,7 @@ class SyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
-        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
-        return self._transport.run(flow)
+        return self._transport.run(_deal_flow(self._transport, call, confirm, confirm_timeout))
 
 
 class AsyncResource:
@@ -62,5 +75,6 @@ class AsyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
-        flow = deal_flow(call, confirm=confirm, timeout=self._confirm_timeout(confirm_timeout))
-        return await self._transport.run(flow)
+        return await self._transport.run(
+            _deal_flow(self._transport, call, confirm, confirm_timeout)
+        )
