@@ -156,17 +156,31 @@ def _band(rules: MarketRules, reference: float, minimum: Distance | None) -> tup
 
 
 def _check_level(
-    rules: MarketRules, field: str, level: float, near: float, far: float, min_rule: str
+    rules: MarketRules,
+    field: str,
+    level: float,
+    near: float,
+    far: float,
+    min_rule: str,
+    reference: float,
+    given: float,
 ) -> None:
-    """``level`` must lie between ``near`` and ``far`` (either order) on the price grid."""
-    level = round(level, rules.decimals)
+    """``level`` must lie between ``near`` and ``far`` (either order) on the price grid.
+
+    The error names the value as given (a level or a distance) and the range in its unit.
+    """
+    digits = rules.decimals
+    level = round(level, digits)
     low, high = min(near, far), max(near, far)
     if low <= level <= high:
         return
     too_close = abs(level - near) < abs(level - far)
     rule = min_rule if too_close else "maxStopOrProfitDistance"
-    digits = rules.decimals
-    raise DealingRuleViolation(rule, field, level, f"{near:.{digits}f} .. {far:.{digits}f}")
+    if field.endswith("Distance"):
+        allowed = f"{abs(reference - near):.{digits}f} .. {abs(reference - far):.{digits}f}"
+    else:
+        allowed = f"{near:.{digits}f} .. {far:.{digits}f}"
+    raise DealingRuleViolation(rule, field, given, allowed)
 
 
 def _level_of(body: dict[str, Any], kind: str, reference: float, sign: int) -> float | None:
@@ -228,12 +242,15 @@ def _check_stops(
             if minimum is not rules.min_distance
             else "minStopOrProfitDistance"
         )
-        _check_level(rules, _field(body, "stop"), stop, near, far, rule)
+        field = _field(body, "stop")
+        _check_level(rules, field, stop, near, far, rule, reference, float(body[field]))
     profit = _level_of(body, "profit", reference, sign)
     if profit is not None:
         near_down, far_down, near_up, far_up = _band(rules, reference, rules.min_distance)
         near, far = (near_up, far_up) if sign > 0 else (near_down, far_down)
-        _check_level(rules, _field(body, "profit"), profit, near, far, "minStopOrProfitDistance")
+        field = _field(body, "profit")
+        given = float(body[field])
+        _check_level(rules, field, profit, near, far, "minStopOrProfitDistance", reference, given)
 
 
 def _field(body: dict[str, Any], kind: str) -> str:
