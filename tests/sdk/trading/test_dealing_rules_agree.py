@@ -54,7 +54,8 @@ def _cases(rules: MarketRules) -> Iterator[Case]:
         yield Case("position", {"direction": "BUY", "size": round(value, 6)}, label)
     for direction in ("BUY", "SELL"):
         reference = rules.closing_price(direction)
-        assert reference is not None and rules.min_distance is not None
+        assert reference is not None
+        assert rules.min_distance is not None
         near = rules.min_distance.of(reference)
         far = rules.max_distance.of(reference) if rules.max_distance else reference / 2
         for name, distance in (
@@ -181,7 +182,8 @@ def test_pre_trade_verdict_matches_the_servers(sim: SimHandle, epic: str) -> Non
                 f" server {reason}"
             )
     assert not disagreements, f"{epic}:\n" + "\n".join(disagreements)
-    assert checked >= 40 and 0 < refused < checked  # the grid has both verdicts
+    assert checked >= 40
+    assert 0 < refused < checked
 
 
 def _pre_check(client: Client, case: Case, epic: str) -> None:
