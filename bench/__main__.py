@@ -72,6 +72,14 @@ BENCHES = [
         {"quick": True},
     ),
     Bench("startup", "6. Start-up", "bench.startup", "BENCH", {}, {"repeats": 2}),
+    Bench(
+        "trading",
+        "7. Safety layer per order write",
+        "bench.trading",
+        "SAFETY",
+        {},
+        {"writes": 50, "rounds": 1},
+    ),
 ]
 
 
