@@ -130,6 +130,7 @@ def _register() -> None:
         history,
         markets,
         orders,
+        policy,
         positions,
         prices,
         session,
@@ -147,6 +148,7 @@ def _register() -> None:
     app.add_typer(watchlists.group, name="watchlists")
     app.add_typer(history.group, name="history")
     app.add_typer(stream.group, name="stream")
+    app.add_typer(policy.group, name="policy")
     app.command(
         "sim",
         help=sim.HELP,
