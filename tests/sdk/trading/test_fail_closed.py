@@ -1,0 +1,66 @@
+"""Fail closed: a failed read is an error, never "no positions" (trade feed, reconcile, the
+journal's pending writes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capitalcom_sdk import Client
+from capitalcom_sdk.errors import OrderOutcomeUnknown, ServerError
+from capitalcom_sdk.streaming import TradeFeed
+from capitalcom_sdk.trading import OrderJournal, Safety
+from tests.conftest import SimHandle
+
+
+def _fail(sim: SimHandle, method: str, path: str, times: int = 5) -> None:
+    sim.state.faults.add(
+        {"method": method, "path": path, "kind": "status", "status": 503, "times": times}
+    )
+
+
+def test_trade_feed_poll_failure_raises_and_reports_no_close(sim: SimHandle) -> None:
+    client = Client(**sim.client_kwargs(), rate_limit=False, max_retries=0)
+    client.positions.open("BTCUSD", "BUY", 0.01)
+    feed = TradeFeed(client, interval=0.05)
+    feed.poll()
+    _fail(sim, "GET", "/api/v1/positions", times=1)
+    with pytest.raises(ServerError):
+        feed.poll()
+    assert feed.poll() == []  # the position is still there: nothing was "closed"
+
+
+def test_reconcile_read_failure_is_an_error_not_not_placed(sim: SimHandle) -> None:
+    client = Client(**sim.client_kwargs(), rate_limit=False, max_retries=0)
+    client.positions.open("BTCUSD", "BUY", 0.01)
+    lost = OrderOutcomeUnknown(
+        "positions.open",
+        "/api/v1/positions",
+        {"epic": "BTCUSD", "direction": "BUY", "size": 0.01},
+        sent_at=0.0,
+        cause="test",
+    )
+    _fail(sim, "GET", "/api/v1/positions")
+    with pytest.raises(ServerError):
+        client.reconcile(lost)
+
+
+def test_reconcile_pending_failure_leaves_the_write_pending(sim: SimHandle, tmp_path: Path) -> None:
+    journal = OrderJournal(tmp_path)
+    client = Client(
+        **sim.client_kwargs(), rate_limit=False, max_retries=0, safety=Safety(journal=journal)
+    )
+    sim.state.faults.add({"method": "POST", "path": "/api/v1/positions", "kind": "apply_then_drop"})
+    with pytest.raises(OrderOutcomeUnknown):
+        client.positions.open("BTCUSD", "BUY", 0.01)
+    account = client.session.details().account_id
+    _fail(sim, "GET", "/api/v1/positions")
+    with pytest.raises(ServerError):
+        client.reconcile_pending()
+    assert [e.status for e in journal.pending(account)] == ["unknown"]
+    sim.state.faults.clear()
+    (settled,) = client.reconcile_pending()
+    assert settled.verdict == "FOUND"
+    assert journal.pending(account) == []
+    assert journal.owned_deal_ids(account)
