@@ -11,6 +11,7 @@ import json
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ class TradingPolicy:
         allow_live: required to send anything on the live environment.
     """
 
-    allowed_epics: frozenset[str] | None = None
+    allowed_epics: AbstractSet[str] | None = None
     max_order_size: float | None = None
     max_open_positions: int | None = None
     max_open_positions_per_epic: int | None = None
