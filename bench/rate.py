@@ -32,7 +32,7 @@ Request = Callable[[Any], Awaitable[Any]]
 # A mix of reads across areas (each a GET counted against the general limit).
 MIX: list[tuple[str, Request]] = [
     ("GET /markets/{epic}", lambda c: c.markets.get(EPIC)),
-    ("GET /prices/{epic}", lambda c: c.prices.get(EPIC, "MINUTE", max=10)),
+    ("GET /prices/{epic}", lambda c: c.prices.get(EPIC, "MINUTE", max_bars=10)),
     ("GET /ping", lambda c: c.general.ping()),
     ("GET /accounts", lambda c: c.accounts.list()),
     ("GET /session", lambda c: c.session.details()),

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -30,12 +31,29 @@ EPIC = "GOLD"
 STREAM_EPICS = ("GOLD", "EURUSD", "BTCUSD")
 STREAM_SECONDS = 4.0
 
-console = Console(highlight=False)
+# piped or redirected, lines stay whole (a deal id or a path split at column 80 is useless)
+console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 
 
 def step(number: int, title: str) -> None:
     console.print()
     console.rule(f"[bold cyan]{number}. {title}", align="left")
+
+
+def places_of(*values: float | None) -> int:
+    """Decimal places of a market's prices: the most its quotes show (1.05466 -> 5)."""
+    exponents = [Decimal(repr(v)).as_tuple().exponent for v in values if v is not None]
+    return max((-e for e in exponents if isinstance(e, int) and e < 0), default=0)
+
+
+def price(value: float | None, places: int) -> str:
+    """A price at its market's decimal places (2,317.50 beside 2,317.80)."""
+    return "-" if value is None else f"{value:,.{places}f}"
+
+
+def quantity(value: float) -> str:
+    """A size as a number, without a trailing .0."""
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,}"
 
 
 def money(value: float | None) -> str:
@@ -83,18 +101,19 @@ def tour(server: SimServer, out_dir: Path) -> None:
         found = client.markets.search("gold").markets or []
         markets = Table("epic", "name", "type", "bid", "offer", title="Markets matching 'gold'")
         for market in found[:8]:
+            places = places_of(market.bid, market.offer)
             markets.add_row(
                 market.epic,
                 market.instrument_name or "-",
                 str(market.instrument_type or "-"),
-                str(market.bid),
-                str(market.offer),
+                price(market.bid, places),
+                price(market.offer, places),
             )
         console.print(markets)
         details = client.markets.get(EPIC)
         rules = details.dealing_rules
         min_size = rules.min_deal_size.value if rules and rules.min_deal_size else 1.0
-        console.print(f"{EPIC}: {details.instrument.name}, minimum deal size {min_size}")
+        console.print(f"{EPIC}: {details.instrument.name}, minimum deal size {quantity(min_size)}")
 
         step(3, f"Stream live quotes for {STREAM_SECONDS:.0f} seconds")
         stream_quotes(client)
@@ -103,14 +122,16 @@ def tour(server: SimServer, out_dir: Path) -> None:
         snapshot = client.markets.get(EPIC).snapshot
         assert snapshot is not None
         assert snapshot.offer is not None
+        places = snapshot.decimal_places_factor or places_of(snapshot.bid, snapshot.offer)
         distance = round(snapshot.offer * 0.01, 2)
         confirm = client.positions.open(
             EPIC, "BUY", min_size, stop_distance=distance, profit_distance=distance
         )
         deal_id = confirm.opened_deal_ids[0]
         console.print(
-            f"BUY {min_size} {EPIC}: [green]{confirm.deal_status}[/] at {confirm.level}, "
-            f"stop {confirm.stop_level}, profit {confirm.profit_level} (deal {deal_id})"
+            f"BUY {quantity(min_size)} {EPIC}: [green]{confirm.deal_status}[/] at "
+            f"{price(confirm.level, places)}, stop {price(confirm.stop_level, places)}, "
+            f"profit {price(confirm.profit_level, places)} (deal {deal_id})"
         )
 
         step(5, "Positions and P&L")
@@ -121,7 +142,7 @@ def tour(server: SimServer, out_dir: Path) -> None:
         closed = client.positions.close(deal_id)
         profit = closed.profit
         console.print(
-            f"closed at {closed.level}: [green]{closed.deal_status}[/]"
+            f"closed at {price(closed.level, places)}: [green]{closed.deal_status}[/]"
             + (f", realised P&L {money(profit)} {closed.profit_currency or ''}" if profit else "")
         )
         console.print(f"open positions now: {len(client.positions.list().positions)}")
@@ -173,7 +194,13 @@ def stream_quotes(client: Client) -> None:
     for epic in STREAM_EPICS:
         quote = latest.get(epic)
         if quote is not None:
-            quotes.add_row(epic, str(quote.bid), str(quote.offer), f"{quote.timestamp:%H:%M:%S}")
+            places = places_of(quote.bid, quote.offer)
+            quotes.add_row(
+                epic,
+                price(quote.bid, places),
+                price(quote.offer, places),
+                f"{quote.timestamp:%H:%M:%S}",
+            )
     console.print(quotes)
 
 
@@ -186,14 +213,17 @@ def show_positions(client: Client) -> None:
         market = item.market
         now = (market.bid if str(p.direction) == "BUY" else market.offer) if market else None
         total += p.upl or 0.0
+        places = places_of(
+            p.level, market.bid if market else None, market.offer if market else None
+        )
         table.add_row(
             market.epic if market else "-",
             str(p.direction),
-            str(p.size),
-            str(p.level),
-            str(now),
-            str(p.stop_level),
-            str(p.profit_level),
+            quantity(p.size),
+            price(p.level, places),
+            price(now, places),
+            price(p.stop_level, places),
+            price(p.profit_level, places),
             money(p.upl),
         )
     table.title = f"Open positions: {len(positions)}, unrealised P&L {total:+,.2f}"

@@ -25,12 +25,12 @@ from capitalcom_sdk.errors import (
     NotFoundError,
     OrderOutcomeUnknown,
     RateLimitError,
+    RequestTimeoutError,
     RequestValidationError,
     ServerError,
     SessionExpiredError,
     UnexpectedResponseError,
 )
-from capitalcom_sdk.errors import TimeoutError as RequestTimeoutError
 
 if TYPE_CHECKING:
     from capitalcom_sdk import models

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk._crypto import encrypt_password
 from capitalcom_sdk._logging import registry
 from capitalcom_sdk.models.session import EncryptionKey, LoginResponse
 
@@ -129,6 +128,9 @@ def login_flow(
     """The login as a flow of calls: encryption key first when ``encrypted``, then POST /session."""
     password = credentials.password
     if encrypted:
+        # cryptography loads only for an encrypted login (it is a tenth of the client's import)
+        from capitalcom_sdk._crypto import encrypt_password
+
         key: EncryptionKey = yield ep.ENCRYPTION_KEY.call()
         password = encrypt_password(password, key.encryption_key, key.time_stamp)
     body = {

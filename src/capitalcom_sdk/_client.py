@@ -11,6 +11,8 @@ import httpx
 
 from capitalcom_sdk import _reconcile
 from capitalcom_sdk._auth import Credentials, SessionTokens
+from capitalcom_sdk._environment import BASE_URLS, read_environ
+from capitalcom_sdk._environment import resolve_base_url as _resolve_base_url
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._reconcile import ReconcileResult
 from capitalcom_sdk._retry import RetryPolicy
@@ -35,21 +37,9 @@ if TYPE_CHECKING:  # streaming (websockets) is imported when a stream is opened
 
 Environment = Literal["demo", "live"]
 
-BASE_URLS: Mapping[str, str] = {
-    "demo": "https://demo-api-capital.backend-capital.com",
-    "live": "https://api-capital.backend-capital.com",
-}
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
 DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "capitalcom-sdk"}
-
-
-def _resolve_base_url(env: str, base_url: str | None) -> str:
-    if base_url:
-        return base_url.rstrip("/").removesuffix("/api/v1")
-    if env not in BASE_URLS:
-        raise ConfigurationError(f"env must be 'demo' or 'live', got {env!r}")
-    return BASE_URLS[env]
 
 
 def _credentials(
@@ -64,13 +54,7 @@ def _credentials(
 
 
 def _env_kwargs(environ: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "api_key": environ.get("CAPITAL_API_KEY"),
-        "identifier": environ.get("CAPITAL_IDENTIFIER"),
-        "password": environ.get("CAPITAL_PASSWORD"),
-        "env": environ.get("CAPITAL_ENV", "demo"),
-        "base_url": environ.get("CAPITAL_BASE_URL") or None,
-    }
+    return read_environ(environ).client_kwargs()
 
 
 class _ClientBase:
@@ -242,7 +226,8 @@ class Client(_ClientBase):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Configure from CAPITAL_API_KEY, CAPITAL_IDENTIFIER, CAPITAL_PASSWORD, CAPITAL_ENV,
-        CAPITAL_BASE_URL; keyword arguments override."""
+        CAPITAL_BASE_URL and CAPITAL_ENCRYPTED_PASSWORD (1/0), read as the command line reads
+        them; keyword arguments override."""
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     def reconcile(

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
+from capitalcom_sdk._validation import path_segment
 from capitalcom_sdk.models.accounts import Accounts, Preferences, TopUpResult
 from capitalcom_sdk.models.general import DealReference, ServerTime, StatusResponse
 from capitalcom_sdk.models.history import ActivityHistory, TransactionHistory
@@ -84,10 +85,16 @@ class Endpoint(Generic[ResponseT]):
         params: Mapping[str, str | int | float | bool | None] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> ApiCall[ResponseT]:
-        """Bind arguments: a ready-to-send call (pure; nothing is sent)."""
+        """Bind arguments: a ready-to-send call (pure; nothing is sent).
+
+        Raises:
+            RequestValidationError: a path parameter that would not stay one path segment
+                (``.``, ``..``, empty, ``/``; see :func:`~capitalcom_sdk._validation.path_segment`).
+        """
         path = self.full_path
         for key, value in (path_params or {}).items():
-            path = path.replace("{" + key + "}", quote(str(value), safe=""))
+            segment = path_segment(str(value), key)
+            path = path.replace("{" + key + "}", quote(segment, safe=""))
         query = {
             k: ("true" if v is True else "false" if v is False else str(v))
             for k, v in (params or {}).items()

@@ -194,10 +194,11 @@ def _ranged(
         check.last_period(last_period)
         if start is not None or end is not None:
             raise RequestValidationError(
-                "lastPeriod", "give either lastPeriod or start/end, not both"
+                "lastPeriod", "give either lastPeriod or a range (from/to), not both"
             )
         return None
-    first, last = check.date_range(start, end, "start", "end")
+    # Named as on the wire, as prices.* and the CLI (--from/--to) name them.
+    first, last = check.date_range(start, end)
     if first is None and last is None:
         return None
     if last is None:

@@ -25,7 +25,6 @@ transport runs it when the flow asks for it, as if it had not been announced.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
@@ -50,8 +49,8 @@ from capitalcom_sdk.errors import (
     ConfigurationError,
     NetworkError,
     OrderOutcomeUnknown,
+    RequestTimeoutError,
     SessionExpiredError,
-    TimeoutError,
     UnexpectedResponseError,
     error_from_response,
 )
@@ -133,9 +132,24 @@ def single(call: ApiCall[T]) -> Flow[T]:
 
 
 def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
+    try:
+        url = exc.request.url
+        port = f":{url.port}" if url.port else ""
+        where = f" to {url.scheme}://{url.host}{port}{url.path}"  # no user info, no query
+    except RuntimeError:  # an exception raised without its request
+        where = ""
     if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(f"request timed out ({type(exc).__name__})", sent=sent)
-    return NetworkError(f"connection failed ({type(exc).__name__})", sent=sent)
+        return RequestTimeoutError(f"request{where} timed out ({type(exc).__name__})", sent=sent)
+    return NetworkError(f"connection{where} failed ({type(exc).__name__})", sent=sent)
+
+
+def _sent_path(call: ApiCall[Any], response: httpx.Response) -> str:
+    """The path the request went to, as sent (the URL library's, not the template's)."""
+    try:
+        raw = response.request.url.raw_path
+    except RuntimeError:  # a response built without a request (unit tests)
+        return call.path
+    return raw.split(b"?", 1)[0].decode("ascii", "replace")
 
 
 def _log_retry(call: ApiCall[Any], delay: float, error: CapitalError) -> None:
@@ -214,7 +228,7 @@ class _Core:
             body = None
         endpoint = call.endpoint
         return error_from_response(
-            response.status_code, body, method=endpoint.method, path=call.path
+            response.status_code, body, method=endpoint.method, path=_sent_path(call, response)
         )
 
     @staticmethod
@@ -509,6 +523,8 @@ class AsyncTransport:
         self.core = core
         self.http = http
         core.bind(http)
+        import asyncio  # here, not at the top: a sync-only program never imports asyncio
+
         self._login_lock = asyncio.Lock()
         # Logins finished; a caller that waited while one failed gives up with its error.
         self._finished = 0
@@ -558,6 +574,8 @@ class AsyncTransport:
         value: Any = None
         error: BaseException | None = None
         send = procedure.send
+        import asyncio
+
         tasks: list[asyncio.Future[Any]] = []  # procedures started on the side (Prefetch)
         try:
             while True:

@@ -10,12 +10,16 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from capitalcom_sdk.errors import RequestValidationError
 from capitalcom_sdk.models.enums import Direction, OrderType, Resolution
 
 API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 MAX_SEARCH_EPICS = 50
+MAX_LIST_EPICS = MAX_SEARCH_EPICS
+"""Epics in one request's list (a watchlist's ``epics``, sentiment's ``marketIds``): SPEC 4
+documents 50 for ``GET /markets?epics=``, the only documented limit of a list of epics."""
 MAX_PRICE_BARS = 1000
 MAX_LAST_PERIOD = 86_400
 TOP_UP_LIMIT = 400_000.0
@@ -23,6 +27,8 @@ WATCHLIST_NAME_LENGTH = (1, 20)
 NAVIGATION_LIMIT = (1, 500)
 MAX_SIZE = 1e9
 """Sanity bound of a deal size (no market allows more; each has its own ``maxDealSize``)."""
+MAX_NUMBER = 1e12
+"""Sanity bound of a level, distance or amount (no price comes near it); sizes have MAX_SIZE."""
 MAX_IDENTIFIER_LENGTH = 128
 MAX_FILTER_LENGTH = 2000
 
@@ -30,43 +36,55 @@ STOP_FIELDS = ("stopLevel", "stopDistance", "stopAmount")
 PROFIT_FIELDS = ("profitLevel", "profitDistance", "profitAmount")
 
 
-def _number(value: Any, field: str) -> float:
+def _shown(value: Any) -> str:
+    """``repr(value)`` kept short (a 10,000-character string or a 400-digit number)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _number(value: Any, field: str, maximum: float = MAX_NUMBER) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RequestValidationError(field, f"must be a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        raise RequestValidationError(
+            field, f"must be a finite number of at most {maximum:g}, got {_shown(value)}"
+        ) from None
     if not math.isfinite(number):
-        raise RequestValidationError(field, f"must be finite, got {value!r}")
+        raise RequestValidationError(field, f"must be finite, got {_shown(value)}")
+    if abs(number) > maximum:
+        raise RequestValidationError(field, f"must be at most {maximum:g}, got {_shown(value)}")
     return number
 
 
-def positive(value: Any, field: str) -> float:
-    """A finite number > 0."""
-    number = _number(value, field)
+def positive(value: Any, field: str, maximum: float = MAX_NUMBER) -> float:
+    """A finite number > 0 and at most ``maximum``."""
+    number = _number(value, field, maximum)
     if number <= 0:
-        raise RequestValidationError(field, f"must be > 0, got {value!r}")
+        raise RequestValidationError(field, f"must be > 0, got {_shown(value)}")
     return number
 
 
 def size(value: Any, field: str = "size") -> float:
     """A deal size: finite, > 0 and at most :data:`MAX_SIZE`."""
-    number = positive(value, field)
-    if number > MAX_SIZE:
-        raise RequestValidationError(field, f"must be at most {MAX_SIZE:g}, got {value!r}")
-    return number
+    return positive(value, field, MAX_SIZE)
 
 
 def direction(value: Any, field: str = "direction") -> str:
     """``BUY`` or ``SELL``; a :class:`Direction` or a case-insensitive string."""
     if isinstance(value, str) and value.strip().upper() in Direction.__members__:
         return value.strip().upper()
-    raise RequestValidationError(field, f"must be BUY or SELL, got {value!r}")
+    raise RequestValidationError(field, f"must be BUY or SELL, got {_shown(value)}")
 
 
 def order_type(value: Any, field: str = "type") -> str:
     """``LIMIT`` or ``STOP``; an :class:`OrderType` or a case-insensitive string."""
     if isinstance(value, str) and value.strip().upper() in OrderType.__members__:
         return value.strip().upper()
-    raise RequestValidationError(field, f"must be LIMIT or STOP, got {value!r}")
+    raise RequestValidationError(field, f"must be LIMIT or STOP, got {_shown(value)}")
 
 
 def resolution(value: Any, field: str = "resolution") -> Resolution:
@@ -74,13 +92,13 @@ def resolution(value: Any, field: str = "resolution") -> Resolution:
     if isinstance(value, str) and value.strip().upper() in Resolution.__members__:
         return Resolution(value.strip().upper())
     allowed = ", ".join(Resolution.__members__)
-    raise RequestValidationError(field, f"must be one of {allowed}, got {value!r}")
+    raise RequestValidationError(field, f"must be one of {allowed}, got {_shown(value)}")
 
 
 def text(value: Any, field: str, max_length: int) -> str:
     """A non-empty single-line string of printable characters, at most ``max_length`` long."""
     if not isinstance(value, str) or not value.strip():
-        raise RequestValidationError(field, f"must be a non-empty string, got {value!r}")
+        raise RequestValidationError(field, f"must be a non-empty string, got {_shown(value)}")
     stripped = value.strip()
     if len(stripped) > max_length:
         raise RequestValidationError(field, f"at most {max_length} characters, got {len(value)}")
@@ -94,6 +112,36 @@ def identifier(value: Any, field: str) -> str:
     return text(value, field, MAX_IDENTIFIER_LENGTH)
 
 
+_DOT_SEGMENTS = frozenset({".", ".."})
+_DECODE_ROUNDS = 4  # %2e, %252e, ...: a proxy or framework may decode a path more than once
+
+
+def path_segment(value: str, field: str) -> str:
+    """A value sent as one path segment that stays that one segment.
+
+    Values are percent-encoded into the path, but ``.`` and ``..`` are not encoded by any URL
+    library and are collapsed by httpx and aiohttp (``DELETE /watchlists/1/.`` would delete
+    the whole watchlist; ``DELETE /positions/..`` would go to ``/api/v1``). Refused: the empty
+    string, a dot segment, and anything that decodes (once or several times) to one or to
+    something holding ``/`` or ``\\``.
+    """
+    decoded = value
+    for _ in range(_DECODE_ROUNDS):
+        if decoded in _DOT_SEGMENTS or "/" in decoded or "\\" in decoded:
+            break
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    if not decoded or decoded in _DOT_SEGMENTS or "/" in decoded or "\\" in decoded:
+        raise RequestValidationError(
+            field,
+            f"{_shown(value)} cannot be sent as a path segment (empty, '.', '..', '/' or '\\',"
+            " also percent-encoded, would change the request path)",
+        )
+    return value
+
+
 def fiql_filter(value: Any, field: str = "filter") -> str:
     """An activity filter (FIQL, SPEC 5.1): a non-empty single line."""
     return text(value, field, MAX_FILTER_LENGTH)
@@ -103,8 +151,10 @@ def epic(value: Any, field: str = "epic") -> str:
     """A non-empty epic without commas (commas separate epics in list parameters)."""
     name = identifier(value, field)
     if "," in name or " " in name:
-        raise RequestValidationError(field, f"must be a single epic (no commas), got {value!r}")
-    return name
+        raise RequestValidationError(
+            field, f"must be a single epic (no commas), got {_shown(value)}"
+        )
+    return path_segment(name, field)  # an epic goes into paths (markets, prices, watchlists)
 
 
 def epic_list(values: Any, field: str = "epics", maximum: int | None = None) -> list[str]:
@@ -112,7 +162,7 @@ def epic_list(values: Any, field: str = "epics", maximum: int | None = None) -> 
     if isinstance(values, str):
         values = [values]
     if not isinstance(values, Iterable):
-        raise RequestValidationError(field, f"must be a list of epics, got {values!r}")
+        raise RequestValidationError(field, f"must be a list of epics, got {_shown(values)}")
     epics = [epic(item, field) for item in values]
     if not epics:
         raise RequestValidationError(field, "must name at least one epic")
@@ -122,11 +172,17 @@ def epic_list(values: Any, field: str = "epics", maximum: int | None = None) -> 
 
 
 def watchlist_name(value: Any, field: str = "name") -> str:
-    """A watchlist name of 1..20 characters."""
+    """A watchlist name of 1..20 printable characters, not only spaces (sent as given)."""
     low, high = WATCHLIST_NAME_LENGTH
     if not isinstance(value, str) or not low <= len(value) <= high:
-        shown = len(value) if isinstance(value, str) else repr(value)
+        shown = f"{len(value)}" if isinstance(value, str) else _shown(value)
         raise RequestValidationError(field, f"must be {low}..{high} characters, got {shown}")
+    if not value.strip():
+        raise RequestValidationError(field, "must not be only spaces")
+    if not value.isprintable():
+        raise RequestValidationError(
+            field, "must not contain control characters (NUL, newline, tab, ...)"
+        )
     return value
 
 
@@ -135,7 +191,7 @@ def top_up_amount(value: Any, field: str = "amount") -> float:
     number = _number(value, field)
     if not -TOP_UP_LIMIT <= number <= TOP_UP_LIMIT or number == 0:
         raise RequestValidationError(
-            field, f"must be non-zero and within +/-{TOP_UP_LIMIT:.0f}, got {value!r}"
+            field, f"must be non-zero and within +/-{TOP_UP_LIMIT:.0f}, got {_shown(value)}"
         )
     return number
 
@@ -158,7 +214,9 @@ def leverages(value: Any, field: str = "leverages") -> dict[str, int]:
 def bounded_int(value: Any, field: str, low: int, high: int) -> int:
     """An integer in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RequestValidationError(field, f"must be an integer in {low}..{high}, got {value!r}")
+        raise RequestValidationError(
+            field, f"must be an integer in {low}..{high}, got {_shown(value)}"
+        )
     return value
 
 

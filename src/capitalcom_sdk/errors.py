@@ -8,7 +8,9 @@ Subclasses say what the caller can do: authenticate again (:class:`Authenticatio
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = [
     "APIError",
@@ -22,10 +24,10 @@ __all__ = [
     "NotFoundError",
     "OrderOutcomeUnknown",
     "RateLimitError",
+    "RequestTimeoutError",
     "RequestValidationError",
     "ServerError",
     "SessionExpiredError",
-    "TimeoutError",
     "UnexpectedResponseError",
     "error_from_response",
     "split_error_code",
@@ -60,8 +62,11 @@ class NetworkError(CapitalError):
         super().__init__(message)
 
 
-class TimeoutError(NetworkError):
-    """The request timed out."""
+class RequestTimeoutError(NetworkError):
+    """The request timed out (``sent`` says whether it may have reached the server).
+
+    Named so that it does not shadow the builtin ``TimeoutError``.
+    """
 
 
 class APIError(CapitalError):
@@ -73,6 +78,7 @@ class APIError(CapitalError):
         value: the value after the colon parsed as float when numeric (e.g. ``17.146``), else str.
         raw_error_code: the errorCode exactly as received.
         method, path: the request that failed (no query string, no secrets).
+        hint: what the commonest cause of this error is, when known (also in the message).
     """
 
     def __init__(
@@ -91,8 +97,10 @@ class APIError(CapitalError):
         self.raw_error_code = raw_error_code if raw_error_code is not None else error_code
         self.method = method
         self.path = path
+        self.hint = hint_for(error_code, path)
         where = f" on {method} {path}" if method else ""
-        super().__init__(f"HTTP {status} {self.raw_error_code or '(no errorCode)'}{where}")
+        hint = f": {self.hint}" if self.hint else ""
+        super().__init__(f"HTTP {status} {self.raw_error_code or '(no errorCode)'}{where}{hint}")
 
 
 class AuthenticationError(APIError):
@@ -229,6 +237,28 @@ _AUTH_CODES = frozenset(
 )
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 
+_WRONG_LOGIN = (
+    "the identifier (your login) or the password was not accepted; the password is the one "
+    "you set for this API key when you created it, not your platform password"
+)
+_EPIC_IN_PATH = re.compile(r"/(?:markets|prices|positions)/([^/?]+)")
+
+
+def hint_for(error_code: str | None, path: str) -> str | None:
+    """What usually causes an error, for the messages of the commonest mistakes."""
+    if error_code in (
+        "error.invalid.details",
+        "error.invalid.credentials",
+        "error.invalid.password",
+    ):
+        return _WRONG_LOGIN
+    if error_code == "error.not-found.epic":
+        match = _EPIC_IN_PATH.search(path)
+        epic = unquote(match.group(1)) if match else ""
+        if epic != epic.upper():
+            return f"epics are upper-case: did you mean {epic.upper()}?"
+    return None
+
 
 def split_error_code(raw: str | None) -> tuple[str | None, float | str | None]:
     """Split ``"error.invalid.stoploss.minvalue: 17.146"`` into the code and its value."""
@@ -262,3 +292,16 @@ def error_from_response(status: int, body: Any, *, method: str = "", path: str =
     else:
         cls = InvalidRequestError
     return cls(status, code, value=value, raw_error_code=raw, method=method, path=path)
+
+
+def __getattr__(name: str) -> Any:
+    # The class was called ``TimeoutError`` until 0.1 (shadowing the builtin); the old name
+    # still resolves, with a warning, so code written against it keeps working.
+    if name == "TimeoutError":
+        warnings.warn(
+            "capitalcom_sdk.errors.TimeoutError is deprecated, use RequestTimeoutError",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RequestTimeoutError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,10 +4,44 @@ Separate from the SDK, which never imports it. Start it with ``python -m capital
 :class:`capitalcom_sim.server.SimServer` from Python; see docs/simulator.md.
 """
 
-from capitalcom_sim.app import create_app
-from capitalcom_sim.config import AccountConfig, ConfigError, SimConfig, UserConfig, single_user
-from capitalcom_sim.server import SimServer
-from capitalcom_sim.state import SimState
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from capitalcom_sim.app import create_app
+    from capitalcom_sim.config import (
+        AccountConfig,
+        ConfigError,
+        SimConfig,
+        UserConfig,
+        single_user,
+    )
+    from capitalcom_sim.server import SimServer
+    from capitalcom_sim.state import SimState
+
+# Loaded on first access (PEP 562), so that the ``capitalcom-sim`` script (capitalcom_sim._entry)
+# can tell a user without the ``sim`` extra what to install before starlette is imported.
+_MODULE_OF = {
+    "create_app": "capitalcom_sim.app",
+    **dict.fromkeys(
+        ("AccountConfig", "ConfigError", "SimConfig", "UserConfig", "single_user"),
+        "capitalcom_sim.config",
+    ),
+    "SimServer": "capitalcom_sim.server",
+    "SimState": "capitalcom_sim.state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AccountConfig",

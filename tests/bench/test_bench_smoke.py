@@ -63,7 +63,11 @@ def test_startup_times_import_and_cli() -> None:
     section = startup.run(repeats=1)
 
     _finite(section.figures)
-    assert [f.unit for f in section.figures] == ["ms", "ms", "ms"]
+    assert [f.unit for f in section.figures] == ["ms"] * 5
+    client = section.figures[0]
+    assert client.name == "python -c 'from capitalcom_sdk import Client'"
+    assert client.baseline_name == "import httpx, pydantic"
+    assert client.ratio is not None
 
 
 @pytest.mark.parametrize("name", ["stream_parse", "stream_latency", "sim_throughput"])

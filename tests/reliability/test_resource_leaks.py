@@ -12,7 +12,7 @@ import asyncio
 import gc
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import psutil
@@ -50,9 +50,18 @@ def settled(baseline: dict[str, int], within: float = 5.0) -> dict[str, int]:
     deadline = time.monotonic() + within
     now = resources()
     while now != baseline and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.05)  # real time: the OS closes threads and sockets on its own schedule
         now = resources()
     return now
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Return once ``condition()`` holds (checked at every turn of the loop), or after ``within``
+    seconds: a wait for an event, not for a guessed duration."""
+    deadline = time.monotonic() + within
+    # polled: a condition on plain data (task set, counters) that no event announces
+    while not condition() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
 
 
 def drop_streams(server: SimServer) -> None:
@@ -110,7 +119,7 @@ async def test_async_clients_and_streams_leave_nothing_behind(server: SimServer)
                 server.state.expire_sessions()
                 await client.general.ping()
                 await asyncio.wait_for(anext(iterator), 5)
-    await asyncio.sleep(0.1)
+    await until(lambda: set(asyncio.all_tasks()) == tasks)  # the streams' tasks have ended
     assert set(asyncio.all_tasks()) == tasks
     after = settled(baseline)
     assert after == baseline

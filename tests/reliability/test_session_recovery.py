@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -80,6 +80,22 @@ async def busy(
         await asyncio.sleep(0)
 
 
+async def until_async(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Return once ``condition()`` holds, or after ``within`` seconds (the asserts that follow
+    then fail): a wait for progress, not for a guessed duration."""
+    deadline = time.monotonic() + within
+    # polled: a condition on plain data (task set, counters) that no event announces
+    while not condition() and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+
+
+def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """:func:`until_async` for threads."""
+    deadline = time.monotonic() + within
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 async def test_session_invalidated_mid_run_relogs_once_and_resubscribes(server: SimServer) -> None:
     sim = handle(server)
     async with AsyncClient(**sim.client_kwargs(), rate_limit=False, retry=FAST_RETRY) as client:
@@ -91,13 +107,13 @@ async def test_session_invalidated_mid_run_relogs_once_and_resubscribes(server: 
             done: list[str] = []
             failed: list[str] = []
             workers = [asyncio.create_task(busy(client, stop, done, failed)) for _ in range(6)]
-            await asyncio.sleep(0.5)
+            await until_async(lambda: len(done) >= 50)  # busy before the expiry
             before_logins, before_done = logins(server), len(done)
             expired_at = server.state.clock.now_ms()
             assert server.state.expire_sessions() >= 1
             # The stream must deliver fresh quotes of every epic again (resubscribed).
             recovered = await quotes_after(stream, expired_at, set(EPICS), 10.0)
-            await asyncio.sleep(0.5)
+            await until_async(lambda: len(done) - before_done > 50)  # and busy after it
             stop.set()
             await asyncio.gather(*workers)
             after_logins = logins(server)
@@ -128,11 +144,20 @@ async def test_simulator_restart_on_the_same_port_is_survived(server: SimServer)
                 details = await client.session.details()
                 recovered = await quotes_after(stream, restarted_at, set(EPICS), 15.0)
                 new_logins = logins(replacement)
-                connections = replacement.state.streams.describe()
+                # The stream may still be moving to the tokens of a later login (its token watch
+                # retires a connection whose tokens were replaced): wait for the connection that
+                # carries the subscriptions instead of reading the table at one instant.
+                hub = replacement.state.streams
+                subscribed = await asyncio.to_thread(
+                    hub.wait_for,
+                    lambda: any(set(EPICS) <= set(c["quotes"]) for c in hub.describe()),
+                    10.0,
+                )
+                connections = hub.describe()
         assert details.client_id == sim.state.config.users[0].client_id
         assert new_logins >= 1
         assert recovered == set(EPICS)
-        assert any(set(EPICS) <= set(c["quotes"]) for c in connections), connections
+        assert subscribed, connections
     finally:
         if replacement is not None:
             replacement.stop()
@@ -187,12 +212,12 @@ def test_blocking_client_threads_and_sync_stream_relog_once(server: SimServer) -
             threads = [threading.Thread(target=busy_thread, args=(client,)) for _ in range(4)]
             for thread in threads:
                 thread.start()
-            time.sleep(0.5)
+            until(lambda: len(done) >= 20)  # busy before the expiry
             before_logins, before_done = logins(server), len(done)
             expired_at = server.state.clock.now_ms()
             server.state.expire_sessions()
             recovered = {e.epic for e in iter_quotes(stream, expired_at, 10.0)}
-            time.sleep(0.5)
+            until(lambda: len(done) - before_done > 20)  # and busy after it
             stop.set()
             for thread in threads:
                 thread.join()
@@ -224,6 +249,8 @@ def test_order_sent_while_the_server_is_down_is_placed_once_when_it_returns(
     replacement: list[SimServer] = []
 
     def restart_later() -> None:
+        # Real time on purpose: the server is down while the client's (wall-clock) retry
+        # backoff runs; the simulator's clock has no say in how long a port stays closed.
         time.sleep(0.6)
         replacement.append(SimServer(server.config, port=port).start())
 

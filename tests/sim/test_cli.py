@@ -43,7 +43,7 @@ def _cli(*extra: str) -> Iterator[tuple[str, list[str]]]:
             except httpx.TransportError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.05)
+                time.sleep(0.05)  # real time: the child process is still starting its server
         yield url, lines
     finally:
         proc.terminate()

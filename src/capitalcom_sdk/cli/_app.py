@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Annotated
 
 import typer
 
+from capitalcom_sdk._environment import read_environ
 from capitalcom_sdk.cli._exit import ExitCode
+from capitalcom_sdk.cli._help import HelpGroup
 from capitalcom_sdk.cli._output import Output
 from capitalcom_sdk.cli._session_cache import cache_path
 from capitalcom_sdk.cli._state import (
@@ -37,6 +40,7 @@ class Env(StrEnum):
 
 app = typer.Typer(
     name="capitalcom",
+    cls=HelpGroup,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -93,29 +97,33 @@ def root(
         ),
     ] = False,
     verbose: Annotated[
-        int, typer.Option("--verbose", "-v", count=True, help="Log SDK activity on stderr.")
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log SDK activity on stderr (-v info, -vv debug).",
+            show_default=False,
+        ),
     ] = 0,
 ) -> None:
     """Capital.com API from the command line."""
     output = Output(json_output)
     try:
         values = load_environ(env_file)
-        env_name = env.value if env is not None else values.get("CAPITAL_ENV", "demo").lower()
-        if env_name not in ("demo", "live"):
-            raise ConfigurationError(f"CAPITAL_ENV must be demo or live, got {env_name!r}")
+        environ = read_environ(values)  # the variables Client.from_env reads, read the same way
         settings = Settings(
-            env=env_name,
+            env=env.value if env is not None else environ.env,
             # an explicit --env outranks a base URL from the environment (options come first)
-            base_url=base_url or (None if env else values.get("CAPITAL_BASE_URL")) or None,
-            api_key=values.get("CAPITAL_API_KEY") or None,
-            identifier=values.get("CAPITAL_IDENTIFIER") or None,
-            password=values.get("CAPITAL_PASSWORD") or None,
-            account_id=account or values.get("CAPITAL_ACCOUNT_ID") or None,
-            encrypted_password=encrypted_password
-            or values.get("CAPITAL_ENCRYPTED_PASSWORD", "").lower() in ("1", "true", "yes"),
+            base_url=base_url or (None if env else environ.base_url),
+            api_key=environ.api_key,
+            identifier=environ.identifier,
+            password=environ.password,
+            account_id=account or environ.account_id,
+            encrypted_password=encrypted_password or environ.encrypted_password,
             live_opt_in=live_opt_in,
             timeout=timeout,
-            session_cache=None if no_session_cache else cache_path(values),
+            session_cache=None if no_session_cache else cache_path(values, os.environ),
         )
     except ConfigurationError as exc:
         output.error({"type": "ConfigurationError", "message": str(exc)}, str(exc))

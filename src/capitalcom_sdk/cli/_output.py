@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capitalcom_sdk._logging import registry
+from capitalcom_sdk.cli._numbers import number
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,13 +75,13 @@ class Output:
                         self.width = max(self.width, need)
                 super().print(*objects, **kwargs)
 
-        return WideningConsole(file=sys.stdout, highlight=False, soft_wrap=False)
+        return _unwrapped_when_piped(WideningConsole(file=sys.stdout, highlight=False))
 
     @cached_property
     def err(self) -> Console:
         from rich.console import Console
 
-        return Console(file=sys.stderr, highlight=False)
+        return _unwrapped_when_piped(Console(file=sys.stderr, highlight=False))
 
     def result(self, data: Any, render: Callable[[Console], None] | None = None) -> None:
         """Emit a command's result: one JSON document, or ``render`` for people."""
@@ -109,6 +110,13 @@ class Output:
             from rich.markup import escape
 
             self.err.print(f"[bold red]error:[/] {escape(message)}")
+
+
+def _unwrapped_when_piped(console: Console) -> Console:
+    """A terminal gets lines wrapped at its width; a pipe or a file gets whole lines (a deal
+    id or a URL split at column 80 cannot be copied or grepped)."""
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def table(
@@ -150,7 +158,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, float):
-        return f"{round(value, 8):,}"  # every digit the API sent, no float noise
+        return number(round(value, 8))  # every digit the API sent, no float noise
     return escape(str(value))
 
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
+from capitalcom_sdk._environment import is_live
 from capitalcom_sdk.cli._exit import ExitCode, exit_code_for
 from capitalcom_sdk.cli._output import Output, redact
-from capitalcom_sdk.cli._session_cache import SessionCache, cache_key
+from capitalcom_sdk.cli._session_cache import KeptSession
 from capitalcom_sdk.errors import (
     APIError,
     AuthenticationError,
@@ -35,16 +36,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-LIVE_BASE_URL = "https://api-capital.backend-capital.com"
 LIVE_FLAG = "--i-understand-live-trading"
-ENV_VARS = (
-    "CAPITAL_API_KEY",
-    "CAPITAL_IDENTIFIER",
-    "CAPITAL_PASSWORD",
-    "CAPITAL_ENV",
-    "CAPITAL_BASE_URL",
-    "CAPITAL_ACCOUNT_ID",
-)
 
 
 def load_environ(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -83,9 +75,7 @@ class Settings:
 
     @property
     def is_live(self) -> bool:
-        if self.base_url:
-            return self.base_url.rstrip("/").removesuffix("/api/v1") == LIVE_BASE_URL
-        return self.env == "live"
+        return is_live(self.env, self.base_url)
 
     @property
     def has_credentials(self) -> bool:
@@ -155,22 +145,28 @@ class CliState:
             encrypted_password=s.encrypted_password,
             timeout=s.timeout,
         ) as client:
-            cache = key = None
-            if s.session_cache is not None and s.api_key and s.identifier:
-                cache = SessionCache(s.session_cache)
-                key = cache_key(client.base_url, s.api_key, s.identifier)
-                if login and (kept := cache.load(key)) is not None:
-                    client.resume_session(kept)
+            kept = None
+            if s.session_cache is not None and s.api_key and s.identifier and s.password:
+                kept = KeptSession.for_client(
+                    s.session_cache,
+                    client,
+                    api_key=s.api_key,
+                    identifier=s.identifier,
+                    password=s.password,
+                    account_id=s.account_id,
+                )
+                if login:
+                    kept.resume(client)
             try:
                 if login and s.account_id:
                     _switch(client, s.account_id)
                 yield client
             except (AuthenticationError, SessionExpiredError):
-                if cache is not None and key is not None:
-                    cache.save(key, None)
+                if kept is not None:
+                    kept.forget()
                 raise
-            if cache is not None and key is not None:
-                cache.save(key, client.export_session())
+            if kept is not None:
+                kept.keep(client)
 
 
 def _switch(client: Client, account_id: str) -> None:
@@ -247,14 +243,18 @@ def configure_logging(verbose: int) -> Callable[[], None]:
     an in-process run (tests, notebooks, embedding) leaves the ``capitalcom_sdk`` logger as it
     found it.
     """
+    root = logging.getLogger("capitalcom_sdk")
     if verbose <= 0:
-        return lambda: None
+        # Without -v the command reports failures itself; an SDK warning must not also reach
+        # stderr through logging's last-resort handler (a refused subscription printed twice).
+        quiet = logging.NullHandler()
+        root.addHandler(quiet)
+        return lambda: root.removeHandler(quiet)
     from capitalcom_sdk._logging import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("capitalcom_sdk")
     previous_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)

@@ -8,7 +8,7 @@ The column schemas are documented in docs/data.md and defined in :data:`SCHEMAS`
 
 from capitalcom_sdk.data._optional import MissingDependencyError
 from capitalcom_sdk.data._schema import KINDS, SCHEMAS, Column, Kind, Schema, infer_kind, rows
-from capitalcom_sdk.data.charts import candlestick_chart
+from capitalcom_sdk.data.charts import candlestick_chart, candlestick_figure
 from capitalcom_sdk.data.files import read_csv, read_parquet, write_csv, write_parquet
 from capitalcom_sdk.data.frames import PANDAS_DTYPES, to_pandas
 
@@ -21,6 +21,7 @@ __all__ = [
     "MissingDependencyError",
     "Schema",
     "candlestick_chart",
+    "candlestick_figure",
     "infer_kind",
     "read_csv",
     "read_parquet",

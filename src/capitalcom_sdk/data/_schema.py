@@ -366,9 +366,22 @@ def _convert_all(values: list[Any], dtype: Dtype) -> list[Any]:
     return [_convert(v, dtype) for v in values]
 
 
+def _mid_places(bids: list[Any], asks: list[Any]) -> int:
+    """Decimal places that keep every digit of a mid and drop the float noise of the sum.
+
+    The exact half-sum of two prices with ``d`` decimals has at most ``d + 1``; a float holds
+    about 15 significant digits, so rounding to ``14 - (integer digits)`` places keeps all of
+    them and removes the error of ``(bid + ask) / 2`` (``2375.4700000000003`` -> ``2375.47``).
+    """
+    largest = max((abs(v) for v in (*bids, *asks) if v is not None), default=0.0)
+    integer_digits = len(str(int(largest))) if largest >= 1 else 0
+    return max(0, 14 - integer_digits)
+
+
 def _mids(bids: list[Any], asks: list[Any]) -> list[float | None]:
+    places = _mid_places(bids, asks)
     return [
-        None if bid is None or ask is None else (bid + ask) / 2.0
+        None if bid is None or ask is None else round((bid + ask) / 2.0, places)
         for bid, ask in zip(bids, asks, strict=True)
     ]
 

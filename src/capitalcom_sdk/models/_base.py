@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Self,
+    SupportsIndex,
+    TypeVar,
+    overload,
+)
 
 from pydantic import (
     AfterValidator,
@@ -14,15 +27,25 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+ItemT = TypeVar("ItemT")
+
 
 class WireModel(BaseModel):
-    """A model of something the server sends: frozen, unknown fields kept (``model_extra``)."""
+    """A model of something the server sends: frozen, unknown fields kept (``model_extra``).
+
+    Schemas are built on first use (``defer_build``), not at import: a program pays only for
+    the models of the endpoints it calls (bench/startup.py).
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="allow",
         frozen=True,
+        defer_build=True,
     )
 
 
@@ -34,13 +57,91 @@ class RequestModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-RECORD_CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+class ListModel(WireModel, Generic[ItemT]):
+    """A response that wraps a list: iterating, indexing and ``len()`` go over its items.
+
+    ``for bar in client.prices.history(...)`` yields the bars, ``result[-1]`` is the last item,
+    ``result[1:3]`` a plain list, ``len(result)`` the item count, and an empty result is falsy.
+    This replaces pydantic's iteration over ``(field, value)`` pairs, so ``dict(result)`` does
+    not give the fields: use ``model_dump()`` (or the attributes) for those.
+    """
+
+    items_field: ClassVar[str]
+    """Name of the list field the result iterates over."""
+
+    if not TYPE_CHECKING:
+        # ``ListModel[PriceBar]`` types the items for checkers only. At run time it is the
+        # class itself: no field uses the parameter, and a parametrised pydantic class per
+        # list model would be built at import for nothing.
+        def __class_getitem__(cls, item: Any) -> type[ListModel[Any]]:
+            return cls
+
+    @property
+    def items(self) -> list[ItemT]:
+        """The wrapped list (an empty list when the server sent none)."""
+        value: list[ItemT] | None = getattr(self, self.items_field)
+        return value if value is not None else []
+
+    def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> ItemT: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemT]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> ItemT | list[ItemT]:
+        return self.items[index]
+
+
+class TableExport:
+    """``to_pandas()`` / ``to_csv()`` / ``to_parquet()`` of a list result (docs/data.md).
+
+    The tables are built by :mod:`capitalcom_sdk.data`, imported when a method is called (like
+    pandas itself), so the models do not import the data package.
+    """
+
+    __slots__ = ()
+
+    def to_pandas(self, *, decimal: bool = False) -> pd.DataFrame:
+        """The items as a DataFrame (needs ``pip install 'capitalcom-sdk[data]'``).
+
+        ``decimal=True``: prices and amounts as exact ``Decimal`` objects instead of floats.
+        """
+        from capitalcom_sdk.data.frames import to_pandas
+
+        return to_pandas(self, decimal=decimal)
+
+    def to_csv(self, path: str | os.PathLike[str]) -> int:
+        """Write the items as CSV (no extra needed); returns the number of rows."""
+        from capitalcom_sdk.data.files import write_csv
+
+        return write_csv(self, path)
+
+    def to_parquet(self, path: str | os.PathLike[str]) -> int:
+        """Write the items as Parquet (needs the ``data`` extra); returns the number of rows."""
+        from capitalcom_sdk.data.files import write_parquet
+
+        return write_parquet(self, path)
+
+
+RECORD_CONFIG = ConfigDict(
+    alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True
+)
 """Configuration of :class:`WireRecord` subclasses (pydantic dataclasses)."""
 
 

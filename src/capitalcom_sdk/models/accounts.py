@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from capitalcom_sdk.data._tabular import Tabular
-from capitalcom_sdk.models._base import WireModel
-from capitalcom_sdk.models.enums import OpenAccountStatus, OpenAccountType, OpenLeverageGroup
+from capitalcom_sdk.models._base import ListModel, TableExport, WireModel
+from capitalcom_sdk.models._open import OpenAccountStatus, OpenAccountType, OpenLeverageGroup
 from capitalcom_sdk.models.session import AccountBalance
 
 
@@ -23,8 +22,10 @@ class Account(WireModel):
     symbol: str | None = None
 
 
-class Accounts(WireModel, Tabular):
-    """``GET /accounts``."""
+class Accounts(ListModel[Account], TableExport):
+    """``GET /accounts``; iterates over the accounts."""
+
+    items_field = "accounts"
 
     accounts: list[Account] = Field(default_factory=list)
 

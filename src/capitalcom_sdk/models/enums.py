@@ -1,20 +1,16 @@
 """The API's enumerations (SPEC section 5) and their open, tolerant field types.
 
 Every enum is a :class:`~enum.StrEnum`, so members compare equal to their wire strings
-(``Direction.BUY == "BUY"``). Response fields use the ``Open*`` aliases defined here, e.g.
-``OpenDirection = Direction | str``: a documented value parses into the enum member, a value the
-server adds later is kept as the plain string instead of failing the whole response. Code that
-switches on a field should therefore handle "anything else" (``case _:``).
+(``Direction.BUY == "BUY"``). Response fields use the ``Open*`` aliases of
+:mod:`capitalcom_sdk.models._open`, e.g. ``OpenDirection = Direction | str``: a documented value
+parses into the enum member, a value the server adds later is kept as the plain string instead of
+failing the whole response. Code that switches on a field should therefore handle "anything else"
+(``case _:``). This module imports no pydantic (the command line's option types come from here).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, TypeAlias
-
-from pydantic import Field
-
-_OPEN = Field(union_mode="left_to_right")
 
 
 class Direction(StrEnum):
@@ -328,27 +324,3 @@ class WatchlistCreateStatus(StrEnum):
 
 
 # Open field types: the enum member when the value is documented, else the plain string.
-OpenDirection: TypeAlias = Annotated[Direction | str, _OPEN]
-OpenOrderType: TypeAlias = Annotated[OrderType | str, _OPEN]
-OpenTimeInForce: TypeAlias = Annotated[TimeInForce | str, _OPEN]
-OpenResolution: TypeAlias = Annotated[Resolution | str, _OPEN]
-OpenDealStatus: TypeAlias = Annotated[DealStatus | str, _OPEN]
-OpenConfirmReason: TypeAlias = Annotated[ConfirmReason | str, _OPEN]
-OpenResponseStatus: TypeAlias = Annotated[ResponseStatus | str, _OPEN]
-OpenPositionStatus: TypeAlias = Annotated[PositionStatus | str, _OPEN]
-OpenAffectedDealStatus: TypeAlias = Annotated[AffectedDealStatus | str, _OPEN]
-OpenInstrumentType: TypeAlias = Annotated[InstrumentType | str, _OPEN]
-OpenMarketStatus: TypeAlias = Annotated[MarketStatus | str, _OPEN]
-OpenMarketMode: TypeAlias = Annotated[MarketMode | str, _OPEN]
-OpenRuleUnit: TypeAlias = Annotated[RuleUnit | str, _OPEN]
-OpenMarketOrderPreference: TypeAlias = Annotated[MarketOrderPreference | str, _OPEN]
-OpenTrailingStopsPreference: TypeAlias = Annotated[TrailingStopsPreference | str, _OPEN]
-OpenAccountStatus: TypeAlias = Annotated[AccountStatus | str, _OPEN]
-OpenAccountType: TypeAlias = Annotated[AccountType | str, _OPEN]
-OpenActivitySource: TypeAlias = Annotated[ActivitySource | str, _OPEN]
-OpenActivityStatus: TypeAlias = Annotated[ActivityStatus | str, _OPEN]
-OpenActivityType: TypeAlias = Annotated[ActivityType | str, _OPEN]
-OpenTransactionType: TypeAlias = Annotated[TransactionType | str, _OPEN]
-OpenTransactionStatus: TypeAlias = Annotated[TransactionStatus | str, _OPEN]
-OpenWatchlistCreateStatus: TypeAlias = Annotated[WatchlistCreateStatus | str, _OPEN]
-OpenLeverageGroup: TypeAlias = Annotated[LeverageGroup | str, _OPEN]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from capitalcom_sdk.models._base import WireModel
-from capitalcom_sdk.models.enums import OpenResponseStatus
+from capitalcom_sdk.models._open import OpenResponseStatus
 
 
 class ServerTime(WireModel):

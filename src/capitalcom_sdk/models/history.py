@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from capitalcom_sdk.data._tabular import Tabular
-from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
-from capitalcom_sdk.models.enums import (
+from capitalcom_sdk.models._base import (
+    ListModel,
+    LocalDateTime,
+    TableExport,
+    UTCDateTime,
+    WireModel,
+)
+from capitalcom_sdk.models._open import (
     OpenActivitySource,
     OpenActivityStatus,
     OpenActivityType,
@@ -45,8 +50,11 @@ class Activity(WireModel):
     details: ActivityDetails | None = None
 
 
-class ActivityHistory(WireModel, Tabular):
-    """``GET /history/activity``; the SDK's merged results are newest first."""
+class ActivityHistory(ListModel[Activity], TableExport):
+    """``GET /history/activity``; the SDK's merged results are newest first. Iterates over the
+    activities."""
+
+    items_field = "activities"
 
     activities: list[Activity] = Field(default_factory=list)
 
@@ -73,7 +81,10 @@ class Transaction(WireModel):
         return float(value) if isinstance(value, str) else value
 
 
-class TransactionHistory(WireModel, Tabular):
-    """``GET /history/transactions``; the SDK's merged results are newest first."""
+class TransactionHistory(ListModel[Transaction], TableExport):
+    """``GET /history/transactions``; the SDK's merged results are newest first. Iterates over
+    the transactions."""
+
+    items_field = "transactions"
 
     transactions: list[Transaction] = Field(default_factory=list)

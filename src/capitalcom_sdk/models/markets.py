@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from capitalcom_sdk.data._tabular import Tabular
-from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
-from capitalcom_sdk.models.enums import (
+from capitalcom_sdk.models._base import (
+    ListModel,
+    LocalDateTime,
+    TableExport,
+    UTCDateTime,
+    WireModel,
+)
+from capitalcom_sdk.models._open import (
     OpenInstrumentType,
     OpenMarketMode,
     OpenMarketOrderPreference,
@@ -167,8 +172,20 @@ class MarketDetails(WireModel):
     snapshot: MarketSnapshot | None = None
 
 
-class Markets(WireModel, Tabular):
-    """``GET /markets``: ``markets`` (all / search) or ``market_details`` (by epics)."""
+class Markets(ListModel[MarketSummary | MarketDetails], TableExport):
+    """``GET /markets``: ``markets`` (all / search) or ``market_details`` (by epics).
+
+    Iterates over whichever list the server sent (``markets`` first).
+    """
+
+    items_field = "markets"
 
     markets: list[MarketSummary] | None = None
     market_details: list[MarketDetails] | None = None
+
+    @property
+    def items(self) -> list[MarketSummary | MarketDetails]:
+        """``markets`` when sent, else ``market_details`` (an empty list when neither)."""
+        if self.markets is not None:
+            return list(self.markets)
+        return list(self.market_details or [])

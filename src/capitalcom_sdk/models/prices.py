@@ -12,15 +12,15 @@ from typing import Any
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.dataclasses import dataclass
 
-from capitalcom_sdk.data._tabular import Tabular
 from capitalcom_sdk.models._base import (
     RECORD_CONFIG,
+    ListModel,
     LocalDateTime,
+    TableExport,
     UTCDateTime,
-    WireModel,
     WireRecord,
 )
-from capitalcom_sdk.models.enums import OpenInstrumentType
+from capitalcom_sdk.models._open import OpenInstrumentType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=RECORD_CONFIG)
@@ -60,8 +60,10 @@ class PriceBar(WireRecord):
         return self._dump_with_extras(handler)
 
 
-class PriceHistory(WireModel, Tabular):
-    """``GET /prices/{epic}``: bars in ascending time."""
+class PriceHistory(ListModel[PriceBar], TableExport):
+    """``GET /prices/{epic}``: bars in ascending time; iterates over the bars."""
+
+    items_field = "prices"
 
     prices: list[PriceBar] = Field(default_factory=list)
     instrument_type: OpenInstrumentType | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from capitalcom_sdk.models._base import WireModel
+from capitalcom_sdk.models._base import ListModel, WireModel
 
 
 class ClientSentiment(WireModel):
@@ -15,7 +15,9 @@ class ClientSentiment(WireModel):
     short_position_percentage: float
 
 
-class ClientSentiments(WireModel):
-    """``GET /clientsentiment?marketIds=``."""
+class ClientSentiments(ListModel[ClientSentiment]):
+    """``GET /clientsentiment?marketIds=``; iterates over the sentiments."""
+
+    items_field = "client_sentiments"
 
     client_sentiments: list[ClientSentiment] = Field(default_factory=list)

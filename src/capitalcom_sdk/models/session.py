@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from capitalcom_sdk.models._base import WireModel
-from capitalcom_sdk.models.enums import OpenAccountType
+from capitalcom_sdk.models._open import OpenAccountType
 
 
 class AccountBalance(WireModel):

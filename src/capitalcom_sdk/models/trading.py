@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from capitalcom_sdk.data._tabular import Tabular
-from capitalcom_sdk.models._base import LocalDateTime, UTCDateTime, WireModel
-from capitalcom_sdk.models.enums import (
-    AffectedDealStatus,
-    DealStatus,
+from capitalcom_sdk.models._base import (
+    ListModel,
+    LocalDateTime,
+    TableExport,
+    UTCDateTime,
+    WireModel,
+)
+from capitalcom_sdk.models._open import (
     OpenAffectedDealStatus,
     OpenConfirmReason,
     OpenDealStatus,
@@ -17,6 +20,7 @@ from capitalcom_sdk.models.enums import (
     OpenPositionStatus,
     OpenTimeInForce,
 )
+from capitalcom_sdk.models.enums import AffectedDealStatus, DealStatus
 from capitalcom_sdk.models.markets import MarketSummary
 
 
@@ -50,8 +54,10 @@ class PositionWithMarket(WireModel):
     market: MarketSummary | None = None
 
 
-class Positions(WireModel, Tabular):
-    """``GET /positions``."""
+class Positions(ListModel[PositionWithMarket], TableExport):
+    """``GET /positions``; iterates over the positions."""
+
+    items_field = "positions"
 
     positions: list[PositionWithMarket] = Field(default_factory=list)
 
@@ -90,8 +96,10 @@ class WorkingOrderWithMarket(WireModel):
     market_data: MarketSummary | None = None
 
 
-class WorkingOrders(WireModel, Tabular):
-    """``GET /workingorders``."""
+class WorkingOrders(ListModel[WorkingOrderWithMarket], TableExport):
+    """``GET /workingorders``; iterates over the working orders."""
+
+    items_field = "working_orders"
 
     working_orders: list[WorkingOrderWithMarket] = Field(default_factory=list)
 

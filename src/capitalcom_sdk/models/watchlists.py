@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from capitalcom_sdk.data._tabular import Tabular
-from capitalcom_sdk.models._base import WireModel
-from capitalcom_sdk.models.enums import OpenWatchlistCreateStatus
+from capitalcom_sdk.models._base import ListModel, TableExport, WireModel
+from capitalcom_sdk.models._open import OpenWatchlistCreateStatus
 from capitalcom_sdk.models.markets import MarketSummary
 
 
@@ -20,14 +19,18 @@ class Watchlist(WireModel):
     default_system_watchlist: bool | None = None
 
 
-class Watchlists(WireModel):
-    """``GET /watchlists``."""
+class Watchlists(ListModel[Watchlist]):
+    """``GET /watchlists``; iterates over the watchlists."""
+
+    items_field = "watchlists"
 
     watchlists: list[Watchlist] = Field(default_factory=list)
 
 
-class WatchlistMarkets(WireModel, Tabular):
-    """``GET /watchlists/{id}``: the markets of a watchlist."""
+class WatchlistMarkets(ListModel[MarketSummary], TableExport):
+    """``GET /watchlists/{id}``: the markets of a watchlist; iterates over them."""
+
+    items_field = "markets"
 
     markets: list[MarketSummary] = Field(default_factory=list)
 

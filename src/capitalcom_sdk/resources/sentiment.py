@@ -12,8 +12,8 @@ from capitalcom_sdk.resources._base import AsyncResource, SyncResource
 
 
 def sentiments_call(market_ids: Iterable[str] | str) -> ApiCall[ClientSentiments]:
-    """``GET /clientsentiment?marketIds=`` after validation."""
-    ids = check.epic_list(market_ids, "marketIds")
+    """``GET /clientsentiment?marketIds=`` after validation (at most 50 market ids)."""
+    ids = check.epic_list(market_ids, "marketIds", maximum=check.MAX_LIST_EPICS)
     return ep.SENTIMENTS.call(params={"marketIds": ",".join(ids)})
 
 

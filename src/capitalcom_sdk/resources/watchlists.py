@@ -19,11 +19,11 @@ def _watchlist(watchlist_id: str) -> dict[str, str]:
 
 
 def create_call(name: str, epics: Iterable[str]) -> ApiCall[WatchlistCreated]:
-    """``POST /watchlists`` after validation (name 1..20 characters)."""
+    """``POST /watchlists`` after validation (name 1..20 characters, at most 50 epics)."""
     body: dict[str, Any] = {"name": check.watchlist_name(name)}
     listed = list(epics) if not isinstance(epics, str) else [epics]
     if listed:
-        body["epics"] = check.epic_list(listed)
+        body["epics"] = check.epic_list(listed, maximum=check.MAX_LIST_EPICS)
     return ep.CREATE_WATCHLIST.call(body=body)
 
 

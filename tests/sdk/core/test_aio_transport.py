@@ -123,8 +123,10 @@ async def test_refused_connection_is_a_connect_error_that_was_not_sent() -> None
 
 async def test_waiting_for_a_pooled_connection_times_out_as_not_sent() -> None:
     hold = asyncio.Event()
+    arrived = asyncio.Event()
 
     async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        arrived.set()
         await hold.wait()
         writer.close()
 
@@ -135,7 +137,7 @@ async def test_waiting_for_a_pooled_connection_times_out_as_not_sent() -> None:
     try:
         async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
             busy = asyncio.ensure_future(http.get(f"http://127.0.0.1:{port}/slow"))
-            await asyncio.sleep(0.05)
+            await asyncio.wait_for(arrived.wait(), 5)  # the only connection is now taken
             with pytest.raises(httpx.ConnectTimeout) as info:
                 await http.post(f"http://127.0.0.1:{port}/positions", json={})
             assert not was_sent(info.value)

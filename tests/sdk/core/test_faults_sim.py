@@ -7,7 +7,7 @@ import pytest
 
 from capitalcom_sdk import AsyncClient, Client, NetworkError, RateLimitError, ServerError
 from capitalcom_sdk._retry import RetryPolicy
-from capitalcom_sdk.errors import TimeoutError
+from capitalcom_sdk.errors import RequestTimeoutError
 from tests.conftest import SimHandle
 
 PING = "GET /api/v1/ping"
@@ -65,7 +65,7 @@ def test_timeouts_are_retried_then_raised_as_timeout_error(sim: SimHandle) -> No
             rate_limit=False,
             timeout=httpx.Timeout(0.3, connect=2.0),
         ) as client,
-        pytest.raises(TimeoutError) as info,
+        pytest.raises(RequestTimeoutError) as info,
     ):
         client.general.ping()
     assert isinstance(info.value, NetworkError)

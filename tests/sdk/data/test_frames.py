@@ -174,14 +174,14 @@ def test_docs_data_md_lists_the_current_schemas() -> None:
 
 
 def _tabular_examples() -> list[tuple[str, Any, str]]:
-    from capitalcom_sdk.data._tabular import Tabular
+    from capitalcom_sdk.models import TableExport
     from tests.sdk.surface.test_collection_contract import EXAMPLES
 
     return [
         (name, endpoint.response, body)
         for name, endpoint, status, body in EXAMPLES
         if status < 400 and isinstance(endpoint.response, type)
-        if issubclass(endpoint.response, Tabular)
+        if issubclass(endpoint.response, TableExport)
     ]
 
 

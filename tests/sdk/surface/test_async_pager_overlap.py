@@ -47,6 +47,8 @@ class _Watching(httpx.AsyncHTTPTransport):
         self.most = max(self.most, self.in_flight)
         try:
             if self.sent == self.fail_window:
+                # real time on purpose: the failing window answers late, so the prefetched
+                # next window is in flight when it fails
                 await asyncio.sleep(0.01)
                 return httpx.Response(400, json={"errorCode": "error.invalid.from"})
             response = await super().handle_async_request(request)
@@ -78,5 +80,5 @@ async def test_failing_window_raises_and_leaves_no_request_running(sim: SimHandl
         assert asyncio.all_tasks() - before == set()
         assert watching.in_flight == 0
         sent = watching.sent
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # real time: a window for a stray request to show up
         assert watching.sent == sent <= 3, "nothing is sent after the failure"

@@ -132,7 +132,7 @@ async def scenario(c: Any) -> None:
     assert silver.snapshot is not None
     assert silver.snapshot.bid is not None
 
-    bars = (await c.prices.get("SILVER", Resolution.MINUTE, max=5)).prices
+    bars = (await c.prices.get("SILVER", Resolution.MINUTE, max_bars=5)).prices
     assert 1 <= len(bars) <= 5
     assert all(b.snapshot_time_utc.tzinfo is UTC for b in bars)
 

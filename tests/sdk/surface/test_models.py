@@ -141,3 +141,37 @@ def test_price_bars_are_light_records_that_keep_unknown_fields() -> None:
     assert PriceBar.model_validate(bar.model_dump(by_alias=True)) == bar
     with pytest.raises(AttributeError):
         bar.open_price = bar.close_price  # type: ignore[misc]
+
+
+def _loaded_after(code: str) -> set[str]:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; {code}; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(out.stdout.split())
+
+
+def test_models_do_not_import_the_data_package() -> None:
+    loaded = _loaded_after(
+        "from capitalcom_sdk.models import PriceHistory, Positions; import capitalcom_sdk._client"
+    )
+    assert "capitalcom_sdk.models.prices" in loaded
+    assert not {m for m in loaded if m.startswith("capitalcom_sdk.data")}
+
+
+def test_the_enums_load_without_the_response_models() -> None:
+    loaded = _loaded_after("from capitalcom_sdk.models.enums import Direction, Resolution")
+    assert "capitalcom_sdk.models.enums" in loaded
+    assert "capitalcom_sdk.models.trading" not in loaded
+    assert "capitalcom_sdk.models.prices" not in loaded
+
+
+def test_response_models_build_their_schema_on_first_use() -> None:
+    from capitalcom_sdk.models import WireModel
+
+    assert WireModel.model_config.get("defer_build") is True

@@ -52,7 +52,11 @@ def test_pager_matches_direct_requests_and_the_engine(
             "GOLD", resolution, start, end, progress=lambda d, t: progress.append((d, t))
         ).prices
         direct = client.prices.get(
-            "GOLD", resolution, max=1000, start=start, end=start + resolution_span(resolution, 900)
+            "GOLD",
+            resolution,
+            max_bars=1000,
+            start=start,
+            end=start + resolution_span(resolution, 900),
         ).prices
     times = [bar.snapshot_time_utc for bar in paged]
     assert all(a < b for a, b in itertools.pairwise(times)), "strictly increasing"

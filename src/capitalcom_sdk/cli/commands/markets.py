@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from capitalcom_sdk.cli._numbers import number, price, price_places
 from capitalcom_sdk.cli._options import CsvOut, JsonFlag, ParquetOut
 from capitalcom_sdk.cli._output import key_values, table
 from capitalcom_sdk.cli._state import handle_errors, state_of
@@ -28,8 +29,8 @@ def markets_table(title: str, markets: list[Any]) -> Any:
                 m.instrument_name,
                 m.instrument_type,
                 m.market_status,
-                m.bid,
-                m.offer,
+                price(m.bid, places := price_places((m.bid, m.offer))),
+                price(m.offer, places),
                 m.percentage_change,
             ]
             for m in markets
@@ -80,19 +81,21 @@ def show(
             ("margin factor", i.margin_factor),
         ]
         if snap is not None:
+            quotes = (snap.bid, snap.offer, snap.high, snap.low)
+            places = price_places(quotes, snap.decimal_places_factor)
             rows += [
                 ("status", snap.market_status),
-                ("bid", snap.bid),
-                ("offer", snap.offer),
-                ("high", snap.high),
-                ("low", snap.low),
+                ("bid", price(snap.bid, places)),
+                ("offer", price(snap.offer, places)),
+                ("high", price(snap.high, places)),
+                ("low", price(snap.low, places)),
                 ("change %", snap.percentage_change),
             ]
         if rules is not None:
             for name in ("min_deal_size", "max_deal_size", "min_stop_or_profit_distance"):
                 rule = getattr(rules, name, None)
                 if rule is not None:
-                    rows.append((name.replace("_", " "), f"{rule.value} {rule.unit}"))
+                    rows.append((name.replace("_", " "), f"{number(rule.value)} {rule.unit}"))
         console.print(key_values(i.name or i.epic, rows))
 
     state.output.result(result, render)

@@ -6,23 +6,17 @@ from typing import Annotated, Any
 
 import typer
 
+from capitalcom_sdk.cli._numbers import price, price_places
 from capitalcom_sdk.cli._options import (
     CsvOut,
-    GuaranteedStop,
+    DirectionArg,
     JsonFlag,
     NoWait,
-    OrderKind,
+    OrderType,
     ParquetOut,
-    ProfitAmount,
-    ProfitDistance,
-    ProfitLevel,
-    Side,
-    StopAmount,
-    StopDistance,
-    StopLevel,
-    TrailingStop,
+    Stops,
     parse_time,
-    stop_options,
+    with_stop_options,
 )
 from capitalcom_sdk.cli._output import table
 from capitalcom_sdk.cli._state import handle_errors, state_of
@@ -42,6 +36,23 @@ GoodTill = Annotated[
 ]
 
 
+def _order_row(item: Any) -> list[Any]:
+    order, market = item.working_order_data, item.market_data
+    quotes = (market.bid, market.offer) if market is not None else ()
+    places = price_places((*quotes, order.order_level, order.stop_distance, order.profit_distance))
+    return [
+        order.deal_id,
+        order.epic,
+        order.direction,
+        order.order_type,
+        order.order_size,
+        price(order.order_level, places),
+        order.good_till_date_utc,
+        price(order.stop_distance, places),
+        price(order.profit_distance, places),
+    ]
+
+
 def orders_table(items: list[Any]) -> Any:
     """Working orders as a table."""
     return table(
@@ -57,20 +68,7 @@ def orders_table(items: list[Any]) -> Any:
             "stop d.",
             "profit d.",
         ],
-        (
-            [
-                o.working_order_data.deal_id,
-                o.working_order_data.epic,
-                o.working_order_data.direction,
-                o.working_order_data.order_type,
-                o.working_order_data.order_size,
-                o.working_order_data.order_level,
-                o.working_order_data.good_till_date_utc,
-                o.working_order_data.stop_distance,
-                o.working_order_data.profit_distance,
-            ]
-            for o in items
-        ),
+        (_order_row(o) for o in items),
     )
 
 
@@ -92,39 +90,23 @@ def list_orders(
 
 @group.command("create")
 @handle_errors
+@with_stop_options
 def create(
     ctx: typer.Context,
     epic: Annotated[str, typer.Argument(help="The market's epic.")],
-    direction: Annotated[Side, typer.Argument(help="BUY or SELL.", case_sensitive=False)],
+    direction: DirectionArg,
     size: Annotated[float, typer.Argument(help="Order size.")],
     level: Annotated[float, typer.Argument(help="Order price.")],
     order_type: Annotated[
-        OrderKind, typer.Option("--type", help="LIMIT or STOP.", case_sensitive=False)
-    ] = OrderKind.LIMIT,
+        OrderType, typer.Option("--type", help="LIMIT or STOP.", case_sensitive=False)
+    ] = OrderType.LIMIT,
     good_till: GoodTill = None,
-    stop_level: StopLevel = None,
-    stop_distance: StopDistance = None,
-    stop_amount: StopAmount = None,
-    profit_level: ProfitLevel = None,
-    profit_distance: ProfitDistance = None,
-    profit_amount: ProfitAmount = None,
-    guaranteed_stop: GuaranteedStop = None,
-    trailing_stop: TrailingStop = None,
+    stops: Stops | None = None,
     no_wait: NoWait = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a LIMIT or STOP order at LEVEL (distances are relative to LEVEL)."""
     state = state_of(ctx, json_output)
-    stops = stop_options(
-        stop_level=stop_level,
-        stop_distance=stop_distance,
-        stop_amount=stop_amount,
-        profit_level=profit_level,
-        profit_distance=profit_distance,
-        profit_amount=profit_amount,
-        guaranteed_stop=guaranteed_stop,
-        trailing_stop=trailing_stop,
-    )
     with state.client(trading=True) as client:
         now = client.general.server_time().datetime
         until = parse_time(good_till, "good-till", now, future=True)
@@ -140,41 +122,25 @@ def create(
                 order_type.value,
                 good_till_date=until,
                 confirm=not no_wait,
-                **stops,
+                **(stops or {}),
             ),
         )
 
 
 @group.command("update")
 @handle_errors
+@with_stop_options
 def update(
     ctx: typer.Context,
     deal_id: DealIdArg,
     level: Annotated[float | None, typer.Option(help="New order price.")] = None,
     good_till: GoodTill = None,
-    stop_level: StopLevel = None,
-    stop_distance: StopDistance = None,
-    stop_amount: StopAmount = None,
-    profit_level: ProfitLevel = None,
-    profit_distance: ProfitDistance = None,
-    profit_amount: ProfitAmount = None,
-    guaranteed_stop: GuaranteedStop = None,
-    trailing_stop: TrailingStop = None,
+    stops: Stops | None = None,
     no_wait: NoWait = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Change a working order's level, expiry, stop or profit."""
     state = state_of(ctx, json_output)
-    stops = stop_options(
-        stop_level=stop_level,
-        stop_distance=stop_distance,
-        stop_amount=stop_amount,
-        profit_level=profit_level,
-        profit_distance=profit_distance,
-        profit_amount=profit_amount,
-        guaranteed_stop=guaranteed_stop,
-        trailing_stop=trailing_stop,
-    )
     with state.client(trading=True) as client:
         now = client.general.server_time().datetime
         until = parse_time(good_till, "good-till", now, future=True)
@@ -183,7 +149,7 @@ def update(
             client,
             "update",
             lambda: untyped(client.orders.update)(
-                deal_id, level=level, good_till_date=until, confirm=not no_wait, **stops
+                deal_id, level=level, good_till_date=until, confirm=not no_wait, **(stops or {})
             ),
         )
 

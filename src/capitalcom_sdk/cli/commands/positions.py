@@ -6,21 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
+from capitalcom_sdk.cli._numbers import price, price_places
 from capitalcom_sdk.cli._options import (
     CsvOut,
-    GuaranteedStop,
+    DirectionArg,
     JsonFlag,
     NoWait,
     ParquetOut,
-    ProfitAmount,
-    ProfitDistance,
-    ProfitLevel,
-    Side,
-    StopAmount,
-    StopDistance,
-    StopLevel,
-    TrailingStop,
-    stop_options,
+    Stops,
+    with_stop_options,
 )
 from capitalcom_sdk.cli._output import key_values, table
 from capitalcom_sdk.cli._state import handle_errors, state_of
@@ -43,26 +37,36 @@ def _current(item: Any) -> float | None:
     return price
 
 
+def _places(item: Any) -> int:
+    """Decimal places of the position's market: the most its quotes and levels show."""
+    p, m = item.position, item.market
+    quotes = (m.bid, m.offer) if m is not None else ()
+    return price_places((*quotes, p.level, p.stop_level, p.profit_level))
+
+
 def positions_table(items: list[Any]) -> Any:
     """Open positions as a table with a P&L total in the title."""
     total = sum(i.position.upl or 0.0 for i in items)
-    return table(
-        f"Open positions ({len(items)}), P&L {total:,.2f}",
-        ["deal id", "epic", "dir", "size", "open", "now", "stop", "profit", "P&L"],
-        (
+    rows = []
+    for i in items:
+        places = _places(i)
+        rows.append(
             [
                 i.position.deal_id,
                 i.market.epic if i.market else None,
                 i.position.direction,
                 i.position.size,
-                i.position.level,
-                _current(i),
-                i.position.stop_level,
-                i.position.profit_level,
-                i.position.upl,
+                price(i.position.level, places),
+                price(_current(i), places),
+                price(i.position.stop_level, places),
+                price(i.position.profit_level, places),
+                price(i.position.upl, 2),
             ]
-            for i in items
-        ),
+        )
+    return table(
+        f"Open positions ({len(items)}), P&L {total:,.2f}",
+        ["deal id", "epic", "dir", "size", "open", "now", "stop", "profit", "P&L"],
+        rows,
     )
 
 
@@ -90,6 +94,7 @@ def show(ctx: typer.Context, deal_id: DealIdArg, json_output: JsonFlag = False) 
     with state.client() as client:
         result = client.positions.get(deal_id)
     p = result.position
+    places = _places(result)
     state.output.result(
         result,
         lambda console: console.print(
@@ -99,11 +104,11 @@ def show(ctx: typer.Context, deal_id: DealIdArg, json_output: JsonFlag = False) 
                     ("epic", result.market.epic if result.market else None),
                     ("direction", p.direction),
                     ("size", p.size),
-                    ("open level", p.level),
-                    ("now", _current(result)),
-                    ("stop level", p.stop_level),
-                    ("profit level", p.profit_level),
-                    ("P&L", p.upl),
+                    ("open level", price(p.level, places)),
+                    ("now", price(_current(result), places)),
+                    ("stop level", price(p.stop_level, places)),
+                    ("profit level", price(p.profit_level, places)),
+                    ("P&L", price(p.upl, 2)),
                     ("currency", p.currency),
                     ("opened (UTC)", p.created_date_utc),
                 ],
@@ -112,75 +117,61 @@ def show(ctx: typer.Context, deal_id: DealIdArg, json_output: JsonFlag = False) 
     )
 
 
+def with_position_id(result: Any) -> Any:
+    """The confirmation of ``POST /positions`` with the id to close the position with.
+
+    The API's confirm gives the *order's* deal id as ``dealId`` and the opened position's in
+    ``affectedDeals``; closing with the first answers 404. The CLI shows the position's id as
+    ``dealId`` and keeps the order's as ``orderDealId``.
+    """
+    opened = getattr(result, "opened_deal_ids", None)
+    if not opened or opened[0] == result.deal_id:
+        return result
+    return result.model_copy(update={"deal_id": opened[0], "orderDealId": result.deal_id})
+
+
 @group.command("open")
 @handle_errors
+@with_stop_options
 def open_position(
     ctx: typer.Context,
     epic: Annotated[str, typer.Argument(help="The market's epic.")],
-    direction: Annotated[Side, typer.Argument(help="BUY or SELL.", case_sensitive=False)],
+    direction: DirectionArg,
     size: Annotated[float, typer.Argument(help="Deal size.")],
-    stop_level: StopLevel = None,
-    stop_distance: StopDistance = None,
-    stop_amount: StopAmount = None,
-    profit_level: ProfitLevel = None,
-    profit_distance: ProfitDistance = None,
-    profit_amount: ProfitAmount = None,
-    guaranteed_stop: GuaranteedStop = None,
-    trailing_stop: TrailingStop = None,
+    stops: Stops,
     no_wait: NoWait = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Open a position at market and wait for its confirmation (exit 5 when rejected)."""
+    """Open a position at market and wait for its confirmation (exit 5 when rejected).
+
+    The deal id printed is the position's: the one to update or close it with.
+    """
     state = state_of(ctx, json_output)
-    stops = stop_options(
-        stop_level=stop_level,
-        stop_distance=stop_distance,
-        stop_amount=stop_amount,
-        profit_level=profit_level,
-        profit_distance=profit_distance,
-        profit_amount=profit_amount,
-        guaranteed_stop=guaranteed_stop,
-        trailing_stop=trailing_stop,
-    )
     with state.client(trading=True) as client:
         send_trade(
             state,
             client,
             "open",
-            lambda: untyped(client.positions.open)(
-                epic, direction.value, size, confirm=not no_wait, **stops
+            lambda: with_position_id(
+                untyped(client.positions.open)(
+                    epic, direction.value, size, confirm=not no_wait, **stops
+                )
             ),
         )
 
 
 @group.command("update")
 @handle_errors
+@with_stop_options
 def update(
     ctx: typer.Context,
     deal_id: DealIdArg,
-    stop_level: StopLevel = None,
-    stop_distance: StopDistance = None,
-    stop_amount: StopAmount = None,
-    profit_level: ProfitLevel = None,
-    profit_distance: ProfitDistance = None,
-    profit_amount: ProfitAmount = None,
-    guaranteed_stop: GuaranteedStop = None,
-    trailing_stop: TrailingStop = None,
+    stops: Stops,
     no_wait: NoWait = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Set or change the stop loss / take profit of a position."""
     state = state_of(ctx, json_output)
-    stops = stop_options(
-        stop_level=stop_level,
-        stop_distance=stop_distance,
-        stop_amount=stop_amount,
-        profit_level=profit_level,
-        profit_distance=profit_distance,
-        profit_amount=profit_amount,
-        guaranteed_stop=guaranteed_stop,
-        trailing_stop=trailing_stop,
-    )
     with state.client(trading=True) as client:
         send_trade(
             state,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from capitalcom_sdk.cli._numbers import price, price_places
 from capitalcom_sdk.cli._options import JsonFlag, Resolution, ResolutionOpt, parse_time
 from capitalcom_sdk.cli._output import table
 from capitalcom_sdk.cli._state import CliState, handle_errors, state_of
@@ -75,21 +76,23 @@ def _fetch(
 
 
 def _bars_table(title: str, history: Any) -> Any:
+    bars = list(history)
+    sides = ("open_price", "high_price", "low_price", "close_price")
+    places = price_places(
+        v for b in bars for s in sides for v in (getattr(b, s).bid, getattr(b, s).ask)
+    )
     return table(
         title,
         ["time (UTC)", "open", "high", "low", "close", "bid", "ask", "volume"],
         (
             [
                 b.snapshot_time_utc,
-                b.open_price.mid,
-                b.high_price.mid,
-                b.low_price.mid,
-                b.close_price.mid,
-                b.close_price.bid,
-                b.close_price.ask,
+                *(price(getattr(b, s).mid, places) for s in sides),
+                price(b.close_price.bid, places),
+                price(b.close_price.ask, places),
                 b.last_traded_volume,
             ]
-            for b in history.prices
+            for b in bars
         ),
     )
 
@@ -111,7 +114,7 @@ def show(
     state = state_of(ctx, json_output)
     with state.client() as client:
         if start is None and end is None:
-            history = client.prices.get(epic, resolution.value, max=max_bars)
+            history = client.prices.get(epic, resolution.value, max_bars=max_bars)
         else:
             history = _fetch(state, client, epic, resolution, start, end, "1d")
     state.output.result(
