@@ -65,6 +65,7 @@ class MarketRules:
     trailing_allowed: bool
     market_orders_allowed: bool
     opening_hours: dict[str, list[str]] | None
+    updated: datetime | None = None  # the quote's time, on the server's clock (UTC)
 
     @classmethod
     def from_details(cls, details: MarketDetails) -> MarketRules:
@@ -86,6 +87,9 @@ class MarketRules:
         if inst.opening_hours is not None:
             hours = {day: list(getattr(inst.opening_hours, day)) for day in _DAYS}
         status = snap.market_status if snap else None
+        updated = snap.update_time if snap else None
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=UTC)  # sent without a zone; UTC (SPEC 11-Q9)
         return cls(
             epic=inst.epic,
             decimals=int(decimals),
@@ -102,6 +106,7 @@ class MarketRules:
             trailing_allowed=trailing.endswith("AVAILABLE") and not trailing.startswith("NOT"),
             market_orders_allowed=orders != "NOT_AVAILABLE",
             opening_hours=hours,
+            updated=updated,
         )
 
     @property
@@ -277,7 +282,7 @@ def next_opening(hours: dict[str, list[str]] | None, now: datetime) -> datetime 
 
 def _check_open(rules: MarketRules, now: datetime | None) -> None:
     if rules.status != "TRADEABLE":
-        when = next_opening(rules.opening_hours, now or datetime.now(UTC))
+        when = next_opening(rules.opening_hours, now or rules.updated or datetime.now(UTC))
         raise MarketClosedError(rules.epic, rules.status, when)
 
 
