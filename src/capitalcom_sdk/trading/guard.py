@@ -137,8 +137,10 @@ def _with_body(call: ApiCall[Any], body: dict[str, Any]) -> ApiCall[Any]:
 
 
 def _confirm_deal_ids(confirm: Confirm) -> list[str]:
+    """The deals a confirmation names: the affected ones (a position's), else its own id (a
+    working order's; for a market order it is the order's, not the position's)."""
     ids = [d.deal_id for d in confirm.affected_deals if d.deal_id]
-    if confirm.deal_id:
+    if not ids and confirm.deal_id:
         ids.append(confirm.deal_id)
     return ids
 

@@ -210,16 +210,28 @@ class OrderJournal:
             )
         return int(row[0])
 
-    def owned_deal_ids(self, account: str) -> frozenset[str]:
-        """Deal ids of the positions and working orders this journal's writes opened."""
+    def owned_deal_ids(self, account: str, *, epic: str | None = None) -> frozenset[str]:
+        """Deal ids of the positions and working orders this journal's writes opened (on
+        ``epic`` only, when given), whether still open or not."""
         owned: set[str] = set()
         for entry in self.entries(account, status=("confirmed", "reconciled")):
+            if epic is not None and entry.epic != epic:
+                continue
             if entry.endpoint in ("positions.open", "orders.create") and entry.verdict in (
                 "ACCEPTED",
                 "FOUND",
             ):
                 owned.update(entry.deal_ids)
         return frozenset(owned)
+
+    def closed_deal_ids(self, account: str) -> frozenset[str]:
+        """Deal ids this journal's writes closed or cancelled (confirmed or reconciled FOUND)."""
+        return frozenset(
+            entry.path.rstrip("/").rsplit("/", 1)[-1]
+            for entry in self.entries(account, status=("confirmed", "reconciled"))
+            if entry.endpoint in ("positions.close", "orders.delete")
+            and entry.verdict in ("ACCEPTED", "FOUND")
+        )
 
     def owns(self, account: str, deal_id: str, working_order_id: str | None = None) -> bool:
         """Whether a position (or order) was opened by this journal's writes (a filled order's
