@@ -155,3 +155,13 @@ async def test_async_client_runs_the_same_checks_and_policy(sim: SimHandle, tmp_
         assert await client.reconcile_pending() == []
     account = next(iter(sim.state.engine.accounts))
     assert [e.status for e in journal.entries(account)] == ["confirmed"]
+
+
+def test_total_exposure_in_the_account_currency(sim: SimHandle) -> None:
+    client = _client(sim, policy=TradingPolicy(max_total_exposure=3000.0))
+    client.positions.open("DE40", "BUY", 0.1)  # ~1 800 EUR notional, ~1 950 USD
+    with pytest.raises(PolicyViolation) as exc:
+        client.positions.open("DE40", "BUY", 0.1)  # ~3 900 USD in total
+    assert exc.value.rule == "max_total_exposure"
+    assert 3500 < float(exc.value.value) < 4300  # type: ignore[arg-type]
+    client.positions.open("BTCUSD", "BUY", 0.001)  # ~65 USD: still under the limit
