@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all install demo test test-live lint typecheck unit bench format clean
+.PHONY: all install demo test test-live lint typecheck unit bench docs docs-serve format clean
 
 all: test
 
@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,docs]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -25,7 +25,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict src/capitalcom_sdk src/capitalcom_sim
+	$(BIN)/mypy --strict src/capitalcom_sdk src/capitalcom_sim tools
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -36,6 +36,14 @@ test: lint unit
 # CAPITAL_PASSWORD (CAPITAL_LIVE_TRADING=1 adds one smallest-size trade, opened and closed).
 test-live: $(STAMP)
 	$(BIN)/python -m pytest tests/live -m live $(PYTEST_ARGS)
+
+# The documentation site, built strictly (a broken link, anchor or API reference fails) into
+# build/site; tests/docs builds it too, so `make test` checks it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -12,9 +12,17 @@ What this transport guarantees, because the call procedure's order safety depend
 * aiohttp errors become the httpx errors that say whether the request can have reached the
   server: ``ConnectError`` / ``ConnectTimeout`` only when no byte was written (connecting,
   waiting for a pooled connection, TLS handshake); everything later is a read/protocol error.
-* aiohttp never repeats a request by itself (it would resend PUT and DELETE on a dropped
-  keep-alive connection); repeating is the call procedure's decision alone.
-* Redirects, cookies, decompression and proxies are left to httpx, as with httpcore.
+* aiohttp never repeats a request by itself (it would resend GET, PUT and DELETE once on a
+  dropped keep-alive connection); repeating is the call procedure's decision alone. This rests
+  on aiohttp's public client-middleware API (:func:`_one_attempt`): a second attempt of one
+  request is refused before it connects, and the failures that make aiohttp retry are taken
+  out of its hands. ``tests/sdk/core/test_aio_transport.py`` fails if a write is ever resent.
+* Redirects, cookies and decompression are left to httpx, as with httpcore. Proxies come from
+  :mod:`capitalcom_sdk._network` (the same map as the sync client's): a transport made with
+  ``proxy=`` sends everything through that http(s) proxy (CONNECT tunnels for https targets).
+
+Only public aiohttp API is used (``ClientSession``, ``TCPConnector``, ``ClientTimeout``,
+client middlewares, the exception classes).
 
 Bodies are read whole before the response is handed back (API answers are small JSON documents).
 """
@@ -22,7 +30,9 @@ Bodies are read whole before the response is handed back (API answers are small 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import contextvars
 import ssl
 from typing import Any
 
@@ -36,8 +46,58 @@ __all__ = ["AiohttpTransport"]
 _SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "Content-Type", "User-Agent"})
 
 
+class _Attempts:
+    """How many times aiohttp started sending the request of one ``handle_async_request``."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_ATTEMPTS: contextvars.ContextVar[_Attempts | None] = contextvars.ContextVar(
+    "capitalcom_sdk_aio_attempts", default=None
+)
+
+
+class _NotRepeated(Exception):
+    """Raised inside aiohttp instead of letting it repeat a request; ``cause`` is the failure
+    of the attempt that went out (None: a second attempt was refused before it connected)."""
+
+    def __init__(self, cause: BaseException | None) -> None:
+        super().__init__(type(cause).__name__ if cause is not None else "resend refused")
+        self.cause = cause
+
+
+async def _one_attempt(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Client middleware (runs around every attempt: connect, send, read the head).
+
+    aiohttp repeats an idempotent method once when the connection fails with ClientOSError or
+    ServerDisconnectedError after it was written: those failures leave here as
+    :class:`_NotRepeated`, which aiohttp does not retry. Should a later aiohttp retry on other
+    failures too, the second attempt of the same request is refused before it connects.
+    """
+    attempts = _ATTEMPTS.get()
+    if attempts is not None:
+        attempts.count += 1
+        if attempts.count > 1:
+            raise _NotRepeated(None)
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # nothing was sent; aiohttp does not retry these
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _NotRepeated(exc) from exc
+
+
 def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     """The httpx error for an aiohttp failure; the order of the checks matters (subclasses)."""
+    if isinstance(exc, _NotRepeated):
+        if exc.cause is None:  # an attempt went out and failed; aiohttp tried another
+            return httpx.RemoteProtocolError("connection lost after sending", request=request)
+        exc = exc.cause
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     error: httpx.TransportError
     if isinstance(exc, aiohttp.ConnectionTimeoutError):  # pool wait or connect: nothing sent
@@ -61,15 +121,36 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     Args:
         limits: ``max_connections`` bounds the pool and ``keepalive_expiry`` closes idle
             connections, as in httpx (aiohttp has no separate keep-alive cap).
-        ssl_context: certificate checking for https; default ``httpx.create_ssl_context()``
-            (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set), as the sync client.
+        ssl_context: certificate checking for https (also through a proxy tunnel); default
+            ``httpx.create_ssl_context()`` (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+            when set), as the sync client.
+        proxy: send every request through this ``http://`` or ``https://`` proxy (user and
+            password in the URL become ``Proxy-Authorization``).
     """
 
     def __init__(
-        self, limits: httpx.Limits | None = None, ssl_context: ssl.SSLContext | None = None
+        self,
+        limits: httpx.Limits | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        proxy: str | None = None,
     ) -> None:
         self._limits = limits or httpx.Limits()
         self._ssl_context = ssl_context
+        self._proxy: URL | None = None
+        self._proxy_headers: dict[str, str] | None = None
+        if proxy is not None:
+            url = URL(proxy)
+            if url.scheme not in ("http", "https"):
+                raise ValueError(
+                    f"AiohttpTransport proxies http:// or https:// only, not {url.scheme}"
+                )
+            if url.user is not None:
+                pair = f"{url.user}:{url.password or ''}".encode()
+                self._proxy_headers = {
+                    "Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")
+                }
+            self._proxy = url.with_user(None)
         # One pool per event loop: a pool can't be shared across loops (two asyncio.run calls,
         # or loops in several threads).
         self._sessions: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
@@ -112,11 +193,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             auto_decompress=False,
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
+            # aiohttp resends idempotent methods (PUT and DELETE too) once when a kept-alive
+            # connection drops; closing or amending a position must not be repeated behind the
+            # call procedure's back. Checked by tests/sdk/core/test_aio_transport.py.
+            middlewares=(_one_attempt,),
         )
-        # aiohttp resends idempotent methods (PUT and DELETE too) once when a kept-alive
-        # connection drops; closing or amending a position must not be repeated behind the
-        # call procedure's back. Checked by tests/sdk/core/test_aio_transport.py.
-        session._retry_connection = False
         return session
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -138,22 +219,34 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session_for(asyncio.get_running_loop())
         body = await request.aread()
+        # From the raw bytes (httpx wrote them as ASCII or UTF-8; aiohttp writes UTF-8):
+        # multi_items() would work the headers' encoding out again for every item.
+        headers = [(k.decode(), v.decode()) for k, v in request.headers.raw]
+        proxy_headers = self._proxy_headers
+        if proxy_headers is not None and request.url.scheme == "http":
+            # A plain request goes to the proxy itself: it carries the proxy's credentials.
+            # (For https they go on the CONNECT request, as proxy_headers.)
+            headers += proxy_headers.items()
+            proxy_headers = None
+        attempts = _ATTEMPTS.set(_Attempts())
         try:
             async with session.request(
                 request.method,
                 URL(str(request.url), encoded=True),
-                # From the raw bytes (httpx wrote them as ASCII or UTF-8; aiohttp writes UTF-8):
-                # multi_items() would work the headers' encoding out again for every item.
-                headers=[(k.decode(), v.decode()) for k, v in request.headers.raw],
+                headers=headers,
                 data=body or None,
                 skip_auto_headers=_SKIP_AUTO_HEADERS,
                 allow_redirects=False,
                 timeout=self._timeout(request),
+                proxy=self._proxy,
+                proxy_headers=proxy_headers,
             ) as answer:
                 content = await answer.read()
                 status, raw_headers = answer.status, answer.raw_headers
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, aiohttp.ClientError, _NotRepeated) as exc:
             raise _map_error(exc, request) from exc
+        finally:
+            _ATTEMPTS.reset(attempts)
         return httpx.Response(
             status,
             headers=list(raw_headers),
@@ -172,13 +265,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:
-    """Close a pool without awaiting anything on its loop, which may be closed or elsewhere."""
+    """Close a pool without an event loop to await on: its own may be closed or elsewhere.
+
+    Runs the public ``ClientSession.close()`` up to its first real wait: that part is
+    synchronous and shuts the sockets (while their loop is open; on a closed loop it only marks
+    the pool closed). Whatever it would still wait for is not waited for.
+    """
     if session.closed:
         return
-    connector = session.connector
-    session.detach()
-    if connector is not None:
-        # The synchronous half of close(): shuts the sockets (while their loop is open) and
-        # schedules nothing on that loop, which may never run again.
-        with contextlib.suppress(Exception):
-            connector._close()
+    closing = session.close()
+    with contextlib.suppress(Exception):
+        try:
+            closing.send(None)
+        except StopIteration:
+            return
+    closing.close()

@@ -1,4 +1,5 @@
-"""Credentials, session tokens and the login flow (plain or RSA-encrypted password)."""
+"""Credentials, session tokens, the login flow (plain or RSA-encrypted password) and the one
+single-flight re-login decision (:class:`LoginGate`) both transports wait around."""
 
 from __future__ import annotations
 
@@ -9,7 +10,41 @@ from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._logging import registry
+from capitalcom_sdk.errors import CapitalError, ConfigurationError
+from capitalcom_sdk.models.requests import LoginRequest
 from capitalcom_sdk.models.session import EncryptionKey, LoginResponse
+
+_CREDENTIAL_FIELDS = ("api_key", "identifier", "password")
+
+
+def check_credential(value: object, field_name: str) -> str:
+    """A credential as it can go into a header or a JSON body, or a ConfigurationError that
+    names the field and says what is wrong, never showing the value (it is a secret).
+
+    Refused everywhere: non-strings, empty values and control characters (a trailing newline
+    is typical when a value is read from a file). The API key goes into an HTTP header: only
+    printable ASCII, no leading or trailing space. The identifier (a login name) has no
+    leading or trailing space either; a password may contain any printable character.
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{field_name} must be a string, got {type(value).__name__}")
+    if not value:
+        raise ConfigurationError(f"{field_name} is empty")
+    for position, char in enumerate(value):
+        if not char.isprintable():
+            kind = "a line break" if char in "\r\n" else "a control character"
+            raise ConfigurationError(
+                f"{field_name} contains {kind} at position {position} of {len(value)}"
+                " (read from a file? strip it)"
+            )
+        if field_name == "api_key" and not char.isascii():
+            raise ConfigurationError(
+                f"api_key contains a non-ASCII character at position {position}"
+                " (it is sent as an HTTP header: printable ASCII only)"
+            )
+    if field_name != "password" and value != value.strip():
+        raise ConfigurationError(f"{field_name} has leading or trailing spaces: strip them")
+    return value
 
 
 @dataclass(frozen=True)
@@ -21,7 +56,10 @@ class Credentials:
     password: str = field(repr=False)
 
     def __post_init__(self) -> None:
+        # Registered first: whatever goes wrong below, the values are already redacted.
         registry.add(self.api_key, self.password)
+        for name in _CREDENTIAL_FIELDS:
+            check_credential(getattr(self, name), name)
 
     def __repr__(self) -> str:
         return f"Credentials(identifier={self.identifier!r}, api_key=***, password=***)"
@@ -44,6 +82,11 @@ class SessionTokens:
         if not self.cst or not self.security_token:
             raise ValueError("SessionTokens needs both cst and security_token")
         registry.add(self.cst, self.security_token)
+        for name in ("cst", "security_token"):
+            value = getattr(self, name)
+            if not (value.isascii() and value.isprintable()) or value != value.strip():
+                # Never the value: it is a secret (and would fail as an HTTP header).
+                raise ValueError(f"SessionTokens.{name} must be printable ASCII without spaces")
 
     def __repr__(self) -> str:
         return f"SessionTokens(account_id={self.account_id!r}, cst=***, security_token=***)"
@@ -126,17 +169,69 @@ def login_flow(
     credentials: Credentials, *, encrypted: bool
 ) -> Generator[ep.ApiCall[Any], Any, LoginResponse]:
     """The login as a flow of calls: encryption key first when ``encrypted``, then POST /session."""
-    password = credentials.password
+    # No local holds the password (tracebacks printed with local variables show locals); the
+    # credentials and the body model hide it in their reprs.
     if encrypted:
         # cryptography loads only for an encrypted login (it is a tenth of the client's import)
         from capitalcom_sdk._crypto import encrypt_password
 
         key: EncryptionKey = yield ep.ENCRYPTION_KEY.call()
-        password = encrypt_password(password, key.encryption_key, key.time_stamp)
-    body = {
-        "identifier": credentials.identifier,
-        "password": password,
-        "encryptedPassword": encrypted,
-    }
+        body = LoginRequest(
+            identifier=credentials.identifier,
+            password=encrypt_password(credentials.password, key.encryption_key, key.time_stamp),
+            encrypted_password=True,
+        )
+    else:
+        body = LoginRequest(
+            identifier=credentials.identifier,
+            password=credentials.password,
+            encrypted_password=False,
+        )
     response: LoginResponse = yield ep.LOGIN.call(body=body)
     return response
+
+
+class LoginGate:
+    """The single-flight re-login decision, written once for both transports.
+
+    Whoever sees the tokens of ``generation`` fail asks :meth:`needed` while holding the
+    transport's login lock (a ``threading.Lock`` or an ``asyncio.Lock``, the only difference
+    between the two waits around it); the answer is
+
+    * False: the tokens changed since (somebody else logged in meanwhile), just repeat;
+    * the error of the login this caller waited for, raised, when that login failed, so that
+      twenty waiters do not send twenty failing logins;
+    * True: log in now, then report the outcome with :meth:`finish`.
+
+    ``ticket()`` is taken before waiting for the lock: it tells whether a login finished while
+    the caller waited. A failure is remembered only until the next login finishes, so a later
+    call tries afresh.
+    """
+
+    __slots__ = ("_failure", "_finished", "_tokens")
+
+    def __init__(self, tokens: TokenStore) -> None:
+        self._tokens = tokens
+        self._finished = 0
+        self._failure: CapitalError | None = None
+
+    def __repr__(self) -> str:
+        return f"LoginGate(finished={self._finished}, failed={self._failure is not None})"
+
+    def ticket(self) -> int:
+        """Taken before waiting for the login lock."""
+        return self._finished
+
+    def needed(self, generation: int, ticket: int) -> bool:
+        """Whether to log in now (holding the lock); raises the failure waited for."""
+        tokens = self._tokens
+        if tokens.generation != generation and tokens.present:
+            return False
+        if self._finished != ticket and self._failure is not None:
+            raise self._failure
+        return True
+
+    def finish(self, failure: CapitalError | None) -> None:
+        """The login this caller ran is over (``failure``: how it failed)."""
+        self._failure = failure
+        self._finished += 1

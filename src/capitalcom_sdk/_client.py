@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -11,8 +12,8 @@ import httpx
 
 from capitalcom_sdk import _reconcile
 from capitalcom_sdk._auth import Credentials, SessionTokens
-from capitalcom_sdk._environment import BASE_URLS, read_environ
-from capitalcom_sdk._environment import resolve_base_url as _resolve_base_url
+from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
+from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._reconcile import ReconcileResult
 from capitalcom_sdk._retry import RetryPolicy
@@ -42,6 +43,12 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, 
 DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "capitalcom-sdk"}
 
 
+def _resolve_base_url(env: str, base_url: str | None) -> str:
+    """The server's URL; ``env`` is checked here, once (it also picks the limits)."""
+    checked = check_env(env)
+    return normalise_base_url(base_url) if base_url else BASE_URLS[checked]
+
+
 def _credentials(
     api_key: str | None, identifier: str | None, password: str | None
 ) -> Credentials | None:
@@ -53,15 +60,45 @@ def _credentials(
     return Credentials(str(api_key), str(identifier), str(password))
 
 
+def _network_settings(
+    timeout: httpx.Timeout | float,
+    limits: httpx.Limits,
+    proxy: str | None,
+    verify: Verify,
+    trust_env: bool,
+    transport: object | None,
+) -> NetworkSettings:
+    return NetworkSettings(
+        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        limits=limits,
+        proxy=proxy,
+        verify=verify,
+        trust_env=trust_env,
+        custom_transport=transport is not None,
+    )
+
+
 def _env_kwargs(environ: Mapping[str, str]) -> dict[str, Any]:
     return read_environ(environ).client_kwargs()
 
 
-class _ClientBase:
-    _core: _Core
+@dataclass(frozen=True, kw_only=True)
+class _Settings:
+    """Everything a client is configured with besides the HTTP client, checked once."""
 
-    def _init_core(
-        self,
+    credentials: Credentials | None
+    env: str
+    base_url: str
+    encrypted_password: bool
+    limiter: RateLimiter | None
+    retry: RetryPolicy
+    confirm_timeout: float
+    max_rate_wait: float
+
+    @classmethod
+    def of(
+        cls,
+        *,
         api_key: str | None,
         identifier: str | None,
         password: str | None,
@@ -73,11 +110,9 @@ class _ClientBase:
         retry: RetryPolicy | None,
         confirm_timeout: float,
         max_rate_wait: float,
-    ) -> None:
-        if env not in BASE_URLS:
-            raise ConfigurationError(f"env must be 'demo' or 'live', got {env!r}")
-        self.env = env
-        self.base_url = _resolve_base_url(env, base_url)
+    ) -> _Settings:
+        """Check the constructor's arguments (nothing is sent; errors name the argument)."""
+        resolved = _resolve_base_url(env, base_url)
         credentials = _credentials(api_key, identifier, password)
         if retry is None:
             retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
@@ -86,14 +121,33 @@ class _ClientBase:
         limiter = None
         if rate_limit:
             limiter = RateLimiter(credentials.api_key if credentials else None, demo=env == "demo")
-        self._core = _Core(
-            self.base_url,
-            credentials,
-            encrypted_password,
-            rate_limiter=limiter,
+        return cls(
+            credentials=credentials,
+            env=env,
+            base_url=resolved,
+            encrypted_password=encrypted_password,
+            limiter=limiter,
             retry=retry,
-            max_rate_wait=max_rate_wait,
             confirm_timeout=confirm_timeout,
+            max_rate_wait=max_rate_wait,
+        )
+
+
+class _ClientBase:
+    _core: _Core
+
+    def _init_core(self, settings: _Settings, http: httpx.Client | httpx.AsyncClient) -> None:
+        self.env = settings.env
+        self.base_url = settings.base_url
+        self._core = _Core(
+            settings.base_url,
+            settings.credentials,
+            settings.encrypted_password,
+            http=http,
+            rate_limiter=settings.limiter,
+            retry=settings.retry,
+            max_rate_wait=settings.max_rate_wait,
+            confirm_timeout=settings.confirm_timeout,
         )
 
     def _init_safety(self, safety: Safety | None) -> None:
@@ -128,7 +182,8 @@ class _ClientBase:
         cst, token = core.tokens.cst, core.tokens.security_token
         if cst is None or token is None:
             return None
-        account = core.account_id
+        # The account the session is on; the chosen one when that is not known.
+        account = core.session_account or core.account_id
         if account is None and core.login_response is not None:
             account = core.login_response.current_account_id
         return SessionTokens(cst, token, account)
@@ -143,7 +198,7 @@ class _ClientBase:
         core = self._core
         core.tokens.update({"cst": tokens.cst, "x-security-token": tokens.security_token})
         if tokens.account_id is not None:
-            core.account_id = tokens.account_id
+            core.account_id = core.session_account = tokens.account_id
 
 
 class Client(_ClientBase):
@@ -156,8 +211,14 @@ class Client(_ClientBase):
         base_url: another server, e.g. the local simulator ``http://127.0.0.1:8765``.
         encrypted_password: log in with the RSA-encrypted password.
         timeout: an ``httpx.Timeout`` or seconds (default 15 s, connect 5 s).
-        transport: an httpx transport (tests, custom networking).
-        proxy: a proxy URL.
+        transport: an httpx transport (tests, custom networking); environment proxies are
+            then not read (as in httpx).
+        proxy: a proxy URL for every request (``http://``, ``https://``; user and password
+            in the URL are sent to the proxy). Without it, ``HTTP_PROXY`` / ``HTTPS_PROXY`` /
+            ``ALL_PROXY`` and ``NO_PROXY`` apply (``trust_env``).
+        verify: certificate checking: True (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``),
+            False (none), the path of a CA bundle file or directory, or an ``ssl.SSLContext``.
+        trust_env: read proxies and ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` from the environment.
         rate_limit: keep to the documented request limits on the client side (default on).
         max_retries: repeats of a failed safe request (default 3); see ``retry`` for more.
         retry: the full :class:`~capitalcom_sdk._retry.RetryPolicy` (instead of max_retries).
@@ -181,6 +242,8 @@ class Client(_ClientBase):
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         proxy: str | None = None,
+        verify: Verify = True,
+        trust_env: bool = True,
         rate_limit: bool = True,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -189,27 +252,33 @@ class Client(_ClientBase):
         limits: httpx.Limits = DEFAULT_LIMITS,
         safety: Safety | None = None,
     ) -> None:
-        self._init_core(
-            api_key,
-            identifier,
-            password,
-            env,
-            base_url,
-            encrypted_password,
-            rate_limit,
-            max_retries,
-            retry,
-            confirm_timeout,
-            max_rate_wait,
+        settings = _Settings.of(
+            api_key=api_key,
+            identifier=identifier,
+            password=password,
+            env=env,
+            base_url=base_url,
+            encrypted_password=encrypted_password,
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            retry=retry,
+            confirm_timeout=confirm_timeout,
+            max_rate_wait=max_rate_wait,
         )
-        self._init_safety(safety)
+        network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
+        context = ssl_context(verify, trust_env=trust_env)
         self._http = httpx.Client(
             headers=DEFAULT_HEADERS,
-            timeout=timeout,
-            transport=transport,
-            proxy=proxy,
+            timeout=network.timeout,
+            transport=transport
+            or httpx.HTTPTransport(verify=context, limits=limits, trust_env=trust_env),
+            mounts=sync_mounts(network, context),
+            verify=context,
+            trust_env=trust_env,
             limits=limits,
         )
+        self._init_core(settings, self._http)
+        self._init_safety(safety)
         self._transport = SyncTransport(self._core, self._http)
         self.general = General(self._transport)
         self.session = Session(self._transport)
@@ -302,6 +371,8 @@ class AsyncClient(_ClientBase):
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
+        verify: Verify = True,
+        trust_env: bool = True,
         rate_limit: bool = True,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
@@ -310,31 +381,36 @@ class AsyncClient(_ClientBase):
         limits: httpx.Limits = DEFAULT_LIMITS,
         safety: Safety | None = None,
     ) -> None:
-        self._init_core(
-            api_key,
-            identifier,
-            password,
-            env,
-            base_url,
-            encrypted_password,
-            rate_limit,
-            max_retries,
-            retry,
-            confirm_timeout,
-            max_rate_wait,
+        settings = _Settings.of(
+            api_key=api_key,
+            identifier=identifier,
+            password=password,
+            env=env,
+            base_url=base_url,
+            encrypted_password=encrypted_password,
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            retry=retry,
+            confirm_timeout=confirm_timeout,
+            max_rate_wait=max_rate_wait,
         )
-        self._init_safety(safety)
+        network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
+        context = ssl_context(verify, trust_env=trust_env)
         if transport is None:
             from capitalcom_sdk._aio import AiohttpTransport  # aiohttp loads with the first one
 
-            transport = AiohttpTransport(limits)
+            transport = AiohttpTransport(limits, context)
         self._http = httpx.AsyncClient(
             headers=DEFAULT_HEADERS,
-            timeout=timeout,
+            timeout=network.timeout,
             transport=transport,
-            proxy=proxy,
+            mounts=async_mounts(network, context),
+            verify=context,
+            trust_env=trust_env,
             limits=limits,
         )
+        self._init_core(settings, self._http)
+        self._init_safety(safety)
         self._transport = AsyncTransport(self._core, self._http)
         self.general = AsyncGeneral(self._transport)
         self.session = AsyncSession(self._transport)

@@ -1,25 +1,40 @@
-"""Every REST endpoint of the API, declared once.
+"""Every REST endpoint of the API, declared once, with everything the transport needs to know.
 
-A declaration says how to call an endpoint (method, path template, response model), which rate
-limit it counts against and whether it may be repeated when its outcome is unknown. The sync and
-the async client execute the same declarations; the coverage table in docs is generated from
+A declaration says how to call an endpoint (method, path template, request body model, response
+model), which rate limit it counts against, whether it may be repeated when its outcome is
+unknown, whether it is an order write, part of logging in, or changes the session (account
+switch, logout). The transport reads these flags; it never looks at paths. The sync and the
+async client execute the same declarations; the coverage table in docs is generated from
 :data:`ENDPOINTS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from capitalcom_sdk._validation import path_segment
+from capitalcom_sdk.models._base import RequestModel
 from capitalcom_sdk.models.accounts import Accounts, Preferences, TopUpResult
 from capitalcom_sdk.models.general import DealReference, ServerTime, StatusResponse
 from capitalcom_sdk.models.history import ActivityHistory, TransactionHistory
 from capitalcom_sdk.models.markets import MarketDetails, MarketNavigation, Markets
 from capitalcom_sdk.models.prices import PriceHistory
+from capitalcom_sdk.models.requests import (
+    AddToWatchlistRequest,
+    CreateOrderRequest,
+    CreateWatchlistRequest,
+    LoginRequest,
+    OpenPositionRequest,
+    SwitchAccountRequest,
+    TopUpRequest,
+    UpdateOrderRequest,
+    UpdatePositionRequest,
+    UpdatePreferencesRequest,
+)
 from capitalcom_sdk.models.sentiment import ClientSentiment, ClientSentiments
 from capitalcom_sdk.models.session import (
     EncryptionKey,
@@ -50,6 +65,14 @@ class RateClass(StrEnum):
     NONE = "none"  # not limited (GET /time)
 
 
+class SessionEffect(StrEnum):
+    """What a successful answer does to the client's session."""
+
+    NONE = "none"
+    SWITCH_ACCOUNT = "switch_account"  # the body's account becomes the active one
+    LOGOUT = "logout"  # the session ended: tokens forgotten
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint(Generic[ResponseT]):
     """One REST endpoint.
@@ -62,7 +85,12 @@ class Endpoint(Generic[ResponseT]):
         rate: the limit it counts against.
         safe: True when repeating it cannot change anything twice (retries allowed).
         order_write: a position or working-order write; never repeated once sent, an unknown
-            outcome raises :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown`.
+            outcome raises :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown`, and never sent
+            while the session is on another account than the one the client was asked to use.
+        login: part of logging in (``POST /session``, its encryption key): sent with the API
+            key instead of session tokens.
+        session: what a successful answer does to the session (account switch, logout).
+        body: the request body's model (``None``: the endpoint takes no body).
     """
 
     name: str
@@ -73,6 +101,9 @@ class Endpoint(Generic[ResponseT]):
     rate: RateClass = RateClass.GENERAL
     safe: bool = True
     order_write: bool = False
+    login: bool = False
+    session: SessionEffect = SessionEffect.NONE
+    body: type[RequestModel] | None = None
 
     @property
     def full_path(self) -> str:
@@ -83,9 +114,12 @@ class Endpoint(Generic[ResponseT]):
         path_params: Mapping[str, str] | None = None,
         *,
         params: Mapping[str, str | int | float | bool | None] | None = None,
-        body: Mapping[str, Any] | None = None,
+        body: RequestModel | Mapping[str, Any] | None = None,
     ) -> ApiCall[ResponseT]:
         """Bind arguments: a ready-to-send call (pure; nothing is sent).
+
+        ``body`` is an instance of the declared :attr:`body` model (a mapping of wire names is
+        validated into one).
 
         Raises:
             RequestValidationError: a path parameter that would not stay one path segment
@@ -100,17 +134,34 @@ class Endpoint(Generic[ResponseT]):
             for k, v in (params or {}).items()
             if v is not None
         }
-        return ApiCall(self, path, query, dict(body) if body is not None else None)
+        if body is None:
+            return ApiCall(self, path, query, None)
+        model = self.body
+        if model is None:
+            raise TypeError(f"{self.name} takes no request body")
+        if isinstance(body, RequestModel):
+            if not isinstance(body, model):
+                raise TypeError(f"{self.name} takes a {model.__name__}, not {type(body).__name__}")
+            request = body
+        else:
+            request = model.model_validate(body)
+        return ApiCall(self, path, query, request.to_wire(), request)
 
 
 @dataclass(frozen=True, slots=True)
 class ApiCall(Generic[ResponseT]):
-    """A bound request of a declared endpoint: path filled in, query and body built."""
+    """A bound request of a declared endpoint: path filled in, query and body built.
+
+    ``body`` is the wire form (JSON object) of ``request``, the typed body model. The repr
+    shows the model, not the body: a login body holds the password, and tracebacks printed
+    with local variables show calls.
+    """
 
     endpoint: Endpoint[ResponseT]
     path: str
     params: dict[str, str]
-    body: dict[str, Any] | None
+    body: dict[str, Any] | None = field(repr=False)
+    request: RequestModel | None = None
 
 
 # Reads are safe to repeat. Writes are marked safe=False: either they change state each time
@@ -127,25 +178,61 @@ PING = Endpoint("general.ping", "GET", "/ping", StatusResponse)
 
 # -- session -----------------------------------------------------------------------------------
 ENCRYPTION_KEY = Endpoint(
-    "session.encryption_key", "GET", "/session/encryptionKey", EncryptionKey, auth=False
+    "session.encryption_key",
+    "GET",
+    "/session/encryptionKey",
+    EncryptionKey,
+    auth=False,
+    login=True,
 )
 SESSION_DETAILS = Endpoint("session.details", "GET", "/session", SessionDetails)
 LOGIN = Endpoint(
-    "session.login", "POST", "/session", LoginResponse, auth=False, rate=RateClass.SESSION
+    "session.login",
+    "POST",
+    "/session",
+    LoginResponse,
+    auth=False,
+    rate=RateClass.SESSION,
+    login=True,
+    body=LoginRequest,
 )
 SWITCH_ACCOUNT = Endpoint(
-    "session.switch_account", "PUT", "/session", SwitchAccountResponse, safe=False
+    "session.switch_account",
+    "PUT",
+    "/session",
+    SwitchAccountResponse,
+    safe=False,
+    session=SessionEffect.SWITCH_ACCOUNT,
+    body=SwitchAccountRequest,
 )
-LOGOUT = Endpoint("session.logout", "DELETE", "/session", StatusResponse, safe=False)
+LOGOUT = Endpoint(
+    "session.logout",
+    "DELETE",
+    "/session",
+    StatusResponse,
+    safe=False,
+    session=SessionEffect.LOGOUT,
+)
 
 # -- accounts ----------------------------------------------------------------------------------
 ACCOUNTS = Endpoint("accounts.list", "GET", "/accounts", Accounts)
 PREFERENCES = Endpoint("accounts.preferences", "GET", "/accounts/preferences", Preferences)
 UPDATE_PREFERENCES = Endpoint(
-    "accounts.update_preferences", "PUT", "/accounts/preferences", StatusResponse, safe=False
+    "accounts.update_preferences",
+    "PUT",
+    "/accounts/preferences",
+    StatusResponse,
+    safe=False,
+    body=UpdatePreferencesRequest,
 )
 TOP_UP = Endpoint(
-    "accounts.top_up", "POST", "/accounts/topUp", TopUpResult, rate=RateClass.TOPUP, safe=False
+    "accounts.top_up",
+    "POST",
+    "/accounts/topUp",
+    TopUpResult,
+    rate=RateClass.TOPUP,
+    safe=False,
+    body=TopUpRequest,
 )
 
 # -- history -----------------------------------------------------------------------------------
@@ -164,9 +251,16 @@ OPEN_POSITION = Endpoint(
     rate=RateClass.TRADING,
     safe=False,
     order_write=True,
+    body=OpenPositionRequest,
 )
 UPDATE_POSITION = Endpoint(
-    "positions.update", "PUT", "/positions/{dealId}", DealReference, safe=False, order_write=True
+    "positions.update",
+    "PUT",
+    "/positions/{dealId}",
+    DealReference,
+    safe=False,
+    order_write=True,
+    body=UpdatePositionRequest,
 )
 CLOSE_POSITION = Endpoint(
     "positions.close", "DELETE", "/positions/{dealId}", DealReference, safe=False, order_write=True
@@ -180,9 +274,16 @@ CREATE_ORDER = Endpoint(
     rate=RateClass.TRADING,
     safe=False,
     order_write=True,
+    body=CreateOrderRequest,
 )
 UPDATE_ORDER = Endpoint(
-    "orders.update", "PUT", "/workingorders/{dealId}", DealReference, safe=False, order_write=True
+    "orders.update",
+    "PUT",
+    "/workingorders/{dealId}",
+    DealReference,
+    safe=False,
+    order_write=True,
+    body=UpdateOrderRequest,
 )
 DELETE_ORDER = Endpoint(
     "orders.delete",
@@ -211,11 +312,21 @@ SENTIMENT = Endpoint("sentiment.get", "GET", "/clientsentiment/{marketId}", Clie
 # -- watchlists --------------------------------------------------------------------------------
 WATCHLISTS = Endpoint("watchlists.list", "GET", "/watchlists", Watchlists)
 CREATE_WATCHLIST = Endpoint(
-    "watchlists.create", "POST", "/watchlists", WatchlistCreated, safe=False
+    "watchlists.create",
+    "POST",
+    "/watchlists",
+    WatchlistCreated,
+    safe=False,
+    body=CreateWatchlistRequest,
 )
 WATCHLIST = Endpoint("watchlists.get", "GET", "/watchlists/{watchlistId}", WatchlistMarkets)
 ADD_TO_WATCHLIST = Endpoint(
-    "watchlists.add_market", "PUT", "/watchlists/{watchlistId}", StatusResponse, safe=False
+    "watchlists.add_market",
+    "PUT",
+    "/watchlists/{watchlistId}",
+    StatusResponse,
+    safe=False,
+    body=AddToWatchlistRequest,
 )
 DELETE_WATCHLIST = Endpoint(
     "watchlists.delete", "DELETE", "/watchlists/{watchlistId}", StatusResponse, safe=False

@@ -8,10 +8,12 @@ safety and parsing. It is expressed as *procedures*: generators that yield primi
   the ``httpx.TransportError`` in),
 * :class:`Sleep` (seconds to wait),
 * :class:`Relogin` (the token generation seen failing; the transport logs in again unless
-  somebody already did, holding its single-flight lock)
+  somebody already did: :class:`~capitalcom_sdk._auth.LoginGate` decides, the transport only
+  holds its lock around the decision and the login)
 
 that :class:`SyncTransport` and :class:`AsyncTransport` drive with their own I/O. The transports
-contain no decisions.
+contain no decisions. What an endpoint is (login, session-changing, order write, safe to repeat,
+rate class, body model) is read from its declaration in :mod:`capitalcom_sdk._endpoints`.
 
 Multi-step operations (login, waiting for a deal confirmation, reconcile) are *flows*:
 generators that yield :class:`~capitalcom_sdk._endpoints.ApiCall` or :class:`Sleep` and receive
@@ -37,8 +39,8 @@ import httpx
 from pydantic import ValidationError
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk._auth import Credentials, TokenStore, login_flow
-from capitalcom_sdk._endpoints import ApiCall, RateClass
+from capitalcom_sdk._auth import Credentials, LoginGate, TokenStore, login_flow
+from capitalcom_sdk._endpoints import ApiCall, RateClass, SessionEffect
 from capitalcom_sdk._logging import logger
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._retry import Decision, RetryPolicy, decide, was_sent
@@ -54,6 +56,7 @@ from capitalcom_sdk.errors import (
     UnexpectedResponseError,
     error_from_response,
 )
+from capitalcom_sdk.models.requests import SwitchAccountRequest
 from capitalcom_sdk.models.session import LoginResponse
 
 if TYPE_CHECKING:
@@ -75,6 +78,11 @@ __all__ = [
 
 _DEBUG = logging.DEBUG
 _NO_HEADERS: dict[str, str] = {}
+_ALREADY_ACTIVE = "error.not-different.accountId"
+MAX_RELOGINS_PER_CALL = 3
+"""How often one call may log in again after its session was rejected. Each re-login is a
+successful login (a failed one raises): a session can end twice while a call waits behind the
+limiter; a server that rejects every fresh session still ends the call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +165,6 @@ def _log_retry(call: ApiCall[Any], delay: float, error: CapitalError) -> None:
         logger.debug("%s: %s; retrying in %.3f s", call.endpoint.name, error, delay)
 
 
-def _find_endpoint(method: str, path: str) -> ep.Endpoint[Any] | None:
-    for endpoint in ep.ENDPOINTS:
-        if endpoint.method == method and endpoint.path == path:
-            return endpoint
-    return None
-
-
 class _Core:
     """What both transports share: configuration, tokens, limiter and every decision."""
 
@@ -173,6 +174,7 @@ class _Core:
         credentials: Credentials | None,
         encrypted: bool = False,
         *,
+        http: httpx.Client | httpx.AsyncClient,
         rate_limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         max_rate_wait: float = 60.0,
@@ -182,6 +184,9 @@ class _Core:
         self.credentials = credentials
         self.encrypted = encrypted
         self.tokens = TokenStore()
+        self.gate = LoginGate(self.tokens)
+        # The HTTP client whose defaults (timeouts, headers) requests are built with.
+        self._http = http
         self.limiter = rate_limiter
         self.retry = retry or RetryPolicy()
         self.max_rate_wait = max_rate_wait
@@ -189,6 +194,9 @@ class _Core:
         self.login_response: LoginResponse | None = None
         # The account the user chose with switch_account(); restored after a re-login.
         self.account_id: str | None = None
+        # The account the current session is on (None: not known, e.g. after a failed switch).
+        # An order write is sent only when it is account_id (or no account was chosen).
+        self.session_account: str | None = None
         self.login_count = 0
         # The safety layer (capitalcom_sdk.trading) every order write goes through, when on.
         self.guard: Guard | None = None
@@ -204,7 +212,7 @@ class _Core:
         endpoint = call.endpoint
         if endpoint.auth:
             headers = self.tokens.headers()
-        elif endpoint.path.startswith("/session"):
+        elif endpoint.login:
             headers = self._key_headers  # only login and its encryption key need the API key
         else:
             headers = _NO_HEADERS  # GET /time: anonymous, so it counts against no user's limit
@@ -260,7 +268,7 @@ class _Core:
         attempt = 0
         retries = 0  # repeats the retry policy allowed (a re-login's repeat is not one of them)
         waited = 0.0
-        relogged = False
+        relogins = 0
         while True:
             if auth and not self.tokens.present:
                 if not relogin or self.credentials is None:
@@ -269,6 +277,11 @@ class _Core:
                         " password"
                     )
                 yield Relogin(self.tokens.generation)
+                continue
+            if endpoint.order_write and not self.on_chosen_account:
+                # Never on another account than the chosen one: switch first, or fail here,
+                # before anything of the order was sent.
+                yield from self.switch_back_procedure()
                 continue
             ticket = None
             if limiter is not None:
@@ -315,7 +328,7 @@ class _Core:
                 self._log(call, attempt, started, status, None)
             if status < 400:
                 result = self.parse(call, response)
-                if endpoint.path == "/session" and endpoint.method != "GET":
+                if endpoint.session is not SessionEffect.NONE:
                     self._session_effect(call)
                 return result
             api_error = self.error(call, response)
@@ -323,11 +336,13 @@ class _Core:
                 isinstance(api_error, SessionExpiredError)
                 and auth
                 and relogin
-                and not relogged
+                and relogins < MAX_RELOGINS_PER_CALL
                 and self.credentials is not None
             ):
-                # Rejected before anything was done: safe to repeat, even an order write.
-                relogged = True
+                # Rejected before anything was done: safe to repeat, even an order write. The
+                # session may end again while the repeat waits (behind the limiter): each
+                # rejection of a newer session is a new expiry, not bad credentials.
+                relogins += 1
                 yield Relogin(generation)
                 continue
             decision = decide(
@@ -374,37 +389,65 @@ class _Core:
                 error = exc
 
     def login_procedure(self) -> Procedure[LoginResponse]:
-        """Log in (plain or encrypted), then return to the account chosen with switch_account."""
+        """Log in (plain or encrypted), then return to the account chosen with switch_account.
+
+        If the switch back fails, the session stays on the preferred account and the error is
+        raised; the order-write guard (:attr:`on_chosen_account`) tries again before the next
+        order write and fails it, unsent, if it cannot.
+        """
         if self.credentials is None:
             raise ConfigurationError("logging in needs api_key, identifier and password")
         flow = login_flow(self.credentials, encrypted=self.encrypted)
         response = yield from self.flow_procedure(flow, relogin=False)
         self.login_response = response
+        self.session_account = response.current_account_id
         self.login_count += 1
-        if self.account_id is not None and self.account_id != response.current_account_id:
-            # A new session starts on the preferred account: go back to the chosen one.
-            switch = ep.SWITCH_ACCOUNT.call(body={"accountId": self.account_id})
-            yield from self.procedure(switch, relogin=False)
         logger.debug("logged in (%s password)", "encrypted" if self.encrypted else "plain")
+        if not self.on_chosen_account:
+            # A new session starts on the preferred account: go back to the chosen one.
+            yield from self.switch_back_procedure(relogin=False)
         return response
 
+    @property
+    def on_chosen_account(self) -> bool:
+        """Whether the session is on the account chosen with switch_account (or none was)."""
+        return self.account_id is None or self.session_account == self.account_id
+
+    def switch_back_procedure(self, *, relogin: bool = True) -> Procedure[None]:
+        """Switch the session to :attr:`account_id`; an "already active" answer counts as done.
+
+        Raises the switch's error when it fails: the session's account is then unknown and the
+        next order write tries again first.
+        """
+        account = self.account_id
+        if account is None:
+            return
+        switch = ep.SWITCH_ACCOUNT.call(body=SwitchAccountRequest(account_id=account))
+        try:
+            yield from self.procedure(switch, relogin=relogin)
+        except APIError as exc:
+            if exc.error_code != _ALREADY_ACTIVE:
+                self.session_account = None
+                raise
+            self.session_account = account
+        except CapitalError:
+            self.session_account = None  # it may or may not have switched
+            raise
+
     def _session_effect(self, call: ApiCall[Any]) -> None:
-        """Token-side effects of PUT /session (account switch) and DELETE /session (logout)."""
-        method = call.endpoint.method
-        if method == "PUT":
-            self.account_id = str((call.body or {}).get("accountId"))
-        elif method == "DELETE":
+        """Token-side effects of an account switch and of a logout."""
+        effect = call.endpoint.session
+        if effect is SessionEffect.SWITCH_ACCOUNT:
+            request = call.request
+            assert isinstance(request, SwitchAccountRequest)
+            self.account_id = self.session_account = request.account_id
+        elif effect is SessionEffect.LOGOUT:
             self.tokens.clear()
             self.account_id = None
+            self.session_account = None
             self.login_response = None
 
     # -- helpers -----------------------------------------------------------------------------
-    _http: httpx.Client | httpx.AsyncClient
-
-    def bind(self, http: httpx.Client | httpx.AsyncClient) -> None:
-        """The HTTP client whose defaults (timeouts, headers) requests are built with."""
-        self._http = http
-
     @staticmethod
     def _unknown(call: ApiCall[Any], sent_at: float, cause: str) -> OrderOutcomeUnknown:
         endpoint = call.endpoint
@@ -437,11 +480,7 @@ class SyncTransport:
     def __init__(self, core: _Core, http: httpx.Client) -> None:
         self.core = core
         self.http = http
-        core.bind(http)
         self._login_lock = threading.Lock()
-        # Logins finished; a caller that waited while one failed gives up with its error.
-        self._finished = 0
-        self._failure: CapitalError | None = None
 
     def __repr__(self) -> str:
         return f"SyncTransport({self.core!r})"
@@ -466,22 +505,17 @@ class SyncTransport:
         generation changed and returns at once; if the login it waited for failed, it gets the
         same error. For the stream and other callers outside the request path.
         """
-        seen = self._finished
+        gate = self.core.gate
+        ticket = gate.ticket()
         with self._login_lock:
-            tokens = self.core.tokens
-            if tokens.generation != generation and tokens.present:
-                return  # somebody else logged in meanwhile
-            if self._finished != seen and self._failure is not None:
-                raise self._failure  # the login we waited for failed: do not hammer the server
+            if not gate.needed(generation, ticket):
+                return
             try:
                 self._drive(self.core.login_procedure())
             except CapitalError as exc:
-                self._failure = exc
+                gate.finish(exc)
                 raise
-            else:
-                self._failure = None
-            finally:
-                self._finished += 1
+            gate.finish(None)
 
     def _drive(self, procedure: Procedure[T]) -> T:
         value: Any = None
@@ -522,13 +556,9 @@ class AsyncTransport:
     def __init__(self, core: _Core, http: httpx.AsyncClient) -> None:
         self.core = core
         self.http = http
-        core.bind(http)
         import asyncio  # here, not at the top: a sync-only program never imports asyncio
 
         self._login_lock = asyncio.Lock()
-        # Logins finished; a caller that waited while one failed gives up with its error.
-        self._finished = 0
-        self._failure: CapitalError | None = None
 
     def __repr__(self) -> str:
         return f"AsyncTransport({self.core!r})"
@@ -553,22 +583,17 @@ class AsyncTransport:
         generation changed and returns at once; if the login it waited for failed, it gets the
         same error. For the stream and other callers outside the request path.
         """
-        seen = self._finished
+        gate = self.core.gate
+        ticket = gate.ticket()
         async with self._login_lock:
-            tokens = self.core.tokens
-            if tokens.generation != generation and tokens.present:
-                return  # somebody else logged in meanwhile
-            if self._finished != seen and self._failure is not None:
-                raise self._failure  # the login we waited for failed: do not hammer the server
+            if not gate.needed(generation, ticket):
+                return
             try:
                 await self._drive(self.core.login_procedure())
             except CapitalError as exc:
-                self._failure = exc
+                gate.finish(exc)
                 raise
-            else:
-                self._failure = None
-            finally:
-                self._finished += 1
+            gate.finish(None)
 
     async def _drive(self, procedure: Procedure[T]) -> T:
         value: Any = None

@@ -25,6 +25,7 @@ NOW_MS = 1_795_003_200_000 + 37 * 60_000 + 17_000  # Wed 2026-11-18 12:37:17 UTC
 NOW = datetime.fromtimestamp(NOW_MS / 1000, UTC)
 SECONDS = {r.value: r.seconds for r in Resolution}
 EPICS = ["GOLD", "EURUSD", "US500", "AAPL", "BTCUSD"]
+DEPTH = timedelta(days=700)  # ranges stay within the simulator's MINUTE_5 depth
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +53,16 @@ def ranges(draw: st.DrawFn) -> tuple[str, str, datetime, datetime | None]:
         st.integers(min_value=1, max_value=60) | st.integers(min_value=1000, max_value=3500)
     )
     span = timedelta(seconds=bars * step + draw(st.integers(min_value=0, max_value=step)))
-    back = timedelta(seconds=draw(st.integers(min_value=0, max_value=step * 400)))
+    # The end lies at least one bar inside the depth, so that clamping the start to the depth
+    # below keeps start < end (400 WEEK bars back would put the end ~7 years before it).
+    depth = int(DEPTH.total_seconds())
+    back = timedelta(
+        seconds=draw(st.integers(min_value=0, max_value=min(step * 400, depth - step)))
+    )
     end = None if draw(st.booleans()) else NOW - back
     start = (end or NOW) - span
-    start = max(start, NOW - timedelta(days=700))  # within the simulator's MINUTE_5 depth
+    start = max(start, NOW - DEPTH)
+    assert start < (end or NOW)
     return epic, resolution, start, end
 
 

@@ -10,10 +10,12 @@ plain substring search over all logs, reprs, exception messages and CLI output i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import stat
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,10 @@ from capitalcom_sdk import (
     AuthenticationError,
     CapitalError,
     Client,
+    ConfigurationError,
     OrderOutcomeUnknown,
 )
+from capitalcom_sdk._retry import RetryPolicy
 from capitalcom_sdk.cli._app import app
 from capitalcom_sim.server import SimServer
 from capitalcom_sim.sessions import Session, SessionStore
@@ -372,3 +376,212 @@ def test_cli_verbose_run_leaves_the_sdk_logger_as_it_was(
         logger.handlers[:] = handlers
         logger.setLevel(level)
     assert left == (handlers, level)
+
+
+# ---- exception chains and tracebacks (issue 12, item 9) ------------------------------------
+def chain_texts(exc: BaseException) -> list[str]:
+    """Everything an exception can show: message, repr, args and attributes of it and of every
+    exception in its ``__cause__`` / ``__context__`` chain, and the formatted traceback."""
+    texts = ["".join(traceback.format_exception(exc))]
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts += error_texts(current)
+        for name in ("request", "response"):  # httpx errors carry the request (headers!)
+            attached = getattr(current, name, None)
+            if isinstance(attached, httpx.Request | httpx.Response):
+                texts.append(repr(attached))
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return texts
+
+
+BAD_CREDENTIALS = [
+    pytest.param("api_key", SECRET_API_KEY + "\n", id="api_key-trailing-newline"),
+    pytest.param("api_key", SECRET_API_KEY + "\r\n", id="api_key-crlf"),
+    pytest.param("api_key", SECRET_API_KEY + "é", id="api_key-non-ascii"),
+    pytest.param("api_key", SECRET_API_KEY.replace("-", "\x00", 1), id="api_key-nul"),
+    pytest.param("api_key", " " + SECRET_API_KEY, id="api_key-leading-space"),
+    pytest.param("identifier", "trader@example.com\n", id="identifier-newline"),
+    pytest.param("password", SECRET_PASSWORD + "\n", id="password-trailing-newline"),
+    pytest.param("password", SECRET_PASSWORD + "\x1b", id="password-escape"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_CREDENTIALS)
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+def test_bad_credentials_are_refused_at_construction_naming_the_field_not_the_value(
+    sim: SimHandle, client_class: type[Client] | type[AsyncClient], field: str, value: str
+) -> None:
+    kwargs: dict[str, Any] = {**sim.client_kwargs(), field: value}
+    before = sim.state.stats.snapshot()["requests"]
+    with pytest.raises(ConfigurationError) as info:
+        client_class(**kwargs)
+    assert field in str(info.value)
+    texts = chain_texts(info.value)
+    assert_no_secret(texts, {value.strip(), value})
+    assert sim.state.stats.snapshot()["requests"] == before  # nothing was sent
+
+
+def _failures(sim: SimHandle) -> list[tuple[str, dict[str, Any]]]:
+    """(name, fault) pairs: each makes a call fail in its own way."""
+    return [
+        ("5xx", {"method": "GET", "path": "/api/v1/ping", "kind": "status", "times": None}),
+        ("dropped", {"method": "GET", "path": "/api/v1/ping", "kind": "drop", "times": None}),
+        ("timeout", {"method": "GET", "path": "/api/v1/ping", "kind": "timeout", "times": None}),
+        (
+            "bad-request",
+            {
+                "method": "GET",
+                "path": "/api/v1/ping",
+                "kind": "status",
+                "status": 400,
+                "errorCode": "error.invalid.request",
+            },
+        ),
+        (
+            "order-unknown",
+            {"method": "POST", "path": "/api/v1/positions", "kind": "apply_then_drop"},
+        ),
+        (
+            "expired-401",
+            {
+                "method": "GET",
+                "path": "/api/v1/ping",
+                "kind": "status",
+                "status": 401,
+                "errorCode": "error.invalid.session.token",
+                "times": None,
+            },
+        ),
+    ]
+
+
+FAILURE_NAMES = ["5xx", "dropped", "timeout", "bad-request", "order-unknown", "expired-401"]
+
+
+async def _fail(client: Client | AsyncClient, name: str) -> BaseException:
+    call: Any = (
+        (lambda: client.positions.open("GOLD", "BUY", 1))
+        if name == "order-unknown"
+        else client.general.ping
+    )
+    try:
+        result = call()
+        if asyncio.iscoroutine(result):
+            await result
+    except CapitalError as exc:
+        return exc
+    raise AssertionError(f"{name}: no error")
+
+
+@pytest.mark.parametrize("name", FAILURE_NAMES)
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+async def test_no_secret_in_any_exception_chain_or_traceback(
+    sim: SimHandle,
+    capture: TokenCapture,
+    client_class: type[Client] | type[AsyncClient],
+    name: str,
+) -> None:
+    fault = dict(_failures(sim))[name]
+    client = client_class(
+        **sim.client_kwargs(),
+        rate_limit=False,
+        retry=RetryPolicy(max_retries=1, base_delay=0.01),
+        timeout=httpx.Timeout(5.0, read=0.3),
+    )
+    try:
+        if isinstance(client, AsyncClient):
+            await client.session.login()
+        else:
+            await asyncio.to_thread(client.session.login)
+        sim.state.faults.add(fault)
+        if isinstance(client, AsyncClient):
+            error = await _fail(client, name)
+        else:
+            error = await asyncio.to_thread(lambda: asyncio.run(_fail(client, name)))
+    finally:
+        sim.state.faults.clear()
+        if isinstance(client, AsyncClient):
+            await client.aclose()
+        else:
+            client.close()
+    texts = chain_texts(error)
+    assert len(capture.tokens) >= 2
+    assert_no_secret(texts, {SECRET_API_KEY, SECRET_PASSWORD, *capture.tokens})
+
+
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+async def test_no_secret_in_the_chain_of_a_refused_login_or_a_refused_connection(
+    sim: SimHandle, client_class: type[Client] | type[AsyncClient]
+) -> None:
+    errors: list[BaseException] = []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for kwargs in (
+        {**sim.client_kwargs(), "password": WRONG_PASSWORD},
+        {**sim.client_kwargs(), "base_url": closed},
+        {**sim.client_kwargs(), "password": WRONG_PASSWORD, "encrypted_password": True},
+    ):
+        client = client_class(**kwargs, rate_limit=False, retry=RetryPolicy(max_retries=0))
+        try:
+            if isinstance(client, AsyncClient):
+                await client.general.ping()
+            else:
+                await asyncio.to_thread(client.general.ping)
+        except CapitalError as exc:
+            errors.append(exc)
+        finally:
+            if isinstance(client, AsyncClient):
+                await client.aclose()
+            else:
+                client.close()
+    assert [type(e).__name__ for e in errors] == [
+        "AuthenticationError",
+        "NetworkError",
+        "AuthenticationError",
+    ]
+    texts = [text for error in errors for text in chain_texts(error)]
+    assert_no_secret(texts, {SECRET_API_KEY, SECRET_PASSWORD, WRONG_PASSWORD})
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+async def test_a_refused_login_traceback_with_local_variables_shows_no_password(
+    sim: SimHandle, client_class: type[Client] | type[AsyncClient], encrypted: bool
+) -> None:
+    """Tracebacks printed with locals (pytest --showlocals, rich, error trackers): the SDK's
+    own frames hold no password in a local or in a local's repr. (The caller's frames are the
+    caller's; a constructor's parameters are locals of the constructor.)"""
+
+    def failing_call() -> BaseException:
+        kwargs = {**sim.client_kwargs(), "password": WRONG_PASSWORD}
+        client = client_class(**kwargs, rate_limit=False, encrypted_password=encrypted)
+        del kwargs
+        try:
+            result = client.general.ping()
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
+        except AuthenticationError as exc:
+            return exc
+        finally:
+            if isinstance(client, Client):
+                client.close()
+        raise AssertionError("no error")
+
+    error = await asyncio.to_thread(failing_call)
+    shown: traceback.TracebackException | None = traceback.TracebackException.from_exception(
+        error, capture_locals=True
+    )
+    sdk_frames: list[str] = []
+    while shown is not None:
+        for frame in shown.stack:
+            if f"{os.sep}capitalcom_sdk{os.sep}" in frame.filename:
+                sdk_frames.append(f"{frame.name}: {frame.locals!r}")
+        shown = shown.__cause__ or shown.__context__
+    assert any(line.startswith("login_flow") for line in sdk_frames)  # the login's own frames
+    assert_no_secret(sdk_frames, {WRONG_PASSWORD, SECRET_API_KEY})

@@ -25,6 +25,12 @@ from capitalcom_sdk.errors import (
 )
 from capitalcom_sdk.models.enums import DealStatus, Direction, OrderType
 from capitalcom_sdk.models.general import DealReference
+from capitalcom_sdk.models.requests import (
+    CreateOrderRequest,
+    OpenPositionRequest,
+    UpdateOrderRequest,
+    UpdatePositionRequest,
+)
 from capitalcom_sdk.models.trading import Confirm
 
 DEFAULT_CONFIRM_TIMEOUT = 10.0
@@ -48,6 +54,7 @@ class StopOptions(TypedDict, total=False):
 
 
 def _stops(options: StopOptions) -> dict[str, Any]:
+    """The checked stop/profit options by wire name (the request models accept those)."""
     return check.stops_and_profits(**options)
 
 
@@ -55,22 +62,22 @@ def open_position(
     epic: str, direction: Direction | str, size: float, options: StopOptions
 ) -> ApiCall[DealReference]:
     """``POST /positions`` after validation."""
-    body: dict[str, Any] = {
-        "epic": check.epic(epic),
-        "direction": check.direction(direction),
-        "size": check.size(size),
-    }
-    body.update(_stops(options))
+    body = OpenPositionRequest(
+        epic=check.epic(epic),
+        direction=check.direction(direction),
+        size=check.size(size),
+        **_stops(options),
+    )
     return ep.OPEN_POSITION.call(body=body)
 
 
 def update_position(deal_id: str, options: StopOptions) -> ApiCall[DealReference]:
     """``PUT /positions/{dealId}`` after validation; at least one option is required."""
     deal = check.identifier(deal_id, "dealId")
-    body = _stops(options)
-    if not body:
+    stops = _stops(options)
+    if not stops:
         raise RequestValidationError("body", "nothing to update: give a stop/profit option")
-    return ep.UPDATE_POSITION.call({"dealId": deal}, body=body)
+    return ep.UPDATE_POSITION.call({"dealId": deal}, body=UpdatePositionRequest(**stops))
 
 
 def close_position(deal_id: str) -> ApiCall[DealReference]:
@@ -89,7 +96,7 @@ def create_order(
     now: datetime | None = None,
 ) -> ApiCall[DealReference]:
     """``POST /workingorders`` after validation (``goodTillDate`` aware and in the future)."""
-    body: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "epic": check.epic(epic),
         "direction": check.direction(direction),
         "size": check.size(size),
@@ -97,10 +104,10 @@ def create_order(
         "type": check.order_type(order_type),
     }
     if good_till_date is not None:
-        body["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
-    body.update(_stops(options))
-    check.sides_of_level(body, body["direction"], body["level"])
-    return ep.CREATE_ORDER.call(body=body)
+        fields["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
+    fields.update(_stops(options))
+    check.sides_of_level(fields, fields["direction"], fields["level"])
+    return ep.CREATE_ORDER.call(body=CreateOrderRequest(**fields))
 
 
 def update_order(
@@ -112,15 +119,15 @@ def update_order(
 ) -> ApiCall[DealReference]:
     """``PUT /workingorders/{dealId}`` after validation; at least one field is required."""
     deal = check.identifier(deal_id, "dealId")
-    body: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
     if level is not None:
-        body["level"] = check.positive(level, "level")
+        fields["level"] = check.positive(level, "level")
     if good_till_date is not None:
-        body["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
-    body.update(_stops(options))
-    if not body:
+        fields["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
+    fields.update(_stops(options))
+    if not fields:
         raise RequestValidationError("body", "nothing to update")
-    return ep.UPDATE_ORDER.call({"dealId": deal}, body=body)
+    return ep.UPDATE_ORDER.call({"dealId": deal}, body=UpdateOrderRequest(**fields))
 
 
 def delete_order(deal_id: str) -> ApiCall[DealReference]:

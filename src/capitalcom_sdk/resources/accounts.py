@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
@@ -12,6 +11,7 @@ from capitalcom_sdk.errors import RequestValidationError
 from capitalcom_sdk.models import accounts as models
 from capitalcom_sdk.models.accounts import Preferences, TopUpResult
 from capitalcom_sdk.models.general import StatusResponse
+from capitalcom_sdk.models.requests import TopUpRequest, UpdatePreferencesRequest
 from capitalcom_sdk.resources._base import AsyncResource, SyncResource
 
 
@@ -19,21 +19,20 @@ def update_preferences_call(
     leverages: Mapping[str, int] | None, hedging_mode: bool | None
 ) -> ApiCall[StatusResponse]:
     """``PUT /accounts/preferences`` after validation; at least one argument is required."""
-    body: dict[str, Any] = {}
+    checked: dict[str, int] | None = None
     if leverages is not None:
-        body["leverages"] = check.leverages(leverages)
-    if hedging_mode is not None:
-        if not isinstance(hedging_mode, bool):
-            raise RequestValidationError("hedgingMode", f"must be a bool, got {hedging_mode!r}")
-        body["hedgingMode"] = hedging_mode
-    if not body:
+        checked = check.leverages(leverages)
+    if hedging_mode is not None and not isinstance(hedging_mode, bool):
+        raise RequestValidationError("hedgingMode", f"must be a bool, got {hedging_mode!r}")
+    if checked is None and hedging_mode is None:
         raise RequestValidationError("body", "give leverages and/or hedging_mode")
+    body = UpdatePreferencesRequest(leverages=checked, hedging_mode=hedging_mode)
     return ep.UPDATE_PREFERENCES.call(body=body)
 
 
 def top_up_call(amount: float) -> ApiCall[TopUpResult]:
     """``POST /accounts/topUp`` after validation."""
-    return ep.TOP_UP.call(body={"amount": check.top_up_amount(amount)})
+    return ep.TOP_UP.call(body=TopUpRequest(amount=check.top_up_amount(amount)))
 
 
 class Accounts(SyncResource):

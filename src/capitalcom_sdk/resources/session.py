@@ -6,6 +6,7 @@ from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk.models.general import StatusResponse
+from capitalcom_sdk.models.requests import SwitchAccountRequest
 from capitalcom_sdk.models.session import (
     EncryptionKey,
     LoginResponse,
@@ -17,7 +18,8 @@ from capitalcom_sdk.resources._base import AsyncResource, SyncResource
 
 def switch_account_call(account_id: str) -> ApiCall[SwitchAccountResponse]:
     """``PUT /session`` after validation."""
-    return ep.SWITCH_ACCOUNT.call(body={"accountId": check.identifier(account_id, "accountId")})
+    body = SwitchAccountRequest(account_id=check.identifier(account_id, "accountId"))
+    return ep.SWITCH_ACCOUNT.call(body=body)
 
 
 class Session(SyncResource):

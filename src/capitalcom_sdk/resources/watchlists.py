@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk.models import watchlists as models
 from capitalcom_sdk.models.general import StatusResponse
+from capitalcom_sdk.models.requests import AddToWatchlistRequest, CreateWatchlistRequest
 from capitalcom_sdk.models.watchlists import WatchlistCreated, WatchlistMarkets
 from capitalcom_sdk.resources._base import AsyncResource, SyncResource
 
@@ -20,10 +20,10 @@ def _watchlist(watchlist_id: str) -> dict[str, str]:
 
 def create_call(name: str, epics: Iterable[str]) -> ApiCall[WatchlistCreated]:
     """``POST /watchlists`` after validation (name 1..20 characters, at most 50 epics)."""
-    body: dict[str, Any] = {"name": check.watchlist_name(name)}
+    checked = check.watchlist_name(name)
     listed = list(epics) if not isinstance(epics, str) else [epics]
-    if listed:
-        body["epics"] = check.epic_list(listed, maximum=check.MAX_LIST_EPICS)
+    chosen = check.epic_list(listed, maximum=check.MAX_LIST_EPICS) if listed else None
+    body = CreateWatchlistRequest(name=checked, epics=chosen)
     return ep.CREATE_WATCHLIST.call(body=body)
 
 
@@ -34,7 +34,8 @@ def get_call(watchlist_id: str) -> ApiCall[WatchlistMarkets]:
 
 def add_market_call(watchlist_id: str, epic: str) -> ApiCall[StatusResponse]:
     """``PUT /watchlists/{watchlistId}`` with the epic."""
-    return ep.ADD_TO_WATCHLIST.call(_watchlist(watchlist_id), body={"epic": check.epic(epic)})
+    body = AddToWatchlistRequest(epic=check.epic(epic))
+    return ep.ADD_TO_WATCHLIST.call(_watchlist(watchlist_id), body=body)
 
 
 def remove_market_call(watchlist_id: str, epic: str) -> ApiCall[StatusResponse]:

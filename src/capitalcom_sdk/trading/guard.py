@@ -191,7 +191,7 @@ class Guard:
     @staticmethod
     def account_flow(core: Any) -> Flow[str]:
         """The active account id (asks ``GET /session`` when the client has not logged in)."""
-        account = getattr(core, "account_id", None)
+        account = getattr(core, "session_account", None) or getattr(core, "account_id", None)
         if account is None and getattr(core, "login_response", None) is not None:
             account = core.login_response.current_account_id
         if account is None:

@@ -210,3 +210,88 @@ def test_a_client_never_closed_leaves_no_unclosed_session_report(sim: SimHandle)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "OK"
     assert "nclosed" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "POST"])
+async def test_a_request_lost_on_a_kept_alive_connection_is_never_resent_by_aiohttp(
+    method: str,
+) -> None:
+    """The server answers the first request, reads the second on the same connection and
+    closes without answering. aiohttp on its own reconnects and sends GET/PUT/DELETE again;
+    ours must see exactly one copy, and the error must say "sent"."""
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                received.append(head.split(b"\r\n")[0])
+                if len(received) == 1:
+                    writer.write(response(b"{}"))
+                    await writer.drain()
+                    continue
+                break  # read, then dropped without an answer
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    listener = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+            await http.get(f"http://127.0.0.1:{port}/first")
+            with pytest.raises(httpx.TransportError) as info:
+                await http.request(method, f"http://127.0.0.1:{port}/positions/D1", json={})
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert len(received) == 2, received  # a third one would be aiohttp's own resend
+    assert was_sent(info.value)
+
+
+async def test_a_second_attempt_of_one_request_is_refused_before_it_connects() -> None:
+    """Should aiohttp ever retry on other failures: the guard refuses attempt two itself."""
+    from capitalcom_sdk import _aio
+
+    calls: list[str] = []
+
+    async def handler(request: object) -> object:
+        calls.append("sent")
+        raise AssertionError("unreachable")
+
+    token = _aio._ATTEMPTS.set(_aio._Attempts())
+    try:
+        _aio._ATTEMPTS.get().count = 1  # type: ignore[union-attr]  # the first went out
+        with pytest.raises(_aio._NotRepeated):
+            await _aio._one_attempt(object(), handler)  # type: ignore[arg-type]
+    finally:
+        _aio._ATTEMPTS.reset(token)
+    assert calls == []
+    error = _aio._map_error(_aio._NotRepeated(None), httpx.Request("PUT", "http://x/"))
+    assert was_sent(error)
+
+
+def test_the_aio_transport_uses_no_private_aiohttp_attribute() -> None:
+    """Order safety must not rest on aiohttp internals that a minor release may change."""
+    import ast
+    import inspect
+
+    from capitalcom_sdk import _aio
+
+    tree = ast.parse(inspect.getsource(_aio))
+    private = sorted(
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in {"self", "_aio"})
+    )
+    assert private == [], private

@@ -11,10 +11,18 @@ import pytest
 from capitalcom_sdk import (
     AsyncClient,
     AuthenticationError,
+    CapitalError,
     Client,
     ConfigurationError,
+    NetworkError,
+    OrderOutcomeUnknown,
+    ServerError,
+    SessionExpiredError,
     SessionTokens,
 )
+from capitalcom_sdk._retry import RetryPolicy
+from capitalcom_sdk._transport import MAX_RELOGINS_PER_CALL
+from capitalcom_sdk.models.session import LoginResponse
 from tests.conftest import SimHandle
 
 LOGIN = "POST /api/v1/session"
@@ -217,3 +225,154 @@ def test_no_session_to_export_before_login_or_after_logout(sim: SimHandle) -> No
         assert client.export_session() is None
     with pytest.raises(ValueError, match="both"):
         SessionTokens("", "token")
+
+
+# ---- a failed switch back after a re-login (issue 12, item 2) ------------------------------
+SWITCH_FAULTS = [
+    pytest.param({"kind": "status"}, id="503"),
+    pytest.param({"kind": "drop"}, id="dropped"),
+    pytest.param({"kind": "apply_then_drop"}, id="applied-then-dropped"),
+]
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+def accounts_of(login: LoginResponse) -> tuple[str, str]:
+    preferred = next(a.account_id for a in login.accounts if a.preferred)
+    other = next(a.account_id for a in login.accounts if not a.preferred)
+    return preferred, other
+
+
+def fail_next_switch(sim: SimHandle, fault: dict[str, object]) -> None:
+    sim.state.faults.add({"method": "PUT", "path": "/api/v1/session", "times": 1, **fault})
+
+
+def deal_accounts(sim: SimHandle, *accounts: str) -> dict[str, int]:
+    return {account: len(sim.state.engine.positions(account)) for account in accounts}
+
+
+@pytest.mark.parametrize("fault", SWITCH_FAULTS)
+def test_an_order_after_a_failed_switch_back_lands_on_the_chosen_account(
+    sim: SimHandle, fault: dict[str, object]
+) -> None:
+    with Client(**sim.client_kwargs(), rate_limit=False, retry=NO_RETRY) as client:
+        preferred, other = accounts_of(client.session.login())
+        client.session.switch_account(other)
+        expire_by_idling(sim)
+        fail_next_switch(sim, fault)
+        # The re-login lands on the preferred account; its switch back fails: this call says so.
+        with pytest.raises(CapitalError):
+            client.session.details()
+        assert client._core.tokens.present  # the new session (on the preferred account) is kept
+        client.positions.open("GOLD", "BUY", 1)
+        assert client.session.details().account_id == other
+    assert deal_accounts(sim, preferred, other) == {preferred: 0, other: 1}
+
+
+@pytest.mark.parametrize("fault", SWITCH_FAULTS)
+async def test_an_order_after_a_failed_switch_back_lands_on_the_chosen_account_async(
+    sim: SimHandle, fault: dict[str, object]
+) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False, retry=NO_RETRY) as client:
+        preferred, other = accounts_of(await client.session.login())
+        await client.session.switch_account(other)
+        expire_by_idling(sim)
+        fail_next_switch(sim, fault)
+        with pytest.raises(CapitalError):
+            await client.session.details()
+        await client.positions.open("GOLD", "BUY", 1)
+        assert (await client.session.details()).account_id == other
+    assert deal_accounts(sim, preferred, other) == {preferred: 0, other: 1}
+
+
+def test_an_order_whose_switch_back_keeps_failing_is_not_sent(sim: SimHandle) -> None:
+    """The order itself meets the expiry: re-login, the switch back fails; the next order's
+    switch fails too: neither order is sent on the preferred account."""
+    with Client(**sim.client_kwargs(), rate_limit=False, retry=NO_RETRY) as client:
+        preferred, other = accounts_of(client.session.login())
+        client.session.switch_account(other)
+        expire_by_idling(sim)
+        sim.state.faults.add(
+            {"method": "PUT", "path": "/api/v1/session", "kind": "status", "times": 2}
+        )
+        for _ in range(2):
+            with pytest.raises(ServerError) as info:
+                client.positions.open("GOLD", "BUY", 1)
+            assert not isinstance(info.value, OrderOutcomeUnknown)
+            assert info.value.path == "/api/v1/session"  # the switch failed, not the order
+        posts = sim.state.stats.snapshot()["requests"].get("POST /api/v1/positions", 0)
+        assert posts == 1  # only the first attempt, rejected for the expired session
+        # Once the server answers again, the next order switches first and lands on `other`.
+        client.positions.open("GOLD", "BUY", 1)
+    assert deal_accounts(sim, preferred, other) == {preferred: 0, other: 1}
+
+
+async def test_an_async_order_whose_switch_back_keeps_failing_is_not_sent(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False, retry=NO_RETRY) as client:
+        preferred, other = accounts_of(await client.session.login())
+        await client.session.switch_account(other)
+        expire_by_idling(sim)
+        sim.state.faults.add(
+            {"method": "PUT", "path": "/api/v1/session", "kind": "drop", "times": 2}
+        )
+        for _ in range(2):
+            with pytest.raises(NetworkError) as info:
+                await client.orders.create("GOLD", "BUY", 1, 100.0, "LIMIT")
+            assert not isinstance(info.value, OrderOutcomeUnknown)
+        assert sim.state.engine.working_orders(preferred) == []
+        await client.orders.create("GOLD", "BUY", 1, 100.0, "LIMIT")
+    assert len(sim.state.engine.working_orders(other)) == 1
+    assert sim.state.engine.working_orders(preferred) == []
+
+
+# ---- two expiries while a call waits behind the limiter (issue 12, item 12) ----------------
+async def test_two_expiries_inside_one_queued_call_are_re_logged_not_raised(
+    sim: SimHandle,
+) -> None:
+    """50 tasks behind the 10/s limiter (~5 s of queue): the session ends after the 10th and
+    after the 30th answer. A call rejected by the first expiry waits behind the queue again
+    and meets the second: that is a new expiry of a fresh session, not bad credentials."""
+    done = 0
+
+    async def ping(client: AsyncClient) -> str:
+        nonlocal done
+        status = (await client.general.ping()).status
+        done += 1
+        if done in (10, 30):
+            sim.state.expire_sessions()
+        return status
+
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=True) as client:
+        await client.session.login()
+        results = await asyncio.gather(*(ping(client) for _ in range(50)), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert failures == []
+    assert results == ["OK"] * 50
+    assert logins(sim) == 3  # the first login and one per expiry (single flight)
+
+
+def test_a_session_rejected_after_every_relogin_ends_the_call(sim: SimHandle) -> None:
+    """A server that rejects every fresh session: a bounded number of re-logins, then the
+    error (never a loop)."""
+    with Client(**sim.client_kwargs(), rate_limit=False) as client:
+        client.general.ping()
+        before = logins(sim)
+        sim.state.faults.add(
+            {
+                "method": "GET",
+                "path": "/api/v1/ping",
+                "kind": "status",
+                "status": 401,
+                "errorCode": "error.invalid.session.token",
+                "times": None,
+            }
+        )
+        with pytest.raises(SessionExpiredError):
+            client.general.ping()
+    assert logins(sim) - before == MAX_RELOGINS_PER_CALL
+
+
+@pytest.mark.parametrize("bad", ["token-1234567890\n", "tökén-1234567890", " token-1234567890"])
+def test_session_tokens_that_cannot_be_sent_are_refused_without_showing_them(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"SessionTokens\.cst") as info:
+        SessionTokens(bad, "security-token-1234567890")
+    assert bad.strip() not in str(info.value)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from capitalcom_sdk import AsyncClient, Client
-from capitalcom_sdk._coverage import DEFAULT_TSV, START, client_method, replace_table, rows, table
 from capitalcom_sdk._endpoints import BY_NAME, ENDPOINTS
+from tools.endpoint_coverage import DEFAULT_TSV, START, client_method, replace_table, rows, table
 
 REPO = Path(__file__).resolve().parents[3]
 TSV = REPO.parent / "shared" / "api" / "endpoints.tsv"
@@ -61,10 +61,21 @@ def test_docs_table_is_up_to_date(tsv: Path) -> None:
     text = DOC.read_text(encoding="utf-8")
     assert START in text
     assert replace_table(text, table(tsv)) == text, (
-        "run: python -m capitalcom_sdk._coverage --write docs/client.md"
+        "run: python -m tools.endpoint_coverage --write docs/client.md"
     )
     assert "**36/36**" in text
 
 
 def test_default_tsv_location_is_the_shared_api_folder() -> None:
     assert DEFAULT_TSV == TSV
+
+
+def test_the_installed_packages_never_read_the_shared_folder() -> None:
+    # The coverage tool reads ../shared/api; it lives in tools/, outside the wheel's packages.
+    src = REPO / "src"
+    readers = [
+        path.relative_to(src).as_posix()
+        for path in src.rglob("*.py")
+        if '"shared"' in path.read_text(encoding="utf-8")
+    ]
+    assert readers == []
