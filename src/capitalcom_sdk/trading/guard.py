@@ -133,7 +133,11 @@ def _deal_id_of(call: ApiCall[Any]) -> str:
 
 
 def _with_body(call: ApiCall[Any], body: dict[str, Any]) -> ApiCall[Any]:
-    return replace(call, body=body)
+    """The placement ``call`` with another body (rebuilt, so its request model matches)."""
+    try:
+        return call.endpoint.call(body=body)
+    except TypeError:  # an endpoint without a body model: keep the call's shape
+        return replace(call, body=body)
 
 
 def _confirm_deal_ids(confirm: Confirm) -> list[str]:
