@@ -12,9 +12,14 @@ import uvicorn
 
 from capitalcom_sim.app import create_app
 from capitalcom_sim.config import (
+    CLOSE_WITH_BODY,
     DEFAULT_API_KEY,
     DEFAULT_IDENTIFIER,
     DEFAULT_PASSWORD,
+    DOUBLE_SLASH_PATHS,
+    PRICES_NOT_FOUND,
+    RATE_LIMIT_MODES,
+    TOP_UP_CAP_ERRORS,
     ConfigError,
     SimConfig,
     single_user,
@@ -59,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--start-ms", type=int, default=None, help="simulated start time, epoch ms (default now)"
     )
     parser.add_argument(
-        "--live", action="store_true", help="pretend to be the live server (default: demo)"
+        "--live",
+        action="store_true",
+        help="pretend to be the live server: no hourly order budget, no top-ups (default: demo)",
     )
     parser.add_argument(
         "--tick-ms",
@@ -81,6 +88,51 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="close the worst positions below this equity/margin fraction; 'off' disables "
         "(default 0.5)",
+    )
+    fidelity = parser.add_argument_group(
+        "fidelity choices", "where the real servers' behaviour is weakly known (docs/simulator.md)"
+    )
+    fidelity.add_argument(
+        "--reject-previous-security-token",
+        action="store_true",
+        help="after PUT /session only the new X-SECURITY-TOKEN works (default: the old ones too)",
+    )
+    fidelity.add_argument(
+        "--rate-limit-mode",
+        choices=RATE_LIMIT_MODES,
+        default=None,
+        help="exact sliding windows (default) or token buckets (bursts up to ~2x at the start)",
+    )
+    fidelity.add_argument(
+        "--prices-not-found",
+        choices=PRICES_NOT_FOUND,
+        default=None,
+        help="a GET /prices window without bars: 404 error.prices.not-found (default) or bare 404",
+    )
+    fidelity.add_argument(
+        "--closed-bar-lag-ms",
+        type=int,
+        default=None,
+        help="GET /prices serves bars as of this long ago (default 0)",
+    )
+    fidelity.add_argument(
+        "--double-slash-paths",
+        choices=DOUBLE_SLASH_PATHS,
+        default=None,
+        help="//api/v1/... paths: 404 (default) or served as /api/v1/...",
+    )
+    fidelity.add_argument(
+        "--close-with-body",
+        choices=CLOSE_WITH_BODY,
+        default=None,
+        help="DELETE /positions/{id} with a size body: close it all (default) or 404",
+    )
+    fidelity.add_argument(
+        "--top-up-cap-error",
+        choices=TOP_UP_CAP_ERRORS,
+        default=None,
+        help="a top-up past the demo cap: error.invalid.balance.maxvalue (default) or "
+        "account.limit.reached",
     )
     parser.add_argument(
         "--log-level", default="warning", help="uvicorn log level (default warning)"
@@ -122,6 +174,19 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         settings["overnight_fees"] = False
     if args.stop_out_level is not None:
         settings["stop_out_level"] = _stop_out_level(args.stop_out_level)
+    if args.reject_previous_security_token:
+        settings["accept_previous_security_token"] = False
+    for name in (
+        "rate_limit_mode",
+        "prices_not_found",
+        "closed_bar_lag_ms",
+        "double_slash_paths",
+        "close_with_body",
+        "top_up_cap_error",
+    ):
+        value = getattr(args, name)
+        if value is not None:
+            settings[name] = value
     if args.users:
         return SimConfig.from_file(args.users, **settings)
     return SimConfig(users=(single_user(args.api_key, args.identifier, args.password),), **settings)
@@ -175,6 +240,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"  ticks: {config.tick_ms} ms  confirm lag: {config.confirm_lag_ms} ms"
         f"  overnight fees: {'on' if config.overnight_fees else 'off'}  stop-out: {stop_out}",
+        flush=True,
+    )
+    previous = "accepted" if config.accept_previous_security_token else "refused"
+    print(
+        f"  previous security token: {previous}  rate limit mode: {config.rate_limit_mode}"
+        f"  empty prices: {config.prices_not_found}  closed bar lag: {config.closed_bar_lag_ms} ms"
+        f"  // paths: {config.double_slash_paths}  close with body: {config.close_with_body}"
+        f"  top-up cap: {config.top_up_cap_error}",
         flush=True,
     )
     print(f"  control plane: http://{host}:{port}/_sim/  (docs/simulator.md)", flush=True)

@@ -40,7 +40,7 @@ _HTTP_ERROR_CODES = {
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response(exc, request)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -25,10 +25,24 @@ _FILE_SETTINGS = {
     "confirmLagMs": "confirm_lag_ms",
     "overnightFees": "overnight_fees",
     "stopOutLevel": "stop_out_level",
+    "acceptPreviousSecurityToken": "accept_previous_security_token",
+    "rateLimitMode": "rate_limit_mode",
+    "pricesNotFound": "prices_not_found",
+    "closedBarLagMs": "closed_bar_lag_ms",
+    "doubleSlashPaths": "double_slash_paths",
+    "closeWithBody": "close_with_body",
+    "topUpCapError": "top_up_cap_error",
     "confirmTtlMs": "confirm_ttl_ms",
     "overnightFeeClock": "overnight_fee_clock",
     "guaranteedStopRequiredEpics": "guaranteed_stop_required_epics",
 }
+
+# Values of the choice-valued options (docs/simulator.md "Evidence and choices").
+RATE_LIMIT_MODES = ("window", "bucket")
+PRICES_NOT_FOUND = ("error-code", "bare")
+DOUBLE_SLASH_PATHS = ("not-found", "serve")
+CLOSE_WITH_BODY = ("close", "not-found")
+TOP_UP_CAP_ERRORS = ("balance-maxvalue", "account-limit")
 
 
 class ConfigError(ValueError):
@@ -45,6 +59,7 @@ class AccountConfig:
     balance: float = 10_000.0
     preferred: bool = False
     account_type: str = "CFD"
+    trailing_stops_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,8 +88,11 @@ class UserConfig:
 
 
 def default_accounts(client_index: int = 0) -> tuple[AccountConfig, ...]:
-    """Every user has at least two accounts, as on the real platform (USD preferred, EUR)."""
-    base = 12345678901234567 + client_index * 1000
+    """Two accounts (USD preferred, EUR) with 18-digit ids, the length of a recorded live login.
+
+    Users may have one account (as that recorded login does) or several.
+    """
+    base = 123456789012345678 + client_index * 1000
     return (
         AccountConfig(str(base), "USD", "USD", 10_000.0, preferred=True),
         AccountConfig(str(base + 1), "EUR", "EUR", 5_000.0),
@@ -101,9 +119,29 @@ class SimConfig:
     Market and trading: ``tick_ms`` is the quote grid (quotes change only on multiples of it; it
     must divide a minute into 4 or more ticks); ``confirm_lag_ms`` makes a deal confirmation
     answer 404 until that much simulated time has passed after the write (to test clients that
-    poll); ``overnight_fees`` charges the instruments' overnight rates daily at 22:00 UTC;
-    ``stop_out_level`` closes the worst positions when equity falls below that fraction of the
-    margin (None: never).
+    poll); ``overnight_fees`` charges the instruments' overnight rates daily (when: see
+    ``overnight_fee_clock``); ``stop_out_level`` closes the worst positions when equity falls
+    below that fraction of the margin (None: never).
+
+    Fidelity choices where the real servers' behaviour is only weakly known (each is documented
+    with its evidence in docs/simulator.md "Evidence and choices"):
+
+    * ``accept_previous_security_token``: after ``PUT /session`` the security tokens issued
+      before the switch keep working (for the now active account); False: only the new one.
+    * ``rate_limit_mode``: ``"window"`` (exact sliding windows, the default: a bot that passes
+      them is safe) or ``"bucket"`` (token buckets of the same capacity refilled at the same
+      average rate, e.g. 10 and 10/s: up to ~20 requests in the first second).
+    * ``prices_not_found``: a ``GET /prices`` window without bars is ``404
+      error.prices.not-found`` (``"error-code"``) or a 404 with an empty body (``"bare"``).
+    * ``closed_bar_lag_ms``: ``GET /prices`` serves bars as of this long ago (a bar that closed
+      less than this ago still looks unfinished; the next one is not there yet).
+    * ``double_slash_paths``: ``//api/v1/...`` answered 404 ``error.not-found.route``
+      (``"not-found"``) or served as ``/api/v1/...`` (``"serve"``).
+    * ``close_with_body``: ``DELETE /positions/{dealId}`` with a JSON body holding ``size``
+      closes the whole position (``"close"``) or is ``404 error.not-found.dealId``.
+    * ``top_up_cap_error``: a top-up past the demo balance cap is ``400
+      error.invalid.balance.maxvalue: 100000.0`` (``"balance-maxvalue"``) or ``400
+      account.limit.reached`` (``"account-limit"``).
 
     Engine fidelity options (evidence in docs/simulator-engine-notes.md): ``confirm_ttl_ms``
     makes a confirmation answer 404 once it is that old (simulated ms; None: kept, the default);
@@ -127,6 +165,13 @@ class SimConfig:
     confirm_lag_ms: int = 0
     overnight_fees: bool = True
     stop_out_level: float | None = 0.5
+    accept_previous_security_token: bool = True
+    rate_limit_mode: str = "window"
+    prices_not_found: str = "error-code"
+    closed_bar_lag_ms: int = 0
+    double_slash_paths: str = "not-found"
+    close_with_body: str = "close"
+    top_up_cap_error: str = "balance-maxvalue"
     confirm_ttl_ms: int | None = None
     overnight_fee_clock: str = "new_york"
     guaranteed_stop_required_epics: tuple[str, ...] = ()
@@ -155,6 +200,24 @@ class SimConfig:
             raise ConfigError(
                 f"stop_out_level must be in (0, 1] or null, got {self.stop_out_level!r}"
             )
+        if not isinstance(self.accept_previous_security_token, bool):
+            raise ConfigError(
+                "accept_previous_security_token must be true or false, "
+                f"got {self.accept_previous_security_token!r}"
+            )
+        for name, allowed in (
+            ("rate_limit_mode", RATE_LIMIT_MODES),
+            ("prices_not_found", PRICES_NOT_FOUND),
+            ("double_slash_paths", DOUBLE_SLASH_PATHS),
+            ("close_with_body", CLOSE_WITH_BODY),
+            ("top_up_cap_error", TOP_UP_CAP_ERRORS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        lag = self.closed_bar_lag_ms
+        if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= 3_600_000:
+            raise ConfigError(f"closed_bar_lag_ms must be an integer in [0, 3600000], got {lag!r}")
         self._check_engine_options()
 
     def _check_engine_options(self) -> None:
@@ -216,13 +279,20 @@ def _account_from_dict(a: Any, where: str, first: bool) -> AccountConfig:
     if not isinstance(balance, int | float) or isinstance(balance, bool):
         raise ConfigError(f"{where}.balance: must be a number")
     currency = str(a.get("currency", "USD"))
+    name = a.get("accountName", currency)
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.accountName: must be a string (may be empty)")
+    trailing = a.get("trailingStopsEnabled", False)
+    if not isinstance(trailing, bool):
+        raise ConfigError(f"{where}.trailingStopsEnabled: must be true or false")
     return AccountConfig(
         account_id=_require_str(a, "accountId", where),
-        account_name=str(a.get("accountName", currency)),
+        account_name=name,
         currency=currency,
         balance=float(balance),
         preferred=bool(a.get("preferred", first)),
         account_type=str(a.get("accountType", "CFD")),
+        trailing_stops_enabled=trailing,
     )
 
 
@@ -268,8 +338,8 @@ def validate_users(users: tuple[UserConfig, ...]) -> None:
             raise ConfigError(f"users[{i}].clientId: duplicate client id {user.client_id}")
         seen_keys.add(user.api_key)
         seen_clients.add(user.client_id)
-        if len(user.accounts) < 2:
-            raise ConfigError(f"users[{i}].accounts: every user needs at least two accounts")
+        if not user.accounts:
+            raise ConfigError(f"users[{i}].accounts: every user needs at least one account")
         if sum(a.preferred for a in user.accounts) > 1:
             raise ConfigError(f"users[{i}].accounts: at most one account may be preferred")
         for account in user.accounts:

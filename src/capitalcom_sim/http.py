@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from capitalcom_sim import numbers
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.sessions import Session
 from capitalcom_sim.state import SimState
@@ -30,26 +31,76 @@ def sim_state(request: Request) -> SimState:
     return state
 
 
-def json_response(payload: Any, status: int = 200, session: Session | None = None) -> Response:
-    """A JSON response with the real servers' headers; echoes the session tokens when given."""
+EXPOSE_HEADERS = "CST, X-SECURITY-TOKEN"
+_SESSION_KEY = "capitalcom_sim.session"
+
+# Error answers and the session headers they carry (docs/simulator.md "Errors and robustness"). In
+# the official examples an error raised once the request is authenticated carries CST and
+# X-SECURITY-TOKEN (24 of 29); the two request-validation errors below do not: the watchlist
+# name-length check carries none, the navigation limit check only Access-Control-Expose-Headers.
+# Errors before authentication (login, missing or dead tokens) have no session to echo.
+NO_SESSION_HEADERS = "none"
+EXPOSE_ONLY = "expose-only"
+_ERROR_HEADER_EXCEPTIONS = {
+    "error.size.createwatchlistrequest.name": NO_SESSION_HEADERS,
+    "error.invalid.limit": EXPOSE_ONLY,
+}
+
+
+def json_response(
+    payload: Any,
+    status: int = 200,
+    session: Session | None = None,
+    *,
+    wire_numbers: bool = True,
+) -> Response:
+    """A JSON response with the real servers' headers; echoes the session tokens when given.
+
+    ``wire_numbers`` writes numbers as the recordings do (``capitalcom_sim.numbers``); turn it
+    off only for payloads none of its fields occur in.
+    """
+    if wire_numbers:
+        numbers.apply(payload)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     headers = dict(COMMON_HEADERS)
     if session is not None:
         headers["CST"] = session.cst
         headers["X-SECURITY-TOKEN"] = session.security_token
-        headers["Access-Control-Expose-Headers"] = "CST, X-SECURITY-TOKEN"
+        headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
-def error_response(error: ApiError) -> Response:
-    return json_response({"errorCode": error.error_code}, status=error.status)
+def request_session(request: Request | None) -> Session | None:
+    """The session this request authenticated with, if it got that far."""
+    if request is None:
+        return None
+    session = request.scope.get("state", {}).get(_SESSION_KEY)
+    return session if isinstance(session, Session) else None
+
+
+def error_response(error: ApiError, request: Request | None = None) -> Response:
+    """``{"errorCode": ...}``; with the session headers when the request was authenticated."""
+    session = request_session(request)
+    policy = _ERROR_HEADER_EXCEPTIONS.get(error.code)
+    if policy is None:
+        return json_response({"errorCode": error.error_code}, status=error.status, session=session)
+    response = json_response({"errorCode": error.error_code}, status=error.status)
+    if policy == EXPOSE_ONLY and session is not None:
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    return response
 
 
 def authenticate(request: Request) -> Session:
-    """The session named by the request's CST / X-SECURITY-TOKEN headers (or an ApiError)."""
-    return sim_state(request).sessions.authenticate(
+    """The session named by the request's CST / X-SECURITY-TOKEN headers (or an ApiError).
+
+    The session is remembered on the request so that an error answer raised later carries the
+    session headers, as the real servers' do.
+    """
+    session = sim_state(request).sessions.authenticate(
         request.headers.get("cst"), request.headers.get("x-security-token")
     )
+    request.scope.setdefault("state", {})[_SESSION_KEY] = session
+    return session
 
 
 def _reject_constant(name: str) -> Any:

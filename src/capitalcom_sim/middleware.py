@@ -30,6 +30,7 @@ UNMATCHED = "(unmatched)"
 TOO_LARGE = "error.request.too-large"
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _TEMPLATE_CACHE_SIZE = 4096
+_SLASH_RUNS = re.compile(r"/{2,}")
 _RAW_COMMON_HEADERS = [
     (name.lower().encode("latin-1"), value.encode("latin-1"))
     for name, value in COMMON_HEADERS.items()
@@ -119,6 +120,11 @@ class PlatformMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if "//" in path and self.state.config.double_slash_paths == "serve":
+            # SimConfig.double_slash_paths="serve": //api/v1/ping is /api/v1/ping. By default
+            # such paths match no route (404 error.not-found.route), see docs/simulator.md.
+            path = _SLASH_RUNS.sub("/", path)
+            scope = dict(scope, path=path, raw_path=path.encode("latin-1", "replace"))
         if not path.startswith(API_PREFIX):
             await self._guarded(scope, receive, send)
             return

@@ -1,8 +1,14 @@
-"""The documented rate limits (CONTRACTS section 3) as sliding windows on real monotonic time.
+"""The documented rate limits (CONTRACTS section 3) on real monotonic time.
+
+Two modes. ``"window"`` (the default): exact sliding windows, at most N requests in any span of
+the limit's length. ``"bucket"``: a token bucket per limit with capacity N, refilled at N per
+span (the general limit: capacity 10, 10 per second, so up to ~20 requests in the first second
+of a burst); this is what the official MCP server's own limiter does and what clients built that
+way report passing against the real demo server (docs/simulator.md "Rate limits").
 
 A request is admitted only when every limit that applies to it has room; an admitted request is
-recorded in all of them, a rejected one in none (so a client that backs off recovers after one
-window). Thread-safe.
+recorded in (takes a token from) all of them, a rejected one in none (so a client that backs off
+recovers). Thread-safe.
 """
 
 from __future__ import annotations
@@ -62,17 +68,31 @@ def limits_for(method: str, path: str, caller: Caller, demo: bool) -> list[tuple
     return applicable
 
 
+MODES = ("window", "bucket")
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
 class RateLimiter:
-    """Sliding-window counters keyed by (limit, bucket)."""
+    """Sliding-window counters (or token buckets) keyed by (limit, bucket key)."""
 
     def __init__(
         self,
         limits: dict[str, tuple[int, float]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        mode: str = "window",
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"rate limit mode must be one of {MODES}, got {mode!r}")
         self.limits = dict(limits or LIMITS)
+        self.mode = mode
         self._monotonic = monotonic
         self._windows: dict[tuple[str, str], deque[float]] = {}
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._lock = threading.Lock()
         self._admitted = 0
 
@@ -81,6 +101,8 @@ class RateLimiter:
         if not applicable:
             return None
         now = self._monotonic()
+        if self.mode == "bucket":
+            return self._admit_buckets(applicable, now)
         with self._lock:
             windows = []
             for name, key in applicable:
@@ -100,6 +122,27 @@ class RateLimiter:
                 self._sweep(now)
             return None
 
+    def _admit_buckets(self, applicable: list[tuple[str, str]], now: float) -> str | None:
+        with self._lock:
+            buckets = []
+            for name, key in applicable:
+                capacity, span = self.limits[name]
+                bucket = self._buckets.get((name, key))
+                if bucket is None:
+                    bucket = self._buckets[(name, key)] = _Bucket(float(capacity), now)
+                refill = (now - bucket.updated) * capacity / span
+                bucket.tokens = min(float(capacity), bucket.tokens + refill)
+                bucket.updated = now
+                if bucket.tokens < 1.0 - 1e-9:
+                    return name
+                buckets.append(bucket)
+            for bucket in buckets:
+                bucket.tokens -= 1.0
+            self._admitted += 1
+            if self._admitted % _SWEEP_EVERY == 0:
+                self._sweep(now)
+            return None
+
     def _sweep(self, now: float) -> None:
         """Forget idle buckets (e.g. one per unknown API key) so memory stays bounded."""
         idle = [
@@ -109,13 +152,21 @@ class RateLimiter:
         ]
         for key in idle:
             del self._windows[key]
+        full = [
+            key
+            for key, bucket in self._buckets.items()
+            if now - bucket.updated >= self.limits[key[0]][1]  # refilled to capacity by now
+        ]
+        for key in full:
+            del self._buckets[key]
 
     def bucket_count(self) -> int:
-        """How many (limit, key) windows are kept (tests)."""
+        """How many (limit, key) windows or buckets are kept (tests)."""
         with self._lock:
-            return len(self._windows)
+            return len(self._windows) + len(self._buckets)
 
     def clear(self) -> None:
         """Forget every recorded request."""
         with self._lock:
             self._windows.clear()
+            self._buckets.clear()

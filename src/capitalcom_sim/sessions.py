@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from capitalcom_sim.config import UserConfig
 from capitalcom_sim.engine.clock import Clock
@@ -13,7 +13,11 @@ from capitalcom_sim.errors import ApiError
 
 @dataclass
 class Session:
-    """One logged-in session; ``account_id`` is the active financial account."""
+    """One logged-in session; ``account_id`` is the active financial account.
+
+    ``security_token`` is the current X-SECURITY-TOKEN (the one answers carry);
+    ``previous_security_tokens`` the ones an account switch replaced.
+    """
 
     cst: str
     security_token: str
@@ -21,6 +25,7 @@ class Session:
     account_id: str
     created_ms: int
     last_used_ms: int
+    previous_security_tokens: list[str] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return f"Session(client_id={self.user.client_id!r}, account_id={self.account_id!r})"
@@ -29,10 +34,18 @@ class Session:
 class SessionStore:
     """Issues and checks session tokens on the simulator's clock. Thread-safe."""
 
-    def __init__(self, clock: Clock, idle_seconds: float, max_seconds: float) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        idle_seconds: float,
+        max_seconds: float,
+        *,
+        accept_previous_security_token: bool = True,
+    ) -> None:
         self._clock = clock
         self.idle_ms = int(idle_seconds * 1000)
         self.max_ms = int(max_seconds * 1000)
+        self.accept_previous_security_token = accept_previous_security_token
         self._by_cst: dict[str, Session] = {}
         self._lock = threading.Lock()
 
@@ -68,16 +81,16 @@ class SessionStore:
 
         Raises 400 ``error.null.client.token`` when a token is missing and 401
         ``error.invalid.session.token`` when they are unknown, idle too long or past the hard
-        lifetime.
+        lifetime. A security token that an account switch replaced still authenticates (for
+        the now active account) unless the store was built with
+        ``accept_previous_security_token=False``.
         """
         if not cst or not security_token:
             raise ApiError(400, "error.null.client.token")
         now = self._clock.now_ms()
         with self._lock:
             session = self._by_cst.get(cst)
-            if session is None or not secrets.compare_digest(
-                session.security_token, security_token
-            ):
+            if session is None or not self._token_matches(session, security_token):
                 raise ApiError(401, "error.invalid.session.token")
             if self._expired(session, now):
                 del self._by_cst[cst]
@@ -85,12 +98,21 @@ class SessionStore:
             session.last_used_ms = now
             return session
 
+    def _token_matches(self, session: Session, security_token: str) -> bool:
+        candidates = [session.security_token]
+        if self.accept_previous_security_token:
+            candidates += session.previous_security_tokens
+        # every candidate is compared (no early exit) so timing says nothing about which matched
+        matches = [secrets.compare_digest(c, security_token) for c in candidates]
+        return any(matches)
+
     def _expired(self, session: Session, now: int) -> bool:
         return now - session.last_used_ms > self.idle_ms or now - session.created_ms > self.max_ms
 
     def rotate_security_token(self, session: Session) -> None:
         """Issue a new X-SECURITY-TOKEN (the real servers do on account switch)."""
         with self._lock:
+            session.previous_security_tokens.append(session.security_token)
             session.security_token = secrets.token_urlsafe(18)
 
     def switch_account(self, session: Session, account_id: str) -> str:
@@ -98,6 +120,7 @@ class SessionStore:
         with self._lock:
             previous = session.account_id
             session.account_id = account_id
+            session.previous_security_tokens.append(session.security_token)
             session.security_token = secrets.token_urlsafe(18)
             return previous
 

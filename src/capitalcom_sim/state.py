@@ -70,9 +70,14 @@ class SimState:
         state = cls(
             config=config,
             clock=clock,
-            sessions=SessionStore(clock, config.session_idle_seconds, config.session_max_seconds),
+            sessions=SessionStore(
+                clock,
+                config.session_idle_seconds,
+                config.session_max_seconds,
+                accept_previous_security_token=config.accept_previous_security_token,
+            ),
             keys=EncryptionKeys(int(config.encryption_key_window_seconds * 1000)),
-            limiter=RateLimiter(),
+            limiter=RateLimiter(mode=config.rate_limit_mode),
             faults=FaultStore(config.seed),
             stats=Stats(),
             engine=_build_engine(config, clock),

@@ -58,7 +58,7 @@ def ok_frame(destination: str, correlation_id: str | None, payload: dict[str, An
 def quote_frame(epic: str, bid: float, offer: float, t_ms: int, tick_ms: int) -> str:
     step = t_ms // tick_ms
     bid_qty = float(1000 + (step * 7919 + len(epic) * 104729) % 9000)
-    offer_qty = float(1000 + (step * 6841 + len(epic) * 130363) % 9000)
+    offer_qty = bid_qty  # equal on both sides, as on every recorded real quote (sim-wire)
     payload = {
         "epic": epic,
         "product": "CFD",

@@ -38,7 +38,7 @@ def test_markets_search_details_and_navigation(client: Client) -> None:
 
 
 def test_prices_and_paged_history(client: Client) -> None:
-    assert len(client.prices.get(EPIC, "MINUTE", max=10).prices) == 10
+    assert len(client.prices.get(EPIC, "MINUTE", max_bars=10).prices) == 10
     start = datetime.now(UTC) - timedelta(hours=20)
     bars = client.prices.history(EPIC, "MINUTE", start).prices  # more than 1000: two requests
     assert len(bars) > 1000

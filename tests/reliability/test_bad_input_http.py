@@ -159,10 +159,10 @@ CASES: list[Bad] = [
         codes=_codes("error.invalid.size.maxvalue", "error.invalid.size"),
     ),
     Bad(
-        "open size string",
+        "open size non-numeric string",
         "POST",
         POS,
-        {"epic": "GOLD", "direction": "BUY", "size": "1"},
+        {"epic": "GOLD", "direction": "BUY", "size": "one"},
         codes=_codes("error.invalid.size"),
     ),
     Bad(
@@ -366,7 +366,7 @@ CASES: list[Bad] = [
         "order level string",
         "POST",
         WO,
-        {"epic": "GOLD", "direction": "BUY", "size": 1, "level": "2000", "type": "LIMIT"},
+        {"epic": "GOLD", "direction": "BUY", "size": 1, "level": "two thousand", "type": "LIMIT"},
         codes=_codes("error.invalid.level"),
     ),
     Bad(
@@ -892,7 +892,7 @@ CASES: list[Bad] = [
         "topup string",
         "POST",
         "/accounts/topUp",
-        {"amount": "100"},
+        {"amount": "a hundred"},
         codes=_codes("error.invalid.amount"),
     ),
     Bad(

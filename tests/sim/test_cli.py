@@ -33,7 +33,7 @@ def _cli(*extra: str) -> Iterator[tuple[str, list[str]]]:
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(4)]
+        lines = [proc.stdout.readline() for _ in range(5)]
         url = lines[0].strip().rsplit(" ", 1)[-1]
         deadline = time.monotonic() + 10
         while True:
@@ -173,7 +173,7 @@ BOB: dict[str, Any] = USERS["users"][1]
     [
         ({"users": []}, "non-empty list"),
         ({"users": [{"identifier": "a", "password": "p"}]}, "users[0].apiKey"),
-        ({"users": [{**BOB, "accounts": [{"accountId": "1"}]}]}, "at least two accounts"),
+        ({"users": [{**BOB, "accounts": []}]}, "at least one account"),
         ({"users": [BOB], "colour": "red"}, "unknown keys"),
         ({"users": [BOB, BOB]}, "duplicate API key"),
         ({"users": [{**BOB, "accounts": [{"accountId": "1", "balance": "x"}]}]}, "balance"),
@@ -194,3 +194,102 @@ def test_bad_users_file_exits_with_status_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "non-empty list" in result.stderr
+
+
+def test_fidelity_options_from_flags_and_file(tmp_path: Path) -> None:
+    defaults = config_from_args(build_parser().parse_args([]))
+    assert (
+        defaults.accept_previous_security_token,
+        defaults.rate_limit_mode,
+        defaults.prices_not_found,
+        defaults.closed_bar_lag_ms,
+        defaults.double_slash_paths,
+        defaults.close_with_body,
+        defaults.top_up_cap_error,
+    ) == (True, "window", "error-code", 0, "not-found", "close", "balance-maxvalue")
+    flags = [
+        "--reject-previous-security-token",
+        "--rate-limit-mode", "bucket",
+        "--prices-not-found", "bare",
+        "--closed-bar-lag-ms", "10000",
+        "--double-slash-paths", "serve",
+        "--close-with-body", "not-found",
+        "--top-up-cap-error", "account-limit",
+    ]  # fmt: skip
+    config = config_from_args(build_parser().parse_args(flags))
+    assert (
+        config.accept_previous_security_token,
+        config.rate_limit_mode,
+        config.prices_not_found,
+        config.closed_bar_lag_ms,
+        config.double_slash_paths,
+        config.close_with_body,
+        config.top_up_cap_error,
+    ) == (False, "bucket", "bare", 10_000, "serve", "not-found", "account-limit")
+
+    settings = {
+        "acceptPreviousSecurityToken": False,
+        "rateLimitMode": "bucket",
+        "pricesNotFound": "bare",
+        "closedBarLagMs": 10_000,
+        "doubleSlashPaths": "serve",
+        "closeWithBody": "not-found",
+        "topUpCapError": "account-limit",
+    }
+    path = _users_file(tmp_path, {**USERS, **settings})
+    from_file = config_from_args(build_parser().parse_args(["--users", str(path)]))
+    assert from_file.rate_limit_mode == "bucket"
+    assert from_file.closed_bar_lag_ms == 10_000
+    assert from_file.accept_previous_security_token is False
+    assert from_file.top_up_cap_error == "account-limit"
+    overridden = build_parser().parse_args(["--users", str(path), "--rate-limit-mode", "window"])
+    assert config_from_args(overridden).rate_limit_mode == "window"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"rateLimitMode": "leaky"}, "rate_limit_mode must be one of window, bucket"),
+        ({"closedBarLagMs": -1}, "closed_bar_lag_ms"),
+        ({"closedBarLagMs": True}, "closed_bar_lag_ms"),
+        ({"acceptPreviousSecurityToken": "yes"}, "accept_previous_security_token"),
+        ({"doubleSlashPaths": "maybe"}, "double_slash_paths"),
+        ({"pricesNotFound": 404}, "prices_not_found"),
+    ],
+)
+def test_bad_fidelity_options_name_the_option(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SimConfig.from_dict({**USERS, **settings})
+
+
+def test_accounts_may_be_one_with_an_empty_name_and_trailing_stops_off() -> None:
+    one = [{"accountId": "178500000000000001", "accountName": "", "trailingStopsEnabled": True}]
+    config = SimConfig.from_dict({"users": [{**BOB, "accounts": one}]})
+    (account,) = config.users[0].accounts
+    assert (account.account_name, account.trailing_stops_enabled) == ("", True)
+    with pytest.raises(ConfigError, match="trailingStopsEnabled"):
+        SimConfig.from_dict(
+            {"users": [{**BOB, "accounts": [{"accountId": "1", "trailingStopsEnabled": 1}]}]}
+        )
+
+
+def test_the_start_banner_names_the_fidelity_choices() -> None:
+    with _cli("--port", "0", "--rate-limit-mode", "bucket") as (_, lines):
+        pass
+    assert "rate limit mode: bucket" in lines[4]
+    assert "previous security token: accepted" in lines[4]
+
+
+def test_every_flag_and_users_file_setting_is_documented() -> None:
+    """docs/simulator.md lists every command-line flag and every users-file setting."""
+    from capitalcom_sim.config import _FILE_SETTINGS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text()
+    flags = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert sorted(f for f in flags if f"`{f}" not in docs) == []
+    assert sorted(k for k in _FILE_SETTINGS if f"`{k}`" not in docs) == []

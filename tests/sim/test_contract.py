@@ -8,6 +8,12 @@ of the example body exists with the same JSON type (recursively; list items are 
 the keys common to all example items). An error example matches when the status and the
 errorCode (before any ':') are the same.
 
+The same replay (run once, module fixture ``outcomes``) also checks two wire details:
+* error answers carry CST / X-SECURITY-TOKEN exactly where the example does (and
+  Access-Control-Expose-Headers where the example has it);
+* whole numbers are written as the example writes them, path by path (``marginFactor: 10`` an
+  integer, a position's ``size: 1.0`` a float), wherever the example is unambiguous.
+
 Documented exceptions (the example contradicts the current documentation, SPEC 11):
 * ``GET /markets`` without parameters: the 2022 example answers 400 ``error.null.epic``; since
   4 Aug 2023 the docs say it returns every market (SPEC 11-Q6). The simulator follows the docs;
@@ -82,6 +88,7 @@ class Example:
     headers: dict[str, str]
     body: str | None
     expected: Any
+    header_names: frozenset[str] = frozenset()
 
     @property
     def is_error(self) -> bool:
@@ -98,6 +105,8 @@ class Outcome:
     status: int | None
     problems: list[str] = field(default_factory=list)
     exception: str | None = None
+    actual: Any = None
+    header_names: frozenset[str] = frozenset()
 
     @property
     def matched(self) -> bool:
@@ -129,6 +138,7 @@ def load_examples(path: Path) -> list[Example]:
                 }
                 body = (original.get("body") or {}).get("raw")
                 text = response.get("body") or ""
+                names = frozenset(h["key"].lower() for h in response.get("header") or [])
                 examples.append(
                     Example(
                         folder=folder,
@@ -141,6 +151,7 @@ def load_examples(path: Path) -> list[Example]:
                         headers=headers,
                         body=body,
                         expected=json.loads(text) if text.strip() else None,
+                        header_names=names,
                     )
                 )
 
@@ -370,7 +381,9 @@ def run_example(harness: Harness, example: Example) -> Outcome:
             response = harness.http.request(method, url, headers=headers, content=content)
     except Exception as exc:  # a failed setup step is reported as this example's failure
         return Outcome(example, None, exception=f"{type(exc).__name__}: {exc}")
-    outcome = Outcome(example, response.status_code)
+    outcome = Outcome(
+        example, response.status_code, header_names=frozenset(k.lower() for k in response.headers)
+    )
     if response.status_code != example.status:
         outcome.problems.append(f"status {response.status_code}: {response.text[:160]}")
         return outcome
@@ -379,6 +392,7 @@ def run_example(harness: Harness, example: Example) -> Outcome:
     except ValueError:
         outcome.problems.append(f"not JSON: {response.text[:80]}")
         return outcome
+    outcome.actual = actual
     if example.is_error:
         if bare_code(actual) != bare_code(example.expected):
             outcome.problems.append(f"errorCode {actual} instead of {example.expected}")
@@ -407,11 +421,16 @@ def _collection_or_skip() -> Path:
     pytest.skip(f"Postman collection not found at {COLLECTION} (set REQUIRE_CONTRACT=1 to fail)")
 
 
+@pytest.fixture(scope="module")
+def outcomes(harness: Harness) -> list[Outcome]:
+    """Every example replayed once; the tests below judge different aspects of the answers."""
+    return [run_example(harness, example) for example in load_examples(_collection_or_skip())]
+
+
 def test_every_postman_example_against_the_simulator(
-    harness: Harness, request: pytest.FixtureRequest
+    outcomes: list[Outcome], request: pytest.FixtureRequest
 ) -> None:
-    examples = load_examples(_collection_or_skip())
-    outcomes = [run_example(harness, example) for example in examples]
+    examples = [o.example for o in outcomes]
 
     matched = [o for o in outcomes if o.matched]
     summary = f"contract: matched {len(matched)}/{len(outcomes)} Postman examples"
@@ -440,6 +459,122 @@ def test_every_postman_example_against_the_simulator(
     for outcome in outcomes:  # documented exceptions must still follow the current docs
         if (outcome.example.method, outcome.example.name) in DOCUMENTED_EXCEPTIONS:
             assert outcome.status == 200
+
+
+SESSION_HEADERS = ("cst", "x-security-token")
+
+
+def header_problems(outcome: Outcome) -> list[str]:
+    """Session headers the example's answer has and the simulator's lacks, or the reverse.
+
+    ``Access-Control-Expose-Headers`` is compared only where the example has it: the 2022
+    recordings dropped it from most answers, the 2026 server logs show it next to the tokens.
+    """
+    wanted, got = outcome.example.header_names, outcome.header_names
+    problems = [
+        f"{name}: {'missing' if name in wanted else 'not in the example'}"
+        for name in SESSION_HEADERS
+        if (name in wanted) != (name in got)
+    ]
+    expose = "access-control-expose-headers"
+    if expose in wanted and expose not in got:
+        problems.append(f"{expose}: missing")
+    return problems
+
+
+def test_error_answers_carry_the_session_headers_the_examples_carry(
+    outcomes: list[Outcome],
+) -> None:
+    errors = [o for o in outcomes if o.example.is_error and o.status == o.example.status]
+    assert len(errors) >= 26
+    with_tokens = [o for o in errors if "cst" in o.example.header_names]
+    assert len(with_tokens) >= 22  # 24 of the 29 error examples carry CST / X-SECURITY-TOKEN
+    problems = {o.example.label: header_problems(o) for o in errors if header_problems(o)}
+    assert problems == {}
+
+
+def _number_kinds(value: Any, path: str, into: dict[str, set[str]]) -> None:
+    """``int`` / ``float`` for every whole number at each path (``[]`` for list items)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _number_kinds(item, f"{path}.{key}", into)
+    elif isinstance(value, list):
+        for item in value:
+            _number_kinds(item, f"{path}[]", into)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int):
+            into.setdefault(path, set()).add("int")
+        elif value.is_integer():
+            into.setdefault(path, set()).add("float")
+
+
+def number_format_problems(expected: Any, actual: Any) -> list[str]:
+    """Paths where the example writes whole numbers one way and the simulator the other.
+
+    Only paths where the example is unambiguous count: it has a whole value there, always
+    written the same way (``10`` or ``10.0``). Where the simulator's value is fractional there is
+    nothing to compare.
+    """
+    wanted: dict[str, set[str]] = {}
+    got: dict[str, set[str]] = {}
+    _number_kinds(expected, "$", wanted)
+    _number_kinds(actual, "$", got)
+    return [
+        f"{path}: {'/'.join(sorted(got[path]))} instead of {next(iter(kinds))}"
+        for path, kinds in sorted(wanted.items())
+        if len(kinds) == 1 and path in got and got[path] != kinds
+    ]
+
+
+def test_whole_numbers_are_written_as_the_examples_write_them(outcomes: list[Outcome]) -> None:
+    successes = [o for o in outcomes if not o.example.is_error and o.actual is not None]
+    assert len(successes) >= 40
+    compared = {
+        path
+        for o in successes
+        for path, kinds in _kinds(o.example.expected).items()
+        if len(kinds) == 1 and path in _kinds(o.actual)
+    }
+    assert len(compared) >= 30  # the walk really compares something
+    problems = {
+        o.example.label: found
+        for o in successes
+        if (found := number_format_problems(o.example.expected, o.actual))
+    }
+    assert problems == {}
+
+
+def _kinds(value: Any) -> dict[str, set[str]]:
+    into: dict[str, set[str]] = {}
+    _number_kinds(value, "$", into)
+    return into
+
+
+def test_number_format_comparison_sees_int_versus_float() -> None:
+    example = {"marginFactor": 10, "position": {"size": 1.0}, "level": 24.285, "n": [1, 2.0]}
+    assert number_format_problems(example, example) == []
+    assert number_format_problems(example, {"marginFactor": 10.0, "position": {"size": 1}}) == [
+        "$.marginFactor: float instead of int",
+        "$.position.size: int instead of float",
+    ]
+    assert number_format_problems({"level": 24.285}, {"level": 24.0}) == []  # example fractional
+    assert number_format_problems({"n": [1, 2.0]}, {"n": [1.0]}) == []  # example ambiguous
+
+
+def test_header_comparison_sees_missing_and_extra_tokens() -> None:
+    example = Example(
+        "f", "r", "n", 400, "GET", "u", {}, {}, None, None, frozenset({"cst", "x-security-token"})
+    )
+    assert header_problems(Outcome(example, 400, header_names=frozenset())) == [
+        "cst: missing",
+        "x-security-token: missing",
+    ]
+    bare = Example("f", "r", "n", 400, "GET", "u", {}, {}, None, None, frozenset())
+    extra = frozenset({"cst", "x-security-token"})
+    assert header_problems(Outcome(bare, 400, header_names=extra)) == [
+        "cst: not in the example",
+        "x-security-token: not in the example",
+    ]
 
 
 def test_shape_comparison_catches_missing_keys_and_type_changes() -> None:

@@ -15,6 +15,7 @@ from capitalcom_sim.config import (
     single_user,
 )
 from capitalcom_sim.ratelimit import HOURLY, TOPUP_DAILY, Caller, RateLimiter, limits_for
+from capitalcom_sim.state import SimState
 from tests.conftest import SimHandle
 
 TOO_MANY = {"errorCode": "error.too-many.requests"}
@@ -194,3 +195,68 @@ def test_idle_buckets_are_forgotten() -> None:
     clock.now += 2.0
     assert limiter.admit([("session", "fresh")]) is None  # the 1000th admission sweeps
     assert limiter.bucket_count() == 1
+
+
+def test_bucket_mode_admits_a_burst_of_twenty_in_the_first_second() -> None:
+    """Token bucket (capacity 10, refill 10/s): 10 at once, then one per 0.1 s on top."""
+    clock = FakeMonotonic()
+    limiter = RateLimiter(monotonic=clock, mode="bucket")
+    general = [("general", "c1")]
+    assert [limiter.admit(general) for _ in range(10)] == [None] * 10
+    assert limiter.admit(general) == "general"  # the bucket is empty
+    admitted = 10
+    for _ in range(10):  # across the rest of the first second: one token per 0.1 s
+        clock.now += 0.1
+        admitted += limiter.admit(general) is None
+        assert limiter.admit(general) == "general"
+    assert admitted == 20
+
+
+def test_window_mode_refuses_the_same_burst() -> None:
+    clock = FakeMonotonic()
+    limiter = RateLimiter(monotonic=clock)
+    general = [("general", "c1")]
+    admitted = sum(limiter.admit(general) is None for _ in range(10))
+    for _ in range(9):
+        clock.now += 0.1
+        admitted += limiter.admit(general) is None
+    assert admitted == 10  # at most 10 in any one-second span
+
+
+def test_bucket_mode_rejects_record_nothing_and_refill_is_capped() -> None:
+    clock = FakeMonotonic()
+    limiter = RateLimiter(monotonic=clock, mode="bucket")
+    session = [("session", "k")]
+    assert limiter.admit(session) is None
+    assert limiter.admit(session) == "session"
+    clock.now += 0.5
+    assert limiter.admit(session) == "session"  # half a token is not a token
+    clock.now += 0.5
+    assert limiter.admit(session) is None
+    clock.now += 100  # idle for long: never more than the capacity (1)
+    assert limiter.admit(session) is None
+    assert limiter.admit(session) == "session"
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="bucket"):
+        RateLimiter(mode="leaky")
+
+
+def test_bucket_mode_over_http(sim: SimHandle, http: httpx.Client) -> None:
+    """``SimConfig(rate_limit_mode="bucket")`` is what the state's limiter runs."""
+    assert sim.state.limiter.mode == "window"  # the default
+    assert _state_limiter_mode("bucket") == "bucket"
+    fake = FakeMonotonic()
+    sim.state.limiter = RateLimiter(monotonic=fake, mode="bucket")
+    tokens = _login(http, sim.api_key, sim.identifier, sim.password)  # takes 1 general token
+    codes = [http.get("/ping", headers=tokens).status_code for _ in range(10)]
+    assert codes == [200] * 9 + [429]
+    fake.now += 0.5  # five tokens back
+    codes = [http.get("/ping", headers=tokens).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
+
+
+def _state_limiter_mode(mode: str) -> str:
+    config = SimConfig(users=(single_user(),), rate_limit_mode=mode)
+    return SimState.from_config(config).limiter.mode

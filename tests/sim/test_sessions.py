@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from capitalcom_sim.config import SimConfig, single_user
+from capitalcom_sim.config import AccountConfig, SimConfig, UserConfig, single_user
 from capitalcom_sim.sessions import Session
 from tests.conftest import SimHandle, handle_for, start_sim
 
@@ -219,7 +219,126 @@ def test_switch_account_rotates_the_security_token_and_calls_hooks(
     assert new_tokens["X-SECURITY-TOKEN"] != tokens["X-SECURITY-TOKEN"]
     assert switched == [(tokens["CST"], login.json()["currentAccountId"], other)]
     assert http.get("/session", headers=new_tokens).json()["accountId"] == other
-    assert http.get("/ping", headers=tokens).status_code == 401  # old security token is gone
+    # The replaced security token still works, for the now active account (issue 13.6)
+    assert http.get("/session", headers=tokens).json()["accountId"] == other
+
+
+def test_every_replaced_security_token_keeps_working_and_answers_carry_the_newest(
+    http: httpx.Client, sim: SimHandle
+) -> None:
+    login = _login(http, sim)
+    first = _tokens(login)
+    accounts = [a["accountId"] for a in login.json()["accounts"]]
+    second = _tokens(http.put("/session", headers=first, json={"accountId": accounts[1]}))
+    # a client that never adopts the rotated token switches back with the original one
+    back = http.put("/session", headers=first, json={"accountId": accounts[0]})
+    assert back.status_code == 200
+    newest = _tokens(back)
+    assert (
+        len({first["X-SECURITY-TOKEN"], second["X-SECURITY-TOKEN"], newest["X-SECURITY-TOKEN"]})
+        == 3
+    )
+    for tokens in (first, second, newest):
+        answer = http.get("/session", headers=tokens)
+        assert answer.json()["accountId"] == accounts[0]
+        assert answer.headers["X-SECURITY-TOKEN"] == newest["X-SECURITY-TOKEN"]
+    assert http.get("/ping", headers={**first, "X-SECURITY-TOKEN": "forged"}).status_code == 401
+    http.delete("/session", headers=first)
+    assert all(http.get("/ping", headers=t).status_code == 401 for t in (first, second, newest))
+
+
+def test_strict_mode_refuses_the_replaced_security_token() -> None:
+    config = SimConfig(
+        users=(single_user(),), rate_limits=False, accept_previous_security_token=False
+    )
+    server = start_sim(config)
+    try:
+        handle = handle_for(server)
+        with httpx.Client(base_url=handle.base_url + "/api/v1", timeout=10) as client:
+            login = _login(client, handle)
+            tokens = _tokens(login)
+            other = login.json()["accounts"][1]["accountId"]
+            new = _tokens(client.put("/session", headers=tokens, json={"accountId": other}))
+            assert client.get("/ping", headers=new).status_code == 200
+            refused = client.get("/ping", headers=tokens)
+            assert (refused.status_code, refused.json()) == (
+                401,
+                {"errorCode": "error.invalid.session.token"},
+            )
+    finally:
+        server.stop()
+
+
+def test_login_says_demo_and_live_accounts_exist_even_on_demo(
+    http: httpx.Client, sim: SimHandle
+) -> None:
+    """Every recorded login (demo and live) has both flags true (issue 13.5)."""
+    assert sim.state.config.demo
+    login = _login(http, sim)
+    body = login.json()
+    assert (body["hasActiveDemoAccounts"], body["hasActiveLiveAccounts"]) == (True, True)
+    other = body["accounts"][1]["accountId"]
+    switched = http.put("/session", headers=_tokens(login), json={"accountId": other}).json()
+    # the official "Account switched" example (demo): hasActiveDemoAccounts false, live true
+    assert (switched["hasActiveDemoAccounts"], switched["hasActiveLiveAccounts"]) == (False, True)
+
+
+def test_one_account_with_an_empty_name_and_an_18_digit_id() -> None:
+    """The recorded live login: a single account, accountName "", an 18-digit accountId."""
+    account = AccountConfig("178500000000000001", "", "USD", 1000.0, trailing_stops_enabled=True)
+    user = UserConfig("24900000", "solo@example.com", "solo-key", "solo-pass", (account,))
+    server = start_sim(SimConfig(users=(user,), rate_limits=False))
+    try:
+        with httpx.Client(base_url=server.base_url + "/api/v1", timeout=10) as client:
+            login = client.post(
+                "/session",
+                headers={"X-CAP-API-KEY": "solo-key"},
+                json={"identifier": "solo@example.com", "password": "solo-pass"},
+            )
+            body = login.json()
+            assert [a["accountName"] for a in body["accounts"]] == [""]
+            assert body["currentAccountId"] == "178500000000000001"
+            assert body["trailingStopsEnabled"] is True  # as in that recording
+            tokens = _tokens(login)
+            listed = client.get("/accounts", headers=tokens).json()["accounts"]
+            assert [(a["accountId"], a["accountName"]) for a in listed] == [
+                ("178500000000000001", "")
+            ]
+            # switching to the only account is "not different", not a crash
+            same = client.put("/session", headers=tokens, json={"accountId": "178500000000000001"})
+            assert same.json() == {"errorCode": "error.not-different.accountId"}
+    finally:
+        server.stop()
+
+
+def test_default_account_ids_have_18_digits_and_trailing_stops_follow_the_account(
+    http: httpx.Client, sim: SimHandle
+) -> None:
+    body = _login(http, sim).json()
+    assert all(len(a["accountId"]) == 18 and a["accountId"].isdigit() for a in body["accounts"])
+    assert body["trailingStopsEnabled"] is False  # as in the official examples; per account
+
+
+def test_trailing_stops_enabled_follows_the_account_switched_to() -> None:
+    accounts = (
+        AccountConfig("111111111111111111", "A", preferred=True),
+        AccountConfig("222222222222222222", "B", trailing_stops_enabled=True),
+    )
+    user = UserConfig("24900001", "t@example.com", "t-key", "t-pass", accounts)
+    server = start_sim(SimConfig(users=(user,), rate_limits=False))
+    try:
+        with httpx.Client(base_url=server.base_url + "/api/v1", timeout=10) as client:
+            login = client.post(
+                "/session",
+                headers={"X-CAP-API-KEY": "t-key"},
+                json={"identifier": "t@example.com", "password": "t-pass"},
+            )
+            assert login.json()["trailingStopsEnabled"] is False
+            body = {"accountId": "222222222222222222"}
+            switched = client.put("/session", headers=_tokens(login), json=body)
+            assert switched.json()["trailingStopsEnabled"] is True
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(

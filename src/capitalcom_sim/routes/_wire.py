@@ -5,6 +5,7 @@ Wire shapes emit the union of the 2022 (Postman) and current field names (SPEC 1
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -98,8 +99,33 @@ def body_str(body: dict[str, Any], name: str, *, required: bool = False) -> str 
     return value
 
 
+# A number written as a JSON string, as the real backend's JSON binder converts it ("5", "-0.5",
+# "1e3", surrounding blanks): docs/simulator.md "Numbers sent as strings".
+_NUMERIC_TEXT = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def coerce_number(value: Any) -> Any:
+    """``value`` with a numeric string turned into its number; a blank string into None.
+
+    Anything else is returned unchanged (the caller rejects what is not a number).
+    """
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None  # the binder reads "" as an absent number
+    if len(value) <= 64 and _NUMERIC_TEXT.fullmatch(value):
+        number = float(value)
+        return (
+            int(number)
+            if number.is_integer() and "." not in value and "e" not in value.lower()
+            else number
+        )
+    return value
+
+
 def body_number(body: dict[str, Any], name: str, *, required: bool = False) -> float | None:
-    value = body.get(name)
+    """A numeric field: a JSON number or a numeric string; else 400 ``error.invalid.<name>``."""
+    value = coerce_number(body.get(name))
     if value is None:
         if required:
             raise ApiError(400, f"error.null.{name}")
@@ -128,6 +154,26 @@ def body_enum(body: dict[str, Any], name: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ApiError(400, f"error.invalid.{name}")
     return cast(str, value)
+
+
+async def refuse_close_with_size(request: Request) -> None:
+    """``DELETE /positions/{dealId}`` with a JSON body holding ``size``.
+
+    With ``SimConfig.close_with_body="not-found"`` it is ``404 error.not-found.dealId`` (one
+    client's observation of the real server); by default the body is ignored and the whole
+    position is closed (the documented call has no body). docs/simulator.md.
+    """
+    if sim_state(request).config.close_with_body != "not-found":
+        return
+    raw = await request.body()
+    if not raw.strip():
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return
+    if isinstance(body, dict) and "size" in body:
+        raise ApiError(404, "error.not-found.dealId")
 
 
 def body_stops(body: dict[str, Any]) -> StopsRequest:

@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from capitalcom_sim.engine import Engine
 from capitalcom_sim.errors import ApiError
-from capitalcom_sim.http import json_body, json_response
-from capitalcom_sim.routes._wire import begin, body_bool, body_number, mount
+from capitalcom_sim.http import json_body, json_response, sim_state
+from capitalcom_sim.routes._wire import begin, body_bool, body_number, coerce_number, mount
 
 
 def balance_json(engine: Engine, account_id: str) -> dict[str, float]:
@@ -64,7 +64,8 @@ async def update_preferences(request: Request) -> Response:
         if not isinstance(raw, dict):
             raise ApiError(400, "error.invalid.leverages")
         leverages = {}
-        for group, value in raw.items():
+        for group, raw_value in raw.items():
+            value = coerce_number(raw_value)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ApiError(400, "error.invalid.leverage.value")
             if value != int(value):
@@ -79,7 +80,15 @@ async def top_up(request: Request) -> Response:
     body = await json_body(request)
     amount = body_number(body, "amount", required=True)
     assert amount is not None
-    engine.top_up(session.account_id, amount)
+    try:
+        engine.top_up(session.account_id, amount)
+    except ApiError as exc:
+        # SimConfig.top_up_cap_error: the code for a top-up past the demo balance cap is not
+        # documented; one client reports account.limit.reached (docs/simulator.md).
+        account_limit = sim_state(request).config.top_up_cap_error == "account-limit"
+        if account_limit and exc.code == "error.invalid.balance.maxvalue":
+            raise ApiError(400, "account.limit.reached") from None
+        raise
     return json_response({"successful": True}, session=session)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from capitalcom_sim import numbers
 from capitalcom_sim.engine import Engine, MarketSnapshot
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.http import json_response
@@ -66,7 +67,7 @@ async def market(request: Request) -> Response:
     cache = _DETAILS.setdefault(engine, {})
     body = cache.get(key)
     if body is None:
-        payload = market_details(engine, inst, session.account_id)
+        payload = numbers.apply(market_details(engine, inst, session.account_id))
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         if len(cache) >= _DETAILS_MAX:
             cache.clear()

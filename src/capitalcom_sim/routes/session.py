@@ -115,9 +115,11 @@ async def create_session(request: Request) -> Response:
         "accounts": accounts,
         "clientId": user.client_id,
         "timezoneOffset": user.timezone_offset,
-        "hasActiveDemoAccounts": state.config.demo,
-        "hasActiveLiveAccounts": not state.config.demo,
-        "trailingStopsEnabled": False,
+        # Every recorded login, demo ones and a live one, has both flags true: they say what the
+        # client owns, not which server answers (docs/simulator.md "Evidence and choices").
+        "hasActiveDemoAccounts": True,
+        "hasActiveLiveAccounts": True,
+        "trailingStopsEnabled": account.trailing_stops_enabled,
     }
     return json_response(payload, session=session)
 
@@ -149,11 +151,13 @@ async def switch_account(request: Request) -> Response:
         raise ApiError(400, "error.not-different.accountId")
     previous = state.sessions.switch_account(session, account_id)
     state.account_switched(session, previous)
+    account = session.user.account(account_id) or session.user.preferred_account
     payload = {
-        "trailingStopsEnabled": False,
+        "trailingStopsEnabled": account.trailing_stops_enabled,
         "dealingEnabled": True,
-        "hasActiveDemoAccounts": state.config.demo,
-        "hasActiveLiveAccounts": not state.config.demo,
+        # as recorded in the official "Account switched" example (a demo server's answer)
+        "hasActiveDemoAccounts": False,
+        "hasActiveLiveAccounts": True,
     }
     return json_response(payload, session=session)
 

@@ -30,6 +30,7 @@ from capitalcom_sim.routes._wire import (
     mount,
     offset_of,
     parse_time,
+    refuse_close_with_size,
     summary_for,
 )
 
@@ -166,6 +167,7 @@ async def update_position(request: Request) -> Response:
 
 async def close_position(request: Request) -> Response:
     session, engine = begin(request)
+    await refuse_close_with_size(request)  # SimConfig.close_with_body (sim-wire)
     reference = engine.close_position(session.account_id, request.path_params["deal_id"])
     return json_response({"dealReference": reference}, session=session)
 

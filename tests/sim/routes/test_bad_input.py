@@ -29,7 +29,9 @@ JSON_BODIES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/positions", {}),
     ("POST", "/positions", {**POSITION, "direction": "UP"}),
     ("POST", "/positions", {**POSITION, "direction": None}),
-    ("POST", "/positions", {**POSITION, "size": "1"}),
+    ("POST", "/positions", {**POSITION, "size": "1x"}),
+    ("POST", "/positions", {**POSITION, "size": "NaN"}),
+    ("POST", "/positions", {**POSITION, "size": "0x10"}),
     ("POST", "/positions", {**POSITION, "size": True}),
     ("POST", "/positions", {**POSITION, "size": 1e300}),
     ("POST", "/positions", {**POSITION, "size": 0}),
@@ -54,11 +56,11 @@ JSON_BODIES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/workingorders", {**ORDER, "goodTillDate": "2026-13-45T99:00:00"}),
     ("PUT", "/workingorders/nope", {"level": "x"}),
     ("PUT", "/accounts/preferences", {"leverages": [1, 2]}),
-    ("PUT", "/accounts/preferences", {"leverages": {"SHARES": "5"}}),
+    ("PUT", "/accounts/preferences", {"leverages": {"SHARES": "five"}}),
     ("PUT", "/accounts/preferences", {"leverages": {"MOON": 5}}),
     ("PUT", "/accounts/preferences", {"leverages": {"SHARES": 2.5}}),
     ("PUT", "/accounts/preferences", {"hedgingMode": "perhaps"}),
-    ("POST", "/accounts/topUp", {"amount": "100"}),
+    ("POST", "/accounts/topUp", {"amount": "a hundred"}),
     ("POST", "/accounts/topUp", {"amount": None}),
     ("POST", "/accounts/topUp", {"amount": 1e308}),
     ("POST", "/watchlists", {"name": 12}),
@@ -189,3 +191,57 @@ def test_random_field_values_never_break_the_server(
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.json()["errorCode"].startswith("error.")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({**POSITION, "size": "five"}, "error.invalid.size"),
+        ({**POSITION, "size": "1,5"}, "error.invalid.size"),
+        ({**POSITION, "size": "Infinity"}, "error.invalid.size"),
+        ({**POSITION, "size": ""}, "error.null.size"),
+        ({**POSITION, "size": "   "}, "error.null.size"),
+        ({**POSITION, "size": "1e400"}, "error.invalid.size"),
+        ({**POSITION, "stopLevel": "low"}, "error.invalid.stopLevel"),
+    ],
+)
+def test_non_numeric_strings_are_400_naming_the_field(
+    api: httpx.Client, sim: SimHandle, body: dict[str, Any], code: str
+) -> None:
+    response = api.post("/positions", json=body)
+    assert (response.status_code, response.json()) == (400, {"errorCode": code})
+    assert sim.state.engine.positions(_account(sim)) == []
+
+
+def _account(sim: SimHandle) -> str:
+    return sim.state.config.users[0].preferred_account.account_id
+
+
+def test_numbers_sent_as_strings_are_accepted_as_the_real_binder_does(
+    api: httpx.Client, sim: SimHandle
+) -> None:
+    """Issue 13.7: "size": "5" opens a position of 5, like "size": 5."""
+    market = api.get("/markets/SILVER").json()["snapshot"]
+    stop = f"{market['bid'] * 0.9:.3f}"
+    body = {"epic": "SILVER", "direction": "BUY", "size": " 2 ", "stopLevel": stop}
+    opened = api.post("/positions", json=body)
+    assert opened.status_code == 200, opened.text
+    confirm = api.get(f"/confirms/{opened.json()['dealReference']}").json()
+    assert confirm["dealStatus"] == "ACCEPTED", confirm
+    assert confirm["size"] == 2
+    position = api.get(f"/positions/{confirm['affectedDeals'][0]['dealId']}").json()["position"]
+    assert position["size"] == 2.0
+    assert position["stopLevel"] == pytest.approx(float(stop))
+
+    level = f"{market['bid'] * 0.8:.2f}"
+    order = {"epic": "SILVER", "direction": "BUY", "size": "1.0", "level": level, "type": "LIMIT"}
+    placed = api.post("/workingorders", json=order)
+    assert placed.status_code == 200, placed.text
+
+    leverages = api.put("/accounts/preferences", json={"leverages": {"SHARES": "5"}})
+    assert leverages.status_code == 200, leverages.text
+    prefs = api.get("/accounts/preferences").json()
+    assert prefs["leverages"]["SHARES"]["current"] == 5
+
+    topped = api.post("/accounts/topUp", json={"amount": "100"})
+    assert topped.status_code == 200, topped.text
