@@ -30,7 +30,11 @@ def _deal_flow(
     timeout = _confirm_timeout(transport, confirm_timeout)
     guard = transport.core.guard
     if guard is not None:
-        return guard.deal_flow(transport.core, call, confirm=confirm, timeout=timeout)
+
+        def inner(checked: ApiCall[DealReference]) -> Flow[Confirm | DealReference]:
+            return deal_flow(checked, confirm=confirm, timeout=timeout)
+
+        return guard.deal_flow(transport.core, call, confirm=confirm, timeout=timeout, inner=inner)
     return deal_flow(call, confirm=confirm, timeout=timeout)
 
 

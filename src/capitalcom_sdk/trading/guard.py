@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,7 +35,7 @@ from capitalcom_sdk.models.accounts import Preferences
 from capitalcom_sdk.models.general import DealReference
 from capitalcom_sdk.models.markets import MarketDetails
 from capitalcom_sdk.models.trading import Confirm, PositionWithMarket, WorkingOrders
-from capitalcom_sdk.resources._trading import confirm_flow
+from capitalcom_sdk.resources._trading import deal_flow
 from capitalcom_sdk.trading import policy as rules_of_policy
 from capitalcom_sdk.trading.journal import JournalEntry, OrderJournal
 from capitalcom_sdk.trading.maths import fx_rate_flow
@@ -331,9 +331,20 @@ class Guard:
 
     # -- the write ---------------------------------------------------------------------------
     def deal_flow(
-        self, core: Any, call: ApiCall[DealReference], *, confirm: bool, timeout: float
+        self,
+        core: Any,
+        call: ApiCall[DealReference],
+        *,
+        confirm: bool,
+        timeout: float,
+        inner: Callable[[ApiCall[DealReference]], Flow[Confirm | DealReference]] | None = None,
     ) -> Flow[Confirm | DealReference]:
-        """Check, record, send and confirm one order write."""
+        """Check, record, then run the client's own write flow, recording each step.
+
+        ``inner`` builds the flow that sends the (possibly rounded) call and waits for its
+        confirmation (default: ``deal_flow``); the guard only watches it: the answer to the
+        write records the deal reference, the flow's end or error the outcome.
+        """
         body = _body_of(call)
         name = call.endpoint.name
         policy = self.safety.policy
@@ -347,43 +358,32 @@ class Guard:
         if policy is not None:
             yield from self._policy_flow(policy, call, body, account)
         dry_run = policy is not None and policy.dry_run
-        endpoint = call.endpoint
         entry_id = 0
         if journal is not None:
             entry_id = journal.record_intent(
                 account,
                 name,
-                endpoint.method,
+                call.endpoint.method,
                 call.path,
                 body,
                 status="dry_run" if dry_run else "intent",
             )
         if dry_run:
             return _dry_run_result(body, confirm)
+        make = inner or (lambda checked: deal_flow(checked, confirm=confirm, timeout=timeout))
+        flow = make(call)
         epic = body.get("epic")
-        sent_at = time.time()
-        try:
-            reference: DealReference = yield call
-        except OrderOutcomeUnknown as exc:
+        answered: list[str] = []  # the deal reference, once the write was answered
+
+        def on_answer(reference: str) -> None:
+            answered.append(reference)
+            if name in PLACEMENTS and journal is None:
+                self._sent.append(time.time())
             if journal is not None:
-                journal.record_outcome(account, entry_id, "unknown", reason=exc.cause)
-            raise
-        except CapitalError as exc:
-            if journal is not None:
-                journal.record_outcome(account, entry_id, "refused", reason=str(exc))
-            if isinstance(exc, InvalidRequestError):
-                self.forget(epic)
-            raise
-        if name in PLACEMENTS and journal is None:
-            self._sent.append(sent_at)
-        if journal is not None:
-            journal.record_sent(account, entry_id, reference.deal_reference)
-        if not confirm:
-            return reference
+                journal.record_sent(account, entry_id, reference)
+
         try:
-            result = yield from confirm_flow(
-                reference.deal_reference, timeout=timeout, sent=call, sent_at=sent_at
-            )
+            result: Confirm | DealReference = yield from _watch(flow, call, on_answer)
         except DealRejectedError as exc:
             self.forget(epic)
             if journal is not None:
@@ -391,11 +391,18 @@ class Guard:
                     account, entry_id, "rejected", verdict="REJECTED", reason=exc.reason
                 )
             raise
-        except OrderOutcomeUnknown as exc:
+        except CapitalError as exc:
+            if isinstance(exc, InvalidRequestError) and not answered:
+                self.forget(epic)
             if journal is not None:
-                journal.record_outcome(account, entry_id, "unknown", reason=exc.cause)
+                # Refused only when the server said no to the write itself; after its answer
+                # (or with the outcome unknown) the write may stand: pending, to be settled.
+                pending = answered or isinstance(exc, OrderOutcomeUnknown)
+                status = "unknown" if pending else "refused"
+                cause = getattr(exc, "cause", None) or str(exc)
+                journal.record_outcome(account, entry_id, status, reason=cause)
             raise
-        if journal is not None:
+        if journal is not None and isinstance(result, Confirm):
             journal.record_outcome(
                 account,
                 entry_id,
@@ -460,6 +467,32 @@ class Guard:
         deal_ids = [result.deal_id] if result.deal_id else []
         journal.record_outcome(account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids)
         return PendingSettled(entry, "reconciled", verdict, result=result)
+
+
+def _watch(flow: Flow[Any], write: ApiCall[Any], on_answer: Callable[[str], None]) -> Flow[Any]:
+    """Run ``flow`` unchanged, calling ``on_answer(deal reference)`` when its write is answered.
+
+    The write is the action that is ``write`` itself, or one that wraps it (``.call``).
+    """
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = flow.throw(error) if error is not None else flow.send(value)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        try:
+            value = yield action
+        except BaseException as exc:  # handed back to the flow, which decides
+            error = exc
+            continue
+        if action is write or getattr(action, "call", None) is write:
+            reference = getattr(value, "deal_reference", None)
+            if reference is None:
+                reference = getattr(getattr(value, "reference", None), "deal_reference", None)
+            if reference is not None:
+                on_answer(str(reference))
 
 
 def _dry_run_result(body: dict[str, Any], confirm: bool) -> Confirm | DealReference:
