@@ -64,3 +64,23 @@ def test_reconcile_pending_failure_leaves_the_write_pending(sim: SimHandle, tmp_
     assert settled.verdict == "FOUND"
     assert journal.pending(account) == []
     assert journal.owned_deal_ids(account)
+
+
+def test_a_failed_confirm_poll_is_journaled_pending_not_refused(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    journal = OrderJournal(tmp_path)
+    client = Client(
+        **sim.client_kwargs(), rate_limit=False, max_retries=0, safety=Safety(journal=journal)
+    )
+    account = client.session.details().account_id
+    _fail(sim, "GET", "/api/v1/confirms/")
+    with pytest.raises((ServerError, OrderOutcomeUnknown)):
+        client.positions.open("BTCUSD", "BUY", 0.01)
+    (entry,) = journal.pending(account)
+    assert entry.status == "unknown"
+    assert entry.deal_reference is not None  # the write was answered
+    sim.state.faults.clear()
+    (settled,) = client.reconcile_pending()
+    assert (settled.status, settled.verdict) == ("confirmed", "ACCEPTED")
+    assert journal.owned_deal_ids(account)
