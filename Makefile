@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[all,dev,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,docs,catalog]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -73,8 +73,16 @@ BENCHES = [
     ),
     Bench("startup", "6. Start-up", "bench.startup", "BENCH", {}, {"repeats": 2}),
     Bench(
+        "catalog",
+        "7. Market-data catalog",
+        "bench.catalog",
+        "CATALOG",
+        {},
+        {"days": 1.0, "key_days": 1.0, "year_days": 3.0, "repeats": 1, "update_cycles": 1},
+    ),
+    Bench(
         "trading",
-        "7. Safety layer per order write",
+        "8. Safety layer per order write",
         "bench.trading",
         "SAFETY",
         {},

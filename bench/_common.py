@@ -132,9 +132,12 @@ class SimProcess:
     """The simulator in a subprocess on loopback (``python -m capitalcom_sim``, or the TLS
     launcher in bench/_tls_sim.py), pinned to its own core where there are two."""
 
-    def __init__(self, *, rate_limits: bool = False, tls: Tls | None = None) -> None:
+    def __init__(
+        self, *, rate_limits: bool = False, tls: Tls | None = None, args: Sequence[str] = ()
+    ) -> None:
         self.rate_limits = rate_limits
         self.tls = tls
+        self.args = list(args)  # more capitalcom_sim options (--users FILE, --start-ms ...)
         self.base_url = ""
         self._proc: subprocess.Popen[str] | None = None
 
@@ -146,6 +149,7 @@ class SimProcess:
             cmd += ["--certfile", self.tls.cert_file, "--keyfile", self.tls.key_file]
         if not self.rate_limits:
             cmd.append("--no-rate-limits")
+        cmd += self.args
         self._proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,

@@ -15,6 +15,8 @@ from typing import Any
 
 from bench._common import Figure, Section, median
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._intent import OrderIntent
+from capitalcom_sdk._transport import OrderWrite, SentWrite
 from capitalcom_sdk.models.general import DealReference
 from capitalcom_sdk.models.markets import MarketDetails
 from capitalcom_sdk.models.trading import Confirm
@@ -62,10 +64,16 @@ def _drive(flow: Any) -> Any:
     answer: Any = None
     while True:
         try:
-            call = flow.send(answer)
+            action = flow.send(answer)
         except StopIteration as stop:
             return stop.value
-        endpoint = call.endpoint
+        if isinstance(action, OrderWrite):
+            intent = OrderIntent(
+                action.call.endpoint, action.call.path, action.call.body or {}, None, time.time()
+            )
+            answer = SentWrite(REFERENCE, intent)
+            continue
+        endpoint = action.endpoint
         if endpoint is ep.MARKET:
             answer = MARKET
         elif endpoint is ep.CONFIRM:
@@ -83,7 +91,7 @@ def _per_write_ms(make_flow: Any, writes: int) -> float:
 
 def run(writes: int = 2000, rounds: int = 5) -> Section:
     """Median over ``rounds`` of the added milliseconds per order write."""
-    section = Section("7. Safety layer per order write")
+    section = Section("8. Safety layer per order write")
     with tempfile.TemporaryDirectory() as directory:
         journal = OrderJournal(directory)
         policy = TradingPolicy(allowed_epics=frozenset({"BTCUSD"}), max_order_size=1.0)

@@ -300,27 +300,52 @@ class Client(_ClientBase):
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     def reconcile(
-        self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+        self,
+        exc: OrderOutcomeUnknown,
+        *,
+        clock_skew: float = _reconcile.DEFAULT_SKEW,
+        late_apply_window: float = _reconcile.DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied.
 
-        A placement is looked for among open positions, working orders and recent activity
-        (a deal matching what was sent, created after ``exc.sent_at`` less ``clock_skew``
-        seconds); a close, amendment or cancel is settled by reading the deal back. See
-        docs/client.md, "Retries and order safety".
+        With a deal reference the confirmation settles it; otherwise a placement is looked for
+        among open positions, working orders and recent activity (a deal matching what was
+        sent, created after ``exc.sent_at`` less ``clock_skew`` seconds, not attributed to
+        another order), and a close, amendment or cancel is settled by reading the deal back.
+        NOT_PLACED comes only ``late_apply_window`` seconds after the client gave up; before,
+        the verdict is AMBIGUOUS with ``check_after`` (``wait=True`` waits and checks again).
+        Reads the account the write was sent on, or raises
+        :class:`~capitalcom_sdk.errors.ReconcileAccountError`. See docs/client.md,
+        "Retries and order safety".
         """
-        return self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+        flow = _reconcile.reconcile_flow(
+            exc,
+            registry=self._core.deals,
+            clock_skew=clock_skew,
+            late_apply_window=late_apply_window,
+            wait=wait,
+        )
+        return self._transport.run(flow)
 
     def reconcile_pending(
-        self, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+        self,
+        *,
+        clock_skew: float = _reconcile.DEFAULT_SKEW,
+        late_apply_window: float = _reconcile.DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> list[PendingSettled]:
         """Settle every order write the journal holds as pending (e.g. after a crash).
 
-        A write with a deal reference is settled from its confirmation; one without (or whose
-        confirmation is gone) with the same search and verdicts as :meth:`reconcile`.
+        Each is reconciled as :meth:`reconcile` does (its typed intent rebuilt from the
+        journal; the last journal update counts as the moment the writer gave up). An entry
+        whose verdict only waits for the late-apply window stays pending unless ``wait``.
         """
         guard = self._require_guard()
-        return self._transport.run(guard.reconcile_pending_flow(self._core, clock_skew=clock_skew))
+        flow = guard.reconcile_pending_flow(
+            self._core, clock_skew=clock_skew, late_apply_window=late_apply_window, wait=wait
+        )
+        return self._transport.run(flow)
 
     def stream(self, *, on_event: Callable[[Event], Any] | None = None, **options: Any) -> Stream:
         """A WebSocket stream of quotes and OHLC bars: ``with client.stream() as stream:``.
@@ -430,21 +455,38 @@ class AsyncClient(_ClientBase):
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     async def reconcile(
-        self, exc: OrderOutcomeUnknown, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+        self,
+        exc: OrderOutcomeUnknown,
+        *,
+        clock_skew: float = _reconcile.DEFAULT_SKEW,
+        late_apply_window: float = _reconcile.DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> ReconcileResult:
         """Find out whether an order write whose outcome was unknown was applied (see
         :meth:`Client.reconcile`)."""
-        return await self._transport.run(_reconcile.reconcile_flow(exc, clock_skew=clock_skew))
+        flow = _reconcile.reconcile_flow(
+            exc,
+            registry=self._core.deals,
+            clock_skew=clock_skew,
+            late_apply_window=late_apply_window,
+            wait=wait,
+        )
+        return await self._transport.run(flow)
 
     async def reconcile_pending(
-        self, *, clock_skew: float = _reconcile.DEFAULT_SKEW
+        self,
+        *,
+        clock_skew: float = _reconcile.DEFAULT_SKEW,
+        late_apply_window: float = _reconcile.DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> list[PendingSettled]:
         """Settle every order write the journal holds as pending (see
         :meth:`Client.reconcile_pending`)."""
         guard = self._require_guard()
-        return await self._transport.run(
-            guard.reconcile_pending_flow(self._core, clock_skew=clock_skew)
+        flow = guard.reconcile_pending_flow(
+            self._core, clock_skew=clock_skew, late_apply_window=late_apply_window, wait=wait
         )
+        return await self._transport.run(flow)
 
     def stream(self, **options: Any) -> AsyncStream:
         """A WebSocket stream of quotes and OHLC bars: ``async with client.stream() as s:``.

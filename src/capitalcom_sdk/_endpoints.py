@@ -134,8 +134,9 @@ class Endpoint(Generic[ResponseT]):
             for k, v in (params or {}).items()
             if v is not None
         }
+        filled = {k: str(v) for k, v in (path_params or {}).items()}
         if body is None:
-            return ApiCall(self, path, query, None)
+            return ApiCall(self, path, query, None, path_params=filled)
         model = self.body
         if model is None:
             raise TypeError(f"{self.name} takes no request body")
@@ -145,7 +146,7 @@ class Endpoint(Generic[ResponseT]):
             request = body
         else:
             request = model.model_validate(body)
-        return ApiCall(self, path, query, request.to_wire(), request)
+        return ApiCall(self, path, query, request.to_wire(), request, filled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,9 @@ class ApiCall(Generic[ResponseT]):
     ``body`` is the wire form (JSON object) of ``request``, the typed body model. The repr
     shows the model, not the body: a login body holds the password, and tracebacks printed
     with local variables show calls.
+
+    ``path_params`` keeps the unquoted values the path was filled with (e.g. the ``dealId`` an
+    order write acts on), so nobody has to parse them back out of ``path``.
     """
 
     endpoint: Endpoint[ResponseT]
@@ -162,6 +166,7 @@ class ApiCall(Generic[ResponseT]):
     params: dict[str, str]
     body: dict[str, Any] | None = field(repr=False)
     request: RequestModel | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
 
 
 # Reads are safe to repeat. Writes are marked safe=False: either they change state each time

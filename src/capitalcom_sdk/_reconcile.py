@@ -1,10 +1,14 @@
 """Find out what became of an order write whose answer was lost (one flow, both clients).
 
 After :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown` the order may or may not have been
-applied. For an amendment, close or cancel (``positions.update/close``,
-``orders.update/delete``) the flow reads the position or working order back: gone after a close
-or cancel means applied; after an amendment the levels in force are compared with what was sent.
-For an order placement it looks, in this order, at
+applied. Everything the flow knows comes from the exception's typed
+:class:`~capitalcom_sdk._intent.OrderIntent`. It first checks that the session is on the account
+the write was sent on (``GET /session``; another account is refused with
+:class:`~capitalcom_sdk.errors.ReconcileAccountError`). When the server answered with a deal
+reference, ``GET /confirms/{dealReference}`` settles it (ACCEPTED: FOUND, REJECTED: NOT_PLACED).
+Otherwise, for an amendment, close or cancel the flow reads the position or working order back:
+gone after a close or cancel means applied; after an amendment the levels in force are compared
+with what was sent. For an order placement it looks, in this order, at
 
 1. open positions (``positions.open``; also for ``orders.create`` since the order may have filled),
 2. working orders (``orders.create``),
@@ -14,25 +18,41 @@ For an order placement it looks, in this order, at
 for a deal with the same epic, direction and size (and level, order type and stop/profit levels
 when they were sent as levels) created after the request was sent, less a clock-skew
 allowance. Times are compared on the server's clock: the flow reads ``GET /time`` first and
-converts the client's ``sent_at`` with the measured offset.
+converts the client's ``sent_at`` with the measured offset. A deal this client already
+attributed to another write (:class:`~capitalcom_sdk._intent.DealRegistry`) is never the answer;
+a single match that may predate the request, or another unsettled identical order, makes the
+verdict AMBIGUOUS.
+
+NOT_PLACED is only answered once the write can no longer be applied: ``late_apply_window``
+seconds after the client gave up (a proxy or a server queue may still hold it). Before that the
+verdict is AMBIGUOUS with ``check_after``; ``wait=True`` waits that long and checks again.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import unquote
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk.errors import NotFoundError, OrderOutcomeUnknown
+from capitalcom_sdk._intent import DealRegistry, OrderIntent
+from capitalcom_sdk._transport import Sleep
+from capitalcom_sdk.errors import (
+    CapitalError,
+    NotFoundError,
+    OrderOutcomeUnknown,
+    ReconcileAccountError,
+)
+from capitalcom_sdk.models.enums import DealStatus
 from capitalcom_sdk.models.general import ServerTime
 from capitalcom_sdk.models.history import Activity, ActivityHistory
+from capitalcom_sdk.models.session import SessionDetails
 from capitalcom_sdk.models.trading import (
+    Confirm,
     Position,
     Positions,
     PositionWithMarket,
@@ -40,10 +60,21 @@ from capitalcom_sdk.models.trading import (
     WorkingOrders,
 )
 
-__all__ = ["DEFAULT_SKEW", "ReconcileResult", "ReconcileStatus", "reconcile_flow"]
+__all__ = [
+    "DEFAULT_LATE_APPLY_WINDOW",
+    "DEFAULT_SKEW",
+    "ReconcileResult",
+    "ReconcileStatus",
+    "reconcile_flow",
+]
 
 DEFAULT_SKEW = 1.0
 """Seconds a deal may appear to predate the request (clock offset drift, rounding)."""
+DEFAULT_LATE_APPLY_WINDOW = 30.0
+"""Seconds after the client gave up during which a write may still be applied (a slow proxy,
+a server queue): NOT_PLACED is not answered before they passed."""
+_EARLY = 0.05
+"""A match created this long before the request left may be an earlier identical order."""
 
 _TOLERANCE = 1e-9
 _REJECTED = frozenset({"REJECTED", "CANCEL_REJECT", "MODIFY_REJECT"})
@@ -53,8 +84,8 @@ class ReconcileStatus(StrEnum):
     """The verdict of :func:`reconcile_flow`."""
 
     FOUND = "FOUND"  # the order was applied: see deal_id / position / working_order / activity
-    NOT_PLACED = "NOT_PLACED"  # it was not applied: sending it again is safe
-    AMBIGUOUS = "AMBIGUOUS"  # can't be told (several matches, or nothing left to compare)
+    NOT_PLACED = "NOT_PLACED"  # it was not applied and no longer can be: sending again is safe
+    AMBIGUOUS = "AMBIGUOUS"  # can't be told (yet): see candidates and check_after
 
 
 @dataclass(frozen=True)
@@ -69,6 +100,9 @@ class ReconcileResult:
         activity: the activity entry, when only the history shows the deal.
         candidates: every match when AMBIGUOUS (positions, working orders or activities).
         request: what was sent (from the exception).
+        confirm: the deal confirmation, when the deal reference settled it.
+        check_after: when AMBIGUOUS only because the write could still be applied late: the
+            moment (UTC) after which reconciling again can answer NOT_PLACED.
     """
 
     status: ReconcileStatus
@@ -78,6 +112,8 @@ class ReconcileResult:
     activity: Activity | None = None
     candidates: tuple[Any, ...] = ()
     request: dict[str, Any] = field(default_factory=dict)
+    confirm: Confirm | None = None
+    check_after: datetime | None = None
 
     @property
     def found(self) -> bool:
@@ -139,18 +175,6 @@ def _activity_matches(activity: Activity, kind: str, body: dict[str, Any], since
     )
 
 
-def _verdict(
-    matches: Sequence[Any], request: dict[str, Any], **found: Any
-) -> ReconcileResult | None:
-    if not matches:
-        return None
-    if len(matches) > 1:
-        return ReconcileResult(
-            ReconcileStatus.AMBIGUOUS, candidates=tuple(matches), request=request
-        )
-    return ReconcileResult(ReconcileStatus.FOUND, request=request, **found)
-
-
 # What an amendment sent, and where the position / working order shows what is in force.
 _IN_FORCE = {
     "level": "order_level",
@@ -197,16 +221,38 @@ def _amendment_verdict(
     return ReconcileResult(ReconcileStatus.FOUND, request=request, **found)
 
 
-def _change_flow(exc: OrderOutcomeUnknown) -> Generator[ep.ApiCall[Any], Any, ReconcileResult]:
-    """Reconcile an amendment, close or cancel of an existing deal by reading it back."""
-    request = exc.request
-    deal_id = unquote(exc.path.rstrip("/").rsplit("/", 1)[-1])
-    removal = exc.endpoint in (ep.CLOSE_POSITION.name, ep.DELETE_ORDER.name)
+Check = Generator[ep.ApiCall[Any], Any, ReconcileResult | None]
+
+
+def _by_confirm(intent: OrderIntent, request: dict[str, Any]) -> Check:
+    """The verdict of the deal confirmation, when the server gave a reference and still has it."""
+    if intent.deal_reference is None:
+        return None
+    try:
+        confirm: Confirm = yield ep.CONFIRM.call({"dealReference": intent.deal_reference})
+    except CapitalError:
+        return None  # not (yet, or any more) there, or unreadable: look at the deals instead
+    if confirm.deal_status == DealStatus.REJECTED:
+        return ReconcileResult(ReconcileStatus.NOT_PLACED, request=request, confirm=confirm)
+    if intent.placement:
+        opened = confirm.opened_deal_ids if intent.on_position else []
+        deal_id = opened[0] if opened else confirm.deal_id
+    else:
+        deal_id = intent.deal_id
+    return ReconcileResult(ReconcileStatus.FOUND, deal_id=deal_id, request=request, confirm=confirm)
+
+
+def _by_change(intent: OrderIntent, request: dict[str, Any]) -> Check:
+    """Reconcile an amendment, close or cancel of an existing deal by reading it back.
+
+    None when the deal shows no effect of the write (it may still come).
+    """
+    deal_id = intent.deal_id
     found: dict[str, Any] = {"deal_id": deal_id}
     current: Position | WorkingOrder | None
-    if exc.endpoint in (ep.CLOSE_POSITION.name, ep.UPDATE_POSITION.name):
+    if intent.on_position:
         try:
-            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id})
+            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id or ""})
         except NotFoundError:
             current = None
         else:
@@ -226,33 +272,65 @@ def _change_flow(exc: OrderOutcomeUnknown) -> Generator[ep.ApiCall[Any], Any, Re
     if current is None:
         # Gone: closed or cancelled by this request, or at the same moment by a stop or a fill.
         # A close or cancel has nothing left to do; an amendment can't be told.
-        status = ReconcileStatus.FOUND if removal else ReconcileStatus.AMBIGUOUS
+        status = ReconcileStatus.FOUND if intent.removal else ReconcileStatus.AMBIGUOUS
         return ReconcileResult(status, request=request, **found)
-    if removal:
-        return ReconcileResult(ReconcileStatus.NOT_PLACED, request=request, **found)
-    return _amendment_verdict(current, request, **found)
+    if intent.removal:
+        return None
+    verdict = _amendment_verdict(current, request, **found)
+    return None if verdict.status is ReconcileStatus.NOT_PLACED else verdict
 
 
-_CHANGES = frozenset(
-    e.name for e in (ep.UPDATE_POSITION, ep.CLOSE_POSITION, ep.UPDATE_ORDER, ep.DELETE_ORDER)
-)
+def _created(match: Any) -> datetime | None:
+    if isinstance(match, Activity):
+        return match.date_utc
+    return match.created_date_utc  # type: ignore[no-any-return]
 
 
-def reconcile_flow(
-    exc: OrderOutcomeUnknown, *, clock_skew: float = DEFAULT_SKEW
-) -> Generator[ep.ApiCall[Any], Any, ReconcileResult]:
-    """The reconcile flow of any order write (run by a transport)."""
-    if exc.endpoint in _CHANGES:
-        return (yield from _change_flow(exc))
-    if exc.endpoint not in (ep.OPEN_POSITION.name, ep.CREATE_ORDER.name):
-        raise ValueError(f"cannot reconcile {exc.endpoint}: it is not an order write")
-    request = exc.request
-    body = exc.body
+def _one_of(
+    matches: Sequence[Any],
+    intent: OrderIntent,
+    twins: Sequence[OrderIntent],
+    sent: datetime,
+    request: dict[str, Any],
+    **found: Any,
+) -> ReconcileResult | None:
+    """FOUND for one unattributed match that surely follows the request; else AMBIGUOUS."""
+    if not matches:
+        return None
+    early = sent.timestamp() - _EARLY
+    created = _created(matches[0])
+    if (
+        len(matches) > 1
+        or twins  # another lost identical order could own it
+        or (created is not None and created.timestamp() < early)  # may predate the request
+    ):
+        return ReconcileResult(
+            ReconcileStatus.AMBIGUOUS, candidates=tuple(matches), request=request
+        )
+    return ReconcileResult(ReconcileStatus.FOUND, request=request, **found)
+
+
+def _by_search(
+    intent: OrderIntent,
+    registry: DealRegistry,
+    request: dict[str, Any],
+    clock_skew: float,
+    late_apply_window: float,
+) -> Check:
+    """Look for the placed deal among positions, working orders and recent activity."""
+    twins = registry.twins(
+        intent, still_possible_after=intent.sent_at - clock_skew - late_apply_window
+    )
+    body = dict(intent.body)
     server: ServerTime = yield ep.SERVER_TIME.call()
     server_now = server.server_time / 1000.0
     offset = server_now - time.time()
-    since_ts = exc.sent_at + offset - clock_skew
-    since = datetime.fromtimestamp(since_ts, tz=UTC)
+    sent_ts = intent.sent_at + offset
+    sent = datetime.fromtimestamp(sent_ts, tz=UTC)
+    since = datetime.fromtimestamp(sent_ts - clock_skew, tz=UTC)
+
+    def mine(deal_id: str | None) -> bool:
+        return not registry.taken_by_other(deal_id, intent)
 
     positions: Positions = yield ep.POSITIONS.call()
     position_matches = [
@@ -261,55 +339,108 @@ def reconcile_flow(
         if _position_matches(
             entry.position, entry.market.epic if entry.market else None, body, since
         )
+        and mine(entry.position.deal_id)
     ]
-    is_order = exc.endpoint == ep.CREATE_ORDER.name
+    is_order = not intent.on_position
+    order_matches: list[WorkingOrder] = []
     if is_order:
         orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
         order_matches = [
             entry.working_order_data
             for entry in orders.working_orders
             if _order_matches(entry.working_order_data, body, since)
+            and mine(entry.working_order_data.deal_id)
         ]
-        if order_matches or position_matches:
-            both: list[Any] = [*order_matches, *position_matches]
-            if len(both) > 1:
-                return ReconcileResult(
-                    ReconcileStatus.AMBIGUOUS, candidates=tuple(both), request=request
-                )
-            if order_matches:
-                order = order_matches[0]
-                return ReconcileResult(
-                    ReconcileStatus.FOUND,
-                    deal_id=order.deal_id,
-                    working_order=order,
-                    request=request,
-                )
-    if position_matches:
-        position = position_matches[0]
-        verdict = _verdict(position_matches, request, deal_id=position.deal_id, position=position)
-        assert verdict is not None
-        return verdict
+    if order_matches or position_matches:
+        both: list[Any] = [*order_matches, *position_matches]
+        first = both[0]
+        kind = "working_order" if order_matches else "position"
+        return _one_of(both, intent, twins, sent, request, deal_id=first.deal_id, **{kind: first})
 
-    last_period = min(86_400, max(1, math.ceil(server_now - since_ts) + 1))
+    last_period = min(86_400, max(1, math.ceil(server_now - sent_ts + clock_skew) + 1))
     history: ActivityHistory = yield ep.ACTIVITY.call(
         params={"lastPeriod": last_period, "detailed": True}
     )
-    kind = "WORKING_ORDER" if is_order else "POSITION"
-    activities = [a for a in history.activities if _activity_matches(a, kind, body, since)]
-    if is_order:
-        # A filled order also leaves a POSITION activity; either proves it was placed.
-        activities += [
-            a for a in history.activities if _activity_matches(a, "POSITION", body, since)
-        ]
+    kinds = ("WORKING_ORDER", "POSITION") if is_order else ("POSITION",)
+    # A filled order also leaves a POSITION activity; either proves it was placed.
+    activities = [
+        a
+        for a in history.activities
+        if any(_activity_matches(a, kind, body, since) for kind in kinds) and mine(a.deal_id)
+    ]
     if not activities:
-        return ReconcileResult(ReconcileStatus.NOT_PLACED, request=request)
+        return None
     # One deal may leave several activities (opened, then closed): group by deal id.
-    deal_ids = {a.deal_id for a in activities}
-    if len(deal_ids) > 1:
+    oldest_by_deal: dict[str | None, Activity] = {}
+    for activity in sorted(activities, key=lambda a: a.date_utc):
+        oldest_by_deal.setdefault(activity.deal_id, activity)
+    deals = list(oldest_by_deal.values())
+    if len(deals) > 1:
         return ReconcileResult(
             ReconcileStatus.AMBIGUOUS, candidates=tuple(activities), request=request
         )
-    oldest = min(activities, key=lambda a: a.date_utc)
-    return ReconcileResult(
-        ReconcileStatus.FOUND, deal_id=oldest.deal_id, activity=oldest, request=request
-    )
+    oldest = deals[0]
+    return _one_of(deals, intent, twins, sent, request, deal_id=oldest.deal_id, activity=oldest)
+
+
+def reconcile_flow(
+    exc: OrderOutcomeUnknown,
+    *,
+    registry: DealRegistry | None = None,
+    clock_skew: float = DEFAULT_SKEW,
+    late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
+    wait: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> Generator[ep.ApiCall[Any] | Sleep, Any, ReconcileResult]:
+    """The reconcile flow of any order write (run by a transport).
+
+    Raises:
+        ReconcileAccountError: the session is on another account than the write was sent on.
+        ValueError: the exception is not about an order write.
+    """
+    intent = exc.intent
+    if not intent.endpoint.order_write:
+        raise ValueError(f"cannot reconcile {intent.endpoint.name}: it is not an order write")
+    if late_apply_window < 0:
+        raise ValueError("late_apply_window must be >= 0")
+    registry = registry if registry is not None else DealRegistry()
+    request = exc.request
+    if intent.account_id is not None:
+        details: SessionDetails = yield ep.SESSION_DETAILS.call()
+        if details.account_id != intent.account_id:
+            raise ReconcileAccountError(intent.account_id, details.account_id)
+    while True:
+        verdict = yield from _by_confirm(intent, request)
+        if verdict is None:
+            if intent.placement:
+                verdict = yield from _by_search(
+                    intent, registry, request, clock_skew, late_apply_window
+                )
+            else:
+                verdict = yield from _by_change(intent, request)
+        if verdict is not None and (
+            verdict.status is not ReconcileStatus.NOT_PLACED or verdict.confirm is not None
+        ):
+            break  # FOUND, AMBIGUOUS among candidates, or REJECTED by the confirm
+        # No effect shown: NOT_PLACED only once the write can no longer be applied.
+        deadline = (intent.gave_up_at or intent.sent_at) + late_apply_window
+        remaining = deadline - clock()
+        if remaining <= 0:
+            verdict = ReconcileResult(
+                ReconcileStatus.NOT_PLACED, deal_id=intent.deal_id, request=request
+            )
+            break
+        if not wait:
+            check_after = datetime.fromtimestamp(deadline, tz=UTC)
+            return ReconcileResult(
+                ReconcileStatus.AMBIGUOUS,
+                deal_id=intent.deal_id,
+                request=request,
+                check_after=check_after,
+            )
+        yield Sleep(remaining)
+    if verdict.status is not ReconcileStatus.AMBIGUOUS:
+        registry.settled(intent)
+        if verdict.status is ReconcileStatus.FOUND and intent.placement:
+            registry.attribute([verdict.deal_id], intent)
+    return verdict

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._auth import Credentials, LoginGate, TokenStore, login_flow
 from capitalcom_sdk._endpoints import ApiCall, RateClass, SessionEffect
+from capitalcom_sdk._intent import DealRegistry, OrderIntent
 from capitalcom_sdk._logging import logger
 from capitalcom_sdk._ratelimit import RateLimiter
 from capitalcom_sdk._retry import Decision, RetryPolicy, decide, was_sent
@@ -56,6 +57,7 @@ from capitalcom_sdk.errors import (
     UnexpectedResponseError,
     error_from_response,
 )
+from capitalcom_sdk.models.general import DealReference, StatusResponse
 from capitalcom_sdk.models.requests import SwitchAccountRequest
 from capitalcom_sdk.models.session import LoginResponse
 
@@ -68,9 +70,11 @@ __all__ = [
     "Action",
     "AsyncTransport",
     "Flow",
+    "OrderWrite",
     "Prefetch",
     "Relogin",
     "Send",
+    "SentWrite",
     "Sleep",
     "SyncTransport",
     "single",
@@ -127,7 +131,22 @@ class Join:
     handle: Any
 
 
-Action = ApiCall[Any] | Sleep | Prefetch
+@dataclass(frozen=True, slots=True)
+class OrderWrite:
+    """A flow action: send an order write; the flow receives a :class:`SentWrite`."""
+
+    call: ApiCall[DealReference]
+
+
+@dataclass(frozen=True, slots=True)
+class SentWrite:
+    """The answer to an :class:`OrderWrite`: the server's deal reference and the intent."""
+
+    reference: DealReference
+    intent: OrderIntent
+
+
+Action = ApiCall[Any] | Sleep | Prefetch | OrderWrite
 Flow = Generator[Action, Any, T]
 Primitive = Send | Sleep | Relogin | Start | Join
 Procedure = Generator[Primitive, Any, T]
@@ -139,7 +158,7 @@ def single(call: ApiCall[T]) -> Flow[T]:
     return result
 
 
-def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
+def _network_error(exc: httpx.RequestError, sent: bool) -> NetworkError:
     try:
         url = exc.request.url
         port = f":{url.port}" if url.port else ""
@@ -149,6 +168,17 @@ def _network_error(exc: httpx.TransportError, sent: bool) -> NetworkError:
     if isinstance(exc, httpx.TimeoutException):
         return RequestTimeoutError(f"request{where} timed out ({type(exc).__name__})", sent=sent)
     return NetworkError(f"connection{where} failed ({type(exc).__name__})", sent=sent)
+
+
+def _api_error_body(response: httpx.Response) -> dict[str, Any] | None:
+    """The body of an error answer when it is the API's own (a JSON object with an errorCode)."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("errorCode"), str) and body["errorCode"]:
+        return body
+    return None
 
 
 def _sent_path(call: ApiCall[Any], response: httpx.Response) -> str:
@@ -198,6 +228,8 @@ class _Core:
         # An order write is sent only when it is account_id (or no account was chosen).
         self.session_account: str | None = None
         self.login_count = 0
+        # Which deal belongs to which order write (reconcile never gives another's deal).
+        self.deals = DealRegistry()
         # The safety layer (capitalcom_sdk.trading) every order write goes through, when on.
         self.guard: Guard | None = None
         self._key_headers = {"X-CAP-API-KEY": credentials.api_key} if credentials else {}
@@ -248,10 +280,13 @@ class _Core:
         content = response.content
         try:
             if not content:
-                try:
-                    return model.model_validate({})  # type: ignore[no-any-return]
-                except ValidationError:
+                if model is StatusResponse:
                     return None  # type: ignore[return-value]  # e.g. logout's empty 200
+                # An empty answer is not "nothing there" (an empty position list would be
+                # "{"positions": []}"): a proxy or a cut-off answer. Never read it as data.
+                raise UnexpectedResponseError(
+                    call.endpoint.name, response.status_code, "empty body"
+                )
             return model.model_validate_json(content)  # type: ignore[no-any-return]
         except ValidationError as exc:
             detail = f"{exc.error_count()} validation error(s), first: {exc.errors()[0]['msg']}"
@@ -262,13 +297,32 @@ class _Core:
     # -- procedures (the decision logic, written once) ---------------------------------------
     def procedure(self, call: ApiCall[T], *, relogin: bool = True) -> Procedure[T]:
         """Execute one call: session, limits, send, token adoption, re-login, retries, parsing."""
+        result, _ = yield from self._attempts(call, relogin)
+        return result
+
+    def order_procedure(self, write: OrderWrite, *, relogin: bool = True) -> Procedure[SentWrite]:
+        """Execute an order write; its answer comes with the intent recorded when it was sent."""
+        reference, intent = yield from self._attempts(write.call, relogin)
+        assert intent is not None
+        return SentWrite(reference, intent)
+
+    def active_account(self) -> str | None:
+        """The account the session is on, as far as the client knows."""
+        if self.account_id is not None:
+            return self.account_id
+        response = self.login_response
+        return response.current_account_id if response is not None else None
+
+    def _attempts(self, call: ApiCall[T], relogin: bool) -> Procedure[tuple[T, OrderIntent | None]]:
         endpoint = call.endpoint
         auth = endpoint.auth
+        order_write = endpoint.order_write
         limiter = self.limiter if endpoint.rate is not RateClass.NONE else None
         attempt = 0
         retries = 0  # repeats the retry policy allowed (a re-login's repeat is not one of them)
         waited = 0.0
         relogins = 0
+        intent: OrderIntent | None = None
         while True:
             if auth and not self.tokens.present:
                 if not relogin or self.credentials is None:
@@ -296,21 +350,31 @@ class _Core:
             generation = self.tokens.generation
             request = self.build(self._http, call)
             attempt += 1
-            sent_at = time.time()
+            if order_write:
+                intent = OrderIntent(
+                    endpoint,
+                    call.path,
+                    dict(call.body or {}),
+                    self.active_account(),
+                    time.time(),
+                    call.path_params.get("dealId"),
+                )
             started = time.perf_counter()
             try:
                 response: httpx.Response = yield Send(request)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 if ticket is not None:
                     limiter.release(ticket, time.monotonic())  # type: ignore[union-attr]
-                sent = was_sent(exc)
+                # DecodingError, TooManyRedirects: an answer came, so the request was sent.
+                sent = was_sent(exc) if isinstance(exc, httpx.TransportError) else True
                 error: CapitalError = _network_error(exc, sent)
                 self._log(call, attempt, started, None, type(exc).__name__)
                 decision = decide(
-                    status=None, sent=sent, safe=endpoint.safe, order_write=endpoint.order_write
+                    status=None, sent=sent, safe=endpoint.safe, order_write=order_write
                 )
                 if decision is Decision.UNKNOWN:
-                    raise self._unknown(call, sent_at, str(error)) from exc
+                    assert intent is not None
+                    raise self._unknown(intent, str(error)) from exc
                 if decision is Decision.RETRY:
                     retries += 1
                     delay = self.retry.next_delay(retries, waited, rate_limited=False)
@@ -327,11 +391,28 @@ class _Core:
             if logger.isEnabledFor(_DEBUG):
                 self._log(call, attempt, started, status, None)
             if status < 400:
+                if intent is not None:
+                    reference = self._deal_reference(call, response)
+                    if reference is None:
+                        # An empty or HTML 200, a 204, a redirect, truncated JSON, {}: a proxy
+                        # or balancer may have answered for a server that applied the write.
+                        raise self._unknown(intent, f"HTTP {status} that is not the API's answer")
+                    return reference, intent
+                if not 200 <= status < 300:
+                    raise UnexpectedResponseError(endpoint.name, status, "not a 2xx answer")
                 result = self.parse(call, response)
                 if endpoint.session is not SessionEffect.NONE:
                     self._session_effect(call)
-                return result
-            api_error = self.error(call, response)
+                return result, None
+            body = _api_error_body(response)
+            api_error = error_from_response(
+                status, body, method=endpoint.method, path=_sent_path(call, response)
+            )
+            if intent is not None and body is None:
+                # A 4xx/5xx without a Capital.com errorCode: a proxy, a WAF, a load balancer.
+                raise self._unknown(
+                    intent, f"HTTP {status} without the API's error body"
+                ) from api_error
             if (
                 isinstance(api_error, SessionExpiredError)
                 and auth
@@ -345,11 +426,10 @@ class _Core:
                 relogins += 1
                 yield Relogin(generation)
                 continue
-            decision = decide(
-                status=status, sent=True, safe=endpoint.safe, order_write=endpoint.order_write
-            )
+            decision = decide(status=status, sent=True, safe=endpoint.safe, order_write=order_write)
             if decision is Decision.UNKNOWN:
-                raise self._unknown(call, sent_at, str(api_error)) from api_error
+                assert intent is not None
+                raise self._unknown(intent, str(api_error)) from api_error
             if decision is Decision.RETRY:
                 retries += 1
                 delay = self.retry.next_delay(retries, waited, rate_limited=status == 429)
@@ -359,6 +439,18 @@ class _Core:
                     yield Sleep(delay)
                     continue
             raise api_error
+
+    def _deal_reference(self, call: ApiCall[Any], response: httpx.Response) -> Any:
+        """The DealReference of an order write's 2xx answer, None unless it is the API's own."""
+        if response.status_code != 200 or not response.content:
+            return None
+        try:
+            reference = self.parse(call, response)
+        except UnexpectedResponseError:
+            return None
+        if not isinstance(reference, DealReference) or not reference.deal_reference:
+            return None
+        return reference
 
     def flow_procedure(self, flow: Flow[T], *, relogin: bool = True) -> Procedure[T]:
         """Execute a flow: each of its calls through :meth:`procedure`, its sleeps as sleeps."""
@@ -381,7 +473,9 @@ class _Core:
                     started[id(call)] = (call, handle)
                 continue
             try:
-                if (entry := started.pop(id(action), None)) is not None:
+                if isinstance(action, OrderWrite):
+                    value = yield from self.order_procedure(action, relogin=relogin)
+                elif (entry := started.pop(id(action), None)) is not None:
                     value = yield Join(entry[1])
                 else:
                     value = yield from self.procedure(action, relogin=relogin)
@@ -448,12 +542,10 @@ class _Core:
             self.login_response = None
 
     # -- helpers -----------------------------------------------------------------------------
-    @staticmethod
-    def _unknown(call: ApiCall[Any], sent_at: float, cause: str) -> OrderOutcomeUnknown:
-        endpoint = call.endpoint
-        return OrderOutcomeUnknown(
-            endpoint.name, call.path, call.body, sent_at, cause, method=endpoint.method
-        )
+    def _unknown(self, intent: OrderIntent, cause: str) -> OrderOutcomeUnknown:
+        gave_up = intent.given_up(time.time())
+        self.deals.unsettled(gave_up)
+        return OrderOutcomeUnknown(gave_up, cause)
 
     @staticmethod
     def _log(
@@ -531,7 +623,7 @@ class SyncTransport:
             if kind is Send:
                 try:
                     value = self.http.send(action.request)  # type: ignore[union-attr]
-                except httpx.TransportError as exc:
+                except httpx.RequestError as exc:
                     error = exc
             elif kind is Sleep:
                 time.sleep(action.seconds)  # type: ignore[union-attr]
@@ -613,7 +705,7 @@ class AsyncTransport:
                 if kind is Send:
                     try:
                         value = await self.http.send(action.request)  # type: ignore[union-attr]
-                    except httpx.TransportError as exc:
+                    except httpx.RequestError as exc:
                         error = exc
                 elif kind is Sleep:
                     await asyncio.sleep(action.seconds)  # type: ignore[union-attr]

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from capitalcom_sdk._intent import OrderIntent
 
 __all__ = [
     "APIError",
@@ -24,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "OrderOutcomeUnknown",
     "RateLimitError",
+    "ReconcileAccountError",
     "RequestTimeoutError",
     "RequestValidationError",
     "ServerError",
@@ -164,42 +168,88 @@ class DealRejectedError(CapitalError):
 
 
 class OrderOutcomeUnknown(CapitalError):
-    """An order write was sent but its outcome is unknown (timeout, reset, 5xx after sending).
+    """An order write was sent but its outcome is unknown.
 
-    It is never sent again automatically. It holds what was sent: ``endpoint`` (name, e.g.
-    ``positions.open``), ``method``, ``path``, ``body`` and ``sent_at`` (epoch seconds, client
-    clock, taken just before sending); ``cause`` says what went wrong. Pass it to
-    ``client.reconcile(...)`` to find the resulting deal.
+    Raised once a position or working-order write (open, amend, close; create, amend, cancel)
+    may have reached the server and no definitive answer came back: a timeout, reset or
+    dropped connection after sending; a 5xx; an answer that is not the API's own (empty, HTML,
+    a redirect, truncated JSON, a 4xx without a Capital.com ``errorCode`` body); or, after the
+    write was answered with a deal reference, any failure of the confirmation poll. It is never
+    sent again automatically.
+
+    ``intent`` (:class:`~capitalcom_sdk._intent.OrderIntent`) is what was sent: the endpoint,
+    the account the session was on, the body, the target deal, the deal reference when the
+    server gave one, when it was sent and when the client gave up. ``cause`` says what went
+    wrong. Pass the exception to ``client.reconcile(...)`` to find out what happened.
     """
 
-    def __init__(
-        self,
-        endpoint: str,
-        path: str,
-        body: dict[str, Any] | None,
-        sent_at: float,
-        cause: str,
-        *,
-        method: str = "POST",
-    ) -> None:
-        self.endpoint = endpoint
-        self.method = method
-        self.path = path
-        self.body = dict(body or {})
-        self.sent_at = sent_at
+    def __init__(self, intent: OrderIntent, cause: str) -> None:
+        self.intent = intent
         self.cause = cause
-        super().__init__(f"outcome of {endpoint} unknown ({cause}); call reconcile() to find out")
+        super().__init__(
+            f"outcome of {intent.endpoint.name} unknown ({cause}); call reconcile() to find out"
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint's name, e.g. ``positions.open`` (for people; logic uses ``intent``)."""
+        return self.intent.endpoint.name
+
+    @property
+    def method(self) -> str:
+        return self.intent.endpoint.method
+
+    @property
+    def path(self) -> str:
+        return self.intent.path
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(self.intent.body)
+
+    @property
+    def sent_at(self) -> float:
+        return self.intent.sent_at
+
+    @property
+    def account_id(self) -> str | None:
+        """The account the write was sent on."""
+        return self.intent.account_id
+
+    @property
+    def deal_reference(self) -> str | None:
+        """The deal reference the server answered with, when it did."""
+        return self.intent.deal_reference
 
     @property
     def request(self) -> dict[str, Any]:
-        """What was sent, as a plain dict (endpoint, method, path, body, sent_at)."""
+        """What was sent, as a plain dict (endpoint, method, path, body, sent_at, account,
+        deal reference)."""
+        intent = self.intent
         return {
-            "endpoint": self.endpoint,
-            "method": self.method,
-            "path": self.path,
-            "body": dict(self.body),
-            "sent_at": self.sent_at,
+            "endpoint": intent.endpoint.name,
+            "method": intent.endpoint.method,
+            "path": intent.path,
+            "body": dict(intent.body),
+            "sent_at": intent.sent_at,
+            "account_id": intent.account_id,
+            "deal_reference": intent.deal_reference,
         }
+
+
+class ReconcileAccountError(CapitalError):
+    """``reconcile()`` refused: the session is on another account than the write was sent on.
+
+    Switch back with ``client.session.switch_account(exc.account_id)`` and reconcile again.
+    """
+
+    def __init__(self, sent_on: str, current: str) -> None:
+        self.account_id = sent_on
+        self.current_account_id = current
+        super().__init__(
+            f"the order write was sent on account {sent_on} but the session is on {current}:"
+            f" switch to {sent_on} and reconcile again"
+        )
 
 
 class UnexpectedResponseError(CapitalError):

@@ -11,8 +11,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("latency", "status", "drop", "apply_then_drop", "timeout")
+KINDS = ("latency", "status", "drop", "apply_then_drop", "timeout", "apply_late", "answer")
 MAX_HOLD_MS = 60_000
+MAX_ANSWER_BYTES = 65_536
 
 
 class FaultSpecError(ValueError):
@@ -36,6 +37,12 @@ class Fault:
     latency_ms: int = 0
     times: int | None = 1
     probability: float = 1.0
+    apply_delay_ms: int = 0
+    body: str = ""
+    content_type: str = "text/plain"
+    headers: dict[str, str] = field(default_factory=dict)
+    apply: bool = False
+    truncate: bool = False
     hits: int = 0
     _regex: re.Pattern[str] | None = field(default=None, repr=False)
 
@@ -61,6 +68,12 @@ class Fault:
             "latencyMs": self.latency_ms,
             "times": self.times,
             "probability": self.probability,
+            "applyDelayMs": self.apply_delay_ms,
+            "body": self.body,
+            "contentType": self.content_type,
+            "headers": dict(self.headers),
+            "apply": self.apply,
+            "truncate": self.truncate,
             "remaining": self.remaining,
             "hits": self.hits,
         }
@@ -71,6 +84,48 @@ def _number(spec: dict[str, Any], key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FaultSpecError(key, "must be a number")
     return float(value)
+
+
+def _flag(spec: dict[str, Any], key: str) -> bool:
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise FaultSpecError(key, "must be true or false")
+    return value
+
+
+def _answer_fields(spec: dict[str, Any], status: int) -> dict[str, Any]:
+    """The fields of an ``answer`` fault (a response that is not the API's own)."""
+    body = spec.get("body", "")
+    if not isinstance(body, str) or len(body.encode()) > MAX_ANSWER_BYTES:
+        raise FaultSpecError("body", f"must be a string of at most {MAX_ANSWER_BYTES} bytes")
+    content_type = spec.get("contentType", "text/plain")
+    if not isinstance(content_type, str) or not content_type.isprintable():
+        raise FaultSpecError("contentType", "must be a media type")
+    headers = spec.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str)
+        and isinstance(v, str)
+        and k.isascii()
+        and v.isascii()
+        and k.isprintable()
+        and v.isprintable()
+        for k, v in headers.items()
+    ):
+        raise FaultSpecError("headers", "must map header names to ASCII strings")
+    if status < 200:
+        raise FaultSpecError("status", "an answer needs a status of 200 or more")
+    if status in (204, 304) and body:
+        raise FaultSpecError("body", f"HTTP {status} has no body")
+    apply, truncate = _flag(spec, "apply"), _flag(spec, "truncate")
+    if truncate and not apply:
+        raise FaultSpecError("truncate", "cuts the real answer: needs apply true")
+    return {
+        "body": body,
+        "content_type": content_type,
+        "headers": dict(headers),
+        "apply": apply,
+        "truncate": truncate,
+    }
 
 
 def parse_fault(spec: Any, fault_id: str) -> Fault:
@@ -92,7 +147,7 @@ def parse_fault(spec: Any, fault_id: str) -> Fault:
     kind = spec.get("kind")
     if kind not in KINDS:
         raise FaultSpecError("kind", f"must be one of {', '.join(KINDS)}")
-    status = _number(spec, "status", 503)
+    status = _number(spec, "status", 200 if kind == "answer" else 503)
     if not status.is_integer() or not 100 <= status <= 599:
         raise FaultSpecError("status", "must be an HTTP status code")
     error_code = spec.get("errorCode", "error.service.unavailable")
@@ -109,6 +164,10 @@ def parse_fault(spec: Any, fault_id: str) -> Fault:
     probability = _number(spec, "probability", 1.0)
     if not 0.0 <= probability <= 1.0:
         raise FaultSpecError("probability", "must be between 0 and 1")
+    apply_delay = _number(spec, "applyDelayMs", 0)
+    if not 0 <= apply_delay <= MAX_HOLD_MS:
+        raise FaultSpecError("applyDelayMs", f"must be between 0 and {MAX_HOLD_MS}")
+    extra = _answer_fields(spec, int(status)) if kind == "answer" else {}
     return Fault(
         id=fault_id,
         method=method.upper(),
@@ -119,7 +178,9 @@ def parse_fault(spec: Any, fault_id: str) -> Fault:
         latency_ms=int(latency),
         times=None if times_raw is None else int(times_value),
         probability=probability,
+        apply_delay_ms=int(apply_delay),
         _regex=regex,
+        **extra,
     )
 
 

@@ -13,6 +13,7 @@ import logging
 import re
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 UNMATCHED = "(unmatched)"
+CLIENT_GONE = "client_disconnected"  # stats status of a request whose client left unanswered
 TOO_LARGE = "error.request.too-large"
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _TEMPLATE_CACHE_SIZE = 4096
@@ -150,7 +152,7 @@ class PlatformMiddleware:
             await send_json(send, 500, {"errorCode": "error.internal"})
             return
 
-        if fault is not None and await self._apply_fault(fault, scope, receive, send):
+        if fault is not None and await self._apply_fault(fault, exhausted, scope, receive, send):
             return
         if exhausted is not None:
             state.stats.rejected(exhausted)
@@ -195,36 +197,148 @@ class PlatformMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
+        except ClientDisconnect:
+            # The client left before its body arrived: nothing to answer, nobody to answer to.
+            logger.debug("client left during %s %s", scope["method"], scope["path"])
+            self.state.stats.status(CLIENT_GONE)
         except Exception:
             logger.exception("simulator bug while serving %s %s", scope["method"], scope["path"])
             if not started:
                 await send_json(send, 500, {"errorCode": "error.internal"})
 
-    async def _apply_fault(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> bool:
+    async def _apply_fault(
+        self, fault: Fault, exhausted: str | None, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
         """Act on a fault; True when the request is finished (answered or dropped)."""
         stats = self.state.stats
-        if fault.kind == "latency":
-            await asyncio.sleep(fault.latency_ms / 1000)
-            return False
-        if fault.kind == "status":
+        kind = fault.kind
+        if kind == "status":
             stats.status(fault.status)
             await send_json(send, fault.status, {"errorCode": fault.error_code})
             return True
-        if fault.kind == "apply_then_drop":
+        if kind == "answer":
+            await self._answer(fault, scope, receive, send)
+            return True
+        if kind == "drop":
+            stats.status("dropped")
+            await drop_connection(send)
+            return True
+        # The rest hold the request: read its body first, then watch for the client leaving.
+        held = await _Held.start(receive)
+        try:
+            if kind == "latency":
+                await asyncio.sleep(fault.latency_ms / 1000)
+                answer = held.answer(send, stats)
+                if exhausted is not None:
+                    stats.rejected(exhausted)
+                    await send_json(answer, 429, {"errorCode": "error.too-many.requests"})
+                else:
+                    # Served even if the client left meanwhile: the server had the request.
+                    await self._guarded(scope, held.receive, answer)
+                return True
+            if kind == "apply_then_drop":
+                await self._guarded(scope, held.receive, _swallow)
+            elif kind in ("timeout", "apply_late"):
+                hold = (fault.latency_ms or MAX_HOLD_MS) / 1000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(held.gone.wait(), timeout=hold)
+                if kind == "apply_late":
+                    # Applied after the client gave up (a slow proxy, a server queue).
+                    await asyncio.sleep(fault.apply_delay_ms / 1000)
+                    await self._guarded(scope, held.receive, _swallow)
+            if held.gone.is_set():
+                stats.status(CLIENT_GONE)
+            else:
+                stats.status("dropped")
+                await drop_connection(send)
+            return True
+        finally:
+            held.stop()
 
-            async def swallow(message: Message) -> None:
-                return None
+    async def _answer(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer with a response that is not the API's own, after applying when asked."""
+        body = fault.body.encode()
+        if fault.apply:
+            captured: list[bytes] = []
 
-            await self._guarded(scope, receive, swallow)
-        elif fault.kind == "timeout":
-            hold = (fault.latency_ms or MAX_HOLD_MS) / 1000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_wait_for_disconnect(receive), timeout=hold)
-        stats.status("dropped")
-        await drop_connection(send)
-        return True
+            async def capture(message: Message) -> None:
+                if message["type"] == "http.response.body":
+                    captured.append(message.get("body", b""))
+
+            await self._guarded(scope, receive, capture)
+            if fault.truncate:
+                real = b"".join(captured)
+                body = real[: len(real) // 2]
+        headers = [
+            *_RAW_COMMON_HEADERS,
+            *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in fault.headers.items()),
+        ]
+        if fault.status not in (204, 304):
+            headers.append((b"content-type", fault.content_type.encode("latin-1")))
+            headers.append((b"content-length", str(len(body)).encode("ascii")))
+        self.state.stats.status(fault.status)
+        await send({"type": "http.response.start", "status": fault.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+async def _swallow(message: Message) -> None:
+    return None
+
+
+class _Held:
+    """A request held by a fault: its body read up front (so the handler can still run after
+    the client left), and a watcher that notices the client leaving."""
+
+    def __init__(self, body: bytes, receive: Receive) -> None:
+        self._body: bytes | None = body
+        self.gone = asyncio.Event()
+        self._watcher = asyncio.ensure_future(self._watch(receive))
+
+    @classmethod
+    async def start(cls, receive: Receive) -> _Held:
+        chunks: list[bytes] = []
+        gone = False
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone = True
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        held = cls(b"".join(chunks), receive)
+        if gone:
+            held.gone.set()
+        return held
+
+    async def _watch(self, receive: Receive) -> None:
+        if self.gone.is_set():
+            return
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.gone.set()
+
+    async def receive(self) -> Message:
+        """The buffered body once, then (like a server) wait until the client leaves."""
+        if self._body is not None:
+            body, self._body = self._body, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    def answer(self, send: Send, stats: Any) -> Send:
+        """A send that delivers (and counts) the answer, or counts the client as gone."""
+
+        async def answering(message: Message) -> None:
+            if self.gone.is_set():
+                if message["type"] == "http.response.start":
+                    stats.status(CLIENT_GONE)
+                return
+            if message["type"] == "http.response.start":
+                stats.status(message["status"])
+            await send(message)
+
+        return answering
+
+    def stop(self) -> None:
+        self._watcher.cancel()

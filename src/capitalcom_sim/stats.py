@@ -12,8 +12,10 @@ from capitalcom_sim.ratelimit import LIMITS
 class Stats:
     """Counters per ``"METHOD /path-template"``, per status, and 429 rejections per limit.
 
-    A request that never got an answer (dropped or timed out by a fault) counts under the
-    status ``"dropped"``.
+    A request that never got an answer counts under ``"dropped"`` when the simulator closed it
+    (a ``drop``, ``apply_then_drop`` or expired hold fault) and under ``"client_disconnected"``
+    when the client left first (a held, delayed or late-applied request, a body that never
+    arrived): neither is a 500.
     """
 
     def __init__(self) -> None:

@@ -13,7 +13,7 @@ import pytest
 from bench.__main__ import BENCHES, render, run_bench
 from bench._common import Figure, Section
 
-from bench import backfill, overhead, rate, startup
+from bench import backfill, catalog, overhead, rate, startup
 
 
 def _finite(figures: list[Figure]) -> None:
@@ -68,6 +68,24 @@ def test_startup_times_import_and_cli() -> None:
     assert client.name == "python -c 'from capitalcom_sdk import Client'"
     assert client.baseline_name == "import httpx, pydantic"
     assert client.ratio is not None
+
+
+def test_catalog_reports_sync_resync_keys_and_read_figures() -> None:
+    section = catalog.run(days=1.0, key_days=1.0, year_days=2.0, repeats=1, update_cycles=1)
+
+    assert section.error is None
+    _finite(section.figures)
+    sync, resync, keys, updates, polars, pandas = section.figures
+    assert sync.unit == "s"
+    assert "2 epics x 1 days" in sync.name
+    assert (resync.unit, resync.ours) == ("requests", 0.0)
+    assert keys.unit == "req/s"
+    assert "4 keys" in keys.name
+    assert updates.unit == "req/s"
+    assert "32 series" in updates.name
+    assert [polars.unit, pandas.unit] == ["ms", "ms"]
+    assert polars.baseline is not None
+    assert polars.baseline > 0
 
 
 @pytest.mark.parametrize("name", ["stream_parse", "stream_latency", "sim_throughput"])

@@ -142,7 +142,8 @@ class Trader:
                 return
             except OrderOutcomeUnknown as unknown:
                 self.seen["unknown"] += 1
-                verdict = await self.client.reconcile(unknown)
+                # The faults of this run (apply_then_drop, 502) never apply late: no window.
+                verdict = await self.client.reconcile(unknown, late_apply_window=0)
                 self.seen[f"reconcile:{verdict.status.value}"] += 1
                 if verdict.status is ReconcileStatus.NOT_PLACED:
                     continue

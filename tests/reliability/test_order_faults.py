@@ -1,24 +1,35 @@
-"""1,000 position opens with 10 % of the order POSTs hit by faults: nothing lost, nothing twice.
+"""1,000 position opens under faults on the order POSTs and on the confirm polls: nothing lost,
+nothing twice.
 
-Eight users trade at once (one AsyncClient each, all in one event loop). Every open has a size
-unique within its account, so a duplicate shows up as two positions of one size. The faults are
-injected by the simulator with seeded probabilities (first matching rule wins):
+Eight users trade at once (one AsyncClient each, all in one event loop). Every tenth size is
+ordered twice in a row (a bot scaling in: two identical orders within a second), every other
+size once, so a duplicate shows up as more positions of a size than were ordered and a lost
+order as fewer. The faults are injected by the simulator with seeded probabilities (first
+matching rule wins):
 
-=================  ======  ==============================================  =================
-kind               share   what the server does                           right verdict
-=================  ======  ==============================================  =================
-timeout            2 %     holds the request unapplied until the client    NOT_PLACED
-                           gives up (short client read timeout)
-drop               2 %     closes the connection unapplied                 NOT_PLACED
-status 502         1.5 %   answers 502 unapplied                           NOT_PLACED
-status 503         1.5 %   answers 503 unapplied                           NOT_PLACED
-apply_then_drop    3 %     opens the position, then drops the connection   FOUND (that deal)
-=================  ======  ==============================================  =================
+====================  ======  ===========================================  ==================
+on ``POST /positions``  share   what the server does                       right verdict
+====================  ======  ===========================================  ==================
+timeout               2 %     holds the request unapplied until the        NOT_PLACED
+                              client gives up (short client read timeout)
+drop                  2 %     closes the connection unapplied              NOT_PLACED
+status 502 / 503      1.5 %   answers 502 / 503 unapplied                  NOT_PLACED
+                      each
+apply_then_drop       3 %     opens the position, then drops the answer    FOUND (that deal)
+apply_late            2 %     holds it until the client gave up, then      FOUND, after the
+                              opens the position (50 ms later)             late-apply window
+answer (HTML 200)     1 %     opens it, answers with a proxy's HTML page   FOUND
+answer (403, text)    1 %     a WAF's 403 without errorCode, unapplied     NOT_PLACED
+====================  ======  ===========================================  ==================
+
+and on ``GET /confirms/{ref}`` (each poll): 400 / 401 / 404 answers that end the poll (1 % each;
+the order is on the server: FOUND) and 503s the client retries (2 %).
 
 Every ambiguous outcome must surface as :class:`OrderOutcomeUnknown` (never retried by the SDK),
-and ``client.reconcile(exc)`` must name the deal the simulator really opened, or say
-NOT_PLACED when the simulator opened nothing; the worker then re-sends, as a user would. At the
-end each account holds exactly one position per size: the ground truth is the engine itself.
+and ``client.reconcile(exc, wait=True)`` must name the deal the simulator really opened, or say
+NOT_PLACED only once the late-apply window has passed and the simulator opened nothing; the
+worker then re-sends, as a user would. At the end each account holds exactly as many positions
+of each size as were ordered: the ground truth is the engine itself.
 """
 
 from __future__ import annotations
@@ -46,14 +57,36 @@ EPIC = "EURUSD"  # min size 100, increment 1: sizes 100, 101, ... are all valid 
 # 2026-11-18 (a Wednesday) 12:00 UTC: every market of the simulator is open.
 START_MS = 1_795_003_200_000
 ORDER_PATH = "re:^/api/v1/positions$"
+CONFIRM_PATH = "re:^/api/v1/confirms/"
+LATE_APPLY_MS = 50
+# How long after giving up a write may still be applied: well above the simulator's 50 ms.
+LATE_WINDOW = 0.4
 FAULTS: list[tuple[float, dict[str, object]]] = [
     (0.02, {"kind": "timeout", "latencyMs": 3000}),
     (0.02, {"kind": "drop"}),
     (0.015, {"kind": "status", "status": 502, "errorCode": "error.bad.gateway"}),
     (0.015, {"kind": "status", "status": 503, "errorCode": "error.service.unavailable"}),
     (0.03, {"kind": "apply_then_drop"}),
+    (0.02, {"kind": "apply_late", "applyDelayMs": LATE_APPLY_MS}),
+    (
+        0.01,
+        {
+            "kind": "answer",
+            "status": 200,
+            "apply": True,
+            "body": "<html><body>Please wait</body></html>",
+            "contentType": "text/html",
+        },
+    ),
+    (0.01, {"kind": "answer", "status": 403, "body": "Forbidden"}),
 ]
-APPLIED_KINDS = {"apply_then_drop"}
+APPLIED_KINDS = {"apply_then_drop", "apply_late", "answer:200"}
+CONFIRM_FAULTS: list[tuple[float, dict[str, object]]] = [
+    (0.01, {"kind": "status", "status": 400, "errorCode": "error.bad.request"}),
+    (0.01, {"kind": "status", "status": 401, "errorCode": "error.invalid.api.key"}),
+    (0.01, {"kind": "status", "status": 404, "errorCode": "error.not-found.dealId"}),
+    (0.02, {"kind": "status", "status": 503, "errorCode": "error.service.unavailable"}),
+]
 
 
 @dataclass
@@ -63,19 +96,36 @@ class Tally:
     verdicts: Counter[str] = field(default_factory=Counter)
     wrong: list[str] = field(default_factory=list)
     sends: int = 0
+    waited_for_late: int = 0
+    poll_failed: int = 0  # unknown after the write was answered (the confirm poll failed)
+
+
+def rules(path: str, method: str, faults: list[tuple[float, dict[str, object]]]) -> list[dict]:
+    """Rules whose conditional probabilities give the target shares overall."""
+    out = []
+    left = 1.0
+    for share, spec in faults:
+        out.append(
+            {"method": method, "path": path, "times": None, "probability": share / left} | spec
+        )
+        left -= share
+    return out
 
 
 def fault_rules() -> list[dict[str, object]]:
-    """Rules whose conditional probabilities give the target shares overall."""
-    rules = []
-    left = 1.0
-    for share, spec in FAULTS:
-        rules.append(
-            {"method": "POST", "path": ORDER_PATH, "times": None, "probability": share / left}
-            | spec
-        )
-        left -= share
-    return rules
+    return rules(ORDER_PATH, "POST", FAULTS) + rules(CONFIRM_PATH, "GET", CONFIRM_FAULTS)
+
+
+def plan(count: int) -> list[int]:
+    """Sizes to order: every tenth one twice in a row (identical orders), ``count`` in all."""
+    sizes: list[int] = []
+    size = 100
+    while len(sizes) < count:
+        sizes.append(size)
+        if size % 10 == 0 and len(sizes) < count:
+            sizes.append(size)
+        size += 1
+    return sizes
 
 
 @pytest.fixture
@@ -96,8 +146,31 @@ def positions_by_size(sim: SimHandle, user: int) -> dict[float, list[str]]:
     return out
 
 
+def check_verdict(
+    sim: SimHandle, user: int, size: int, result: object, mine: dict[int, list[str]], tally: Tally
+) -> bool:
+    """Compare a final verdict with the engine; True when the order is placed (stop sending)."""
+    status = result.status  # type: ignore[attr-defined]
+    deal_id = result.deal_id  # type: ignore[attr-defined]
+    truth = positions_by_size(sim, user).get(float(size), [])
+    known = mine.setdefault(size, [])
+    if status is ReconcileStatus.FOUND:
+        if deal_id not in truth or deal_id in known:
+            tally.wrong.append(f"size {size}: FOUND {deal_id}, sim {truth}, earlier {known}")
+        known.append(deal_id)
+        return True
+    if status is ReconcileStatus.NOT_PLACED:
+        if len(truth) != len(known):
+            tally.wrong.append(f"size {size}: NOT_PLACED but sim has {truth}, earlier {known}")
+            return True
+        return False  # safe to send again
+    tally.wrong.append(f"size {size}: {status} {result.candidates}")  # type: ignore[attr-defined]
+    return True
+
+
 async def trader(sim: SimHandle, user: int, sizes: list[int], tally: Tally) -> None:
     me = handle(sim.server, user)
+    mine: dict[int, list[str]] = {}
     async with AsyncClient(
         **me.client_kwargs(),
         rate_limit=False,
@@ -112,27 +185,34 @@ async def trader(sim: SimHandle, user: int, sizes: list[int], tally: Tally) -> N
                     confirm = await client.positions.open(EPIC, "BUY", size)
                 except OrderOutcomeUnknown as exc:
                     tally.unknown += 1
+                    tally.poll_failed += exc.deal_reference is not None
                     if exc.body.get("size") != size:
                         tally.wrong.append(f"size {size}: exception holds {exc.body}")
-                    result = await client.reconcile(exc)
+                    result = await client.reconcile(exc, late_apply_window=LATE_WINDOW)
+                    if result.check_after is not None:  # nothing yet; it may still be applied
+                        tally.waited_for_late += 1
+                        result = await client.reconcile(
+                            exc, late_apply_window=LATE_WINDOW, wait=True
+                        )
                     tally.verdicts[result.status.value] += 1
-                    truth = positions_by_size(sim, user).get(float(size), [])
-                    if result.status is ReconcileStatus.FOUND:
-                        if truth != [result.deal_id]:
-                            tally.wrong.append(f"size {size}: FOUND {result.deal_id}, sim {truth}")
+                    if check_verdict(sim, user, size, result, mine, tally):
                         tally.opened += 1
                         break
-                    if result.status is ReconcileStatus.NOT_PLACED:
-                        if truth:
-                            tally.wrong.append(f"size {size}: NOT_PLACED but sim has {truth}")
-                            break
-                        continue  # safe to send again
-                    tally.wrong.append(f"size {size}: {result.status} {result.candidates}")
-                    break
                 else:
                     assert confirm.opened_deal_ids
+                    mine.setdefault(size, []).append(confirm.opened_deal_ids[0])
                     tally.opened += 1
                     break
+
+
+def kinds_hit(sim: SimHandle, path: str) -> Counter[str]:
+    by_kind: Counter[str] = Counter()
+    for f in sim.state.faults.list():
+        if f["path"] != path:
+            continue
+        label = str(f["kind"]) + (f":{f['status']}" if f["kind"] in ("status", "answer") else "")
+        by_kind[label] += int(f["hits"])
+    return by_kind
 
 
 @pytest.mark.slow
@@ -143,51 +223,62 @@ async def test_thousand_opens_under_faults_lose_nothing_and_duplicate_nothing(
     for rule in fault_rules():
         sim.state.faults.add(rule)
     per_user = OPENS // USERS
+    sizes = plan(per_user)
+    expected = Counter(sizes)
     tally = Tally()
     started = time.monotonic()
-    await asyncio.gather(
-        *(trader(sim, user, [100 + i for i in range(per_user)], tally) for user in range(USERS))
-    )
+    await asyncio.gather(*(trader(sim, user, sizes, tally) for user in range(USERS)))
     elapsed = time.monotonic() - started
 
-    hits = {f["id"]: f for f in sim.state.faults.list()}
-    by_kind: Counter[str] = Counter()
-    for f in hits.values():
-        by_kind[str(f["kind"]) + (f":{f['status']}" if f["kind"] == "status" else "")] += int(
-            f["hits"]
-        )
+    by_kind = kinds_hit(sim, ORDER_PATH)
+    confirm_kinds = kinds_hit(sim, CONFIRM_PATH)
     injected = sum(by_kind.values())
     applied = sum(n for kind, n in by_kind.items() if kind in APPLIED_KINDS)
     order_posts = int(sim.state.stats.snapshot()["requests"].get("POST /api/v1/positions", 0))
+
+    # Ground truth: exactly the ordered number of positions per size in every account.
+    duplicates = lost = 0
+    for user in range(USERS):
+        held = positions_by_size(sim, user)
+        for size, count in expected.items():
+            have = len(held.get(float(size), []))
+            duplicates += max(0, have - count)
+            lost += max(0, count - have)
+        duplicates += sum(len(ids) for s, ids in held.items() if int(s) not in expected)
     print(
-        f"\n{OPENS} opens, {order_posts} order POSTs in {elapsed:.1f} s; faults injected "
-        f"{injected} ({dict(by_kind)}); OrderOutcomeUnknown {tally.unknown}; verdicts "
-        f"{dict(tally.verdicts)}"
+        f"\n{OPENS} opens ({sum(1 for n in expected.values() if n > 1) * USERS} identical pairs),"
+        f" {order_posts} order POSTs in {elapsed:.1f} s; order faults {injected}"
+        f" ({dict(by_kind)}); confirm-poll faults {sum(confirm_kinds.values())}"
+        f" ({dict(confirm_kinds)}); OrderOutcomeUnknown {tally.unknown} ({tally.poll_failed}"
+        f" after a failed poll); waited for a late"
+        f" apply {tally.waited_for_late}; verdicts {dict(tally.verdicts)};"
+        f" duplicates {duplicates}, lost {lost}"
     )
 
     assert tally.wrong == []
+    assert (duplicates, lost) == (0, 0)
     assert tally.opened == OPENS
     assert order_posts == tally.sends  # the SDK never re-sent an order write by itself
-    # ~10 % of the order POSTs were hit (seeded draws; allow sampling noise).
-    assert math.isclose(injected / order_posts, 0.10, abs_tol=0.03), (injected, order_posts)
+    # ~14 % of the order POSTs were hit (seeded draws; allow sampling noise).
+    assert math.isclose(injected / order_posts, 0.14, abs_tol=0.04), (injected, order_posts)
     assert all(n > 0 for n in by_kind.values()), by_kind
-    # Every fault after sending is ambiguous: each one surfaced as OrderOutcomeUnknown.
-    assert tally.unknown >= injected
+    assert len(by_kind) == len(FAULTS)
+    assert all(n > 0 for n in confirm_kinds.values()), confirm_kinds
+    # Every fault after sending is ambiguous: each one surfaced as OrderOutcomeUnknown, and so
+    # did every poll that failed for good (400/401/404 are not retried; they also hit some of
+    # reconcile's own confirm reads, which then fall back to the search).
+    assert tally.unknown - tally.poll_failed >= injected
+    assert tally.poll_failed > 0
     assert tally.verdicts["AMBIGUOUS"] == 0
-    assert tally.verdicts["FOUND"] >= applied
+    assert tally.verdicts["FOUND"] >= applied + tally.poll_failed
     assert tally.verdicts["NOT_PLACED"] >= injected - applied
+    assert tally.waited_for_late > 0
 
-    # Ground truth: exactly one position per size in every account, over HTTP as well.
-    duplicates = 0
-    for user in range(USERS):
-        held = positions_by_size(sim, user)
-        duplicates += sum(len(ids) - 1 for ids in held.values())
-        assert sorted(held) == [float(100 + i) for i in range(per_user)]
+    for user in range(USERS):  # and over HTTP as well
         me = handle(server, user)
         async with AsyncClient(**me.client_kwargs(), rate_limit=False) as client:
             listed = await client.positions.list()
         assert len(listed.positions) == per_user
-    assert duplicates == 0
 
 
 def sync_trader(sim: SimHandle, user: int, sizes: list[int], tally: Tally) -> None:
@@ -197,7 +288,7 @@ def sync_trader(sim: SimHandle, user: int, sizes: list[int], tally: Tally) -> No
         **me.client_kwargs(),
         rate_limit=False,
         retry=FAST_RETRY,
-        timeout=httpx.Timeout(1.0, connect=5.0),
+        timeout=httpx.Timeout(0.6, connect=5.0),
     ) as client:
         for size in sizes:
             while True:
@@ -206,7 +297,7 @@ def sync_trader(sim: SimHandle, user: int, sizes: list[int], tally: Tally) -> No
                     client.positions.open(EPIC, "SELL", size)
                 except OrderOutcomeUnknown as exc:
                     tally.unknown += 1
-                    result = client.reconcile(exc)
+                    result = client.reconcile(exc, late_apply_window=LATE_WINDOW, wait=True)
                     tally.verdicts[result.status.value] += 1
                     truth = positions_by_size(sim, user).get(float(size), [])
                     if result.status is ReconcileStatus.NOT_PLACED and not truth:
@@ -236,7 +327,7 @@ def test_sync_client_threads_under_order_faults_duplicate_nothing(server: SimSer
         unknown=sum(t.unknown for t in tallies),
         wrong=[w for t in tallies for w in t.wrong],
     )
-    injected = sum(int(f["hits"]) for f in sim.state.faults.list())
+    injected = sum(kinds_hit(sim, ORDER_PATH).values())
     assert tally.wrong == []
     assert tally.opened == users * per_user
     assert tally.unknown >= injected > 0
@@ -258,7 +349,7 @@ def orders_by_size(sim: SimHandle, user: int) -> dict[float, list[str]]:
 async def test_working_orders_under_faults_are_reconciled_and_never_doubled(
     server: SimServer,
 ) -> None:
-    """The same for ``POST /workingorders`` (LIMIT orders far from the market, so none fills)."""
+    """The same for ``POST /workingorders`` (60 LIMIT orders far from the market, none fills)."""
     sim = handle(server)
     for share, spec in FAULTS:
         sim.state.faults.add(
@@ -271,7 +362,7 @@ async def test_working_orders_under_faults_are_reconciled_and_never_doubled(
             | spec
         )
     level = round(sim.state.engine.snapshot(EPIC).bid * 0.8, 5)  # a BUY LIMIT well below
-    sizes = [100 + i for i in range(100)]
+    sizes = [100 + i for i in range(60)]
     verdicts: Counter[str] = Counter()
     wrong: list[str] = []
     async with AsyncClient(
@@ -285,7 +376,7 @@ async def test_working_orders_under_faults_are_reconciled_and_never_doubled(
                 try:
                     await client.orders.create(EPIC, "BUY", size, level, "LIMIT")
                 except OrderOutcomeUnknown as exc:
-                    result = await client.reconcile(exc)
+                    result = await client.reconcile(exc, late_apply_window=LATE_WINDOW, wait=True)
                     verdicts[result.status.value] += 1
                     truth = orders_by_size(sim, 0).get(float(size), [])
                     if result.status is ReconcileStatus.NOT_PLACED and not truth:

@@ -135,6 +135,7 @@ def root(
 def _register() -> None:
     from capitalcom_sdk.cli.commands import (
         accounts,
+        data,
         history,
         markets,
         orders,
@@ -156,6 +157,7 @@ def _register() -> None:
     app.add_typer(watchlists.group, name="watchlists")
     app.add_typer(history.group, name="history")
     app.add_typer(stream.group, name="stream")
+    app.add_typer(data.group, name="data")
     app.add_typer(policy.group, name="policy")
     app.command(
         "sim",

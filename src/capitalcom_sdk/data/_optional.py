@@ -11,6 +11,8 @@ _EXTRA_OF = {
     "pandas": "data",
     "pyarrow": "data",
     "matplotlib": "chart",
+    "fsspec": "catalog",
+    "polars": "catalog",
 }
 
 

@@ -29,6 +29,8 @@ from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
+    import pyarrow as pa
 
 ItemT = TypeVar("ItemT")
 
@@ -125,6 +127,18 @@ class TableExport:
         from capitalcom_sdk.data.frames import to_pandas
 
         return to_pandas(self, decimal=decimal)
+
+    def to_arrow(self) -> pa.Table:
+        """The items as a ``pyarrow.Table`` (same columns; needs the ``data`` extra)."""
+        from capitalcom_sdk.data.arrow import to_arrow
+
+        return to_arrow(self)
+
+    def to_polars(self) -> pl.DataFrame:
+        """The items as a Polars DataFrame (same columns; needs the ``catalog`` extra)."""
+        from capitalcom_sdk.data.arrow import to_polars
+
+        return to_polars(self)
 
     def to_csv(self, path: str | os.PathLike[str]) -> int:
         """Write the items as CSV (no extra needed); returns the number of rows."""

@@ -28,14 +28,15 @@ def _deal_flow(
 ) -> Flow[Confirm | DealReference]:
     """The flow of an order write: through the safety layer when the client has one."""
     timeout = _confirm_timeout(transport, confirm_timeout)
+    registry = transport.core.deals
+
+    def inner(checked: ApiCall[DealReference]) -> Flow[Confirm | DealReference]:
+        return deal_flow(checked, confirm=confirm, timeout=timeout, registry=registry)
+
     guard = transport.core.guard
     if guard is not None:
-
-        def inner(checked: ApiCall[DealReference]) -> Flow[Confirm | DealReference]:
-            return deal_flow(checked, confirm=confirm, timeout=timeout)
-
         return guard.deal_flow(transport.core, call, confirm=confirm, timeout=timeout, inner=inner)
-    return deal_flow(call, confirm=confirm, timeout=timeout)
+    return inner(call)
 
 
 class SyncResource:

@@ -3,7 +3,8 @@
 A trading write answers with a deal reference only; its outcome comes from
 ``GET /confirms/{dealReference}``. :func:`deal_flow` sends the write, then polls the confirm with
 bounded exponential backoff (a 404 ``error.not-found.dealReference`` means "not yet") until it
-exists or the timeout passes. Both clients run the same flow.
+exists or the timeout passes. Both clients run the same flow. Once the write was sent, every
+failure but a REJECTED confirm is :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from typing import Any, TypedDict
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
 from capitalcom_sdk._endpoints import ApiCall
-from capitalcom_sdk._transport import Flow, Sleep
+from capitalcom_sdk._intent import DealRegistry
+from capitalcom_sdk._transport import Flow, OrderWrite, SentWrite, Sleep
 from capitalcom_sdk.errors import (
+    CapitalError,
     DealRejectedError,
+    NetworkError,
     NotFoundError,
     OrderOutcomeUnknown,
     RequestValidationError,
@@ -145,19 +149,13 @@ def confirm_flow(
     deal_reference: str,
     *,
     timeout: float = DEFAULT_CONFIRM_TIMEOUT,
-    sent: ApiCall[Any] | None = None,
-    sent_at: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Flow[Confirm]:
     """Poll the confirmation of ``deal_reference`` until it exists.
 
-    ``sent``/``sent_at`` describe the write that returned the reference (epoch seconds taken
-    just before sending), carried by the timeout error so that ``reconcile()`` can search from
-    the right moment.
-
     Raises:
         DealRejectedError: the confirm says REJECTED (``.confirm`` holds it).
-        OrderOutcomeUnknown: no confirm within ``timeout`` seconds.
+        ConfirmNotYet: no confirm within ``timeout`` seconds.
     """
     call = get_confirm(deal_reference)
     deadline = clock() + timeout
@@ -170,13 +168,8 @@ def confirm_flow(
                 raise
             remaining = deadline - clock()
             if remaining <= 0:
-                raise OrderOutcomeUnknown(
-                    sent.endpoint.name if sent else ep.CONFIRM.name,
-                    sent.path if sent else call.path,
-                    sent.body if sent else None,
-                    sent_at if sent_at is not None else time.time(),
-                    f"no confirmation for {deal_reference} within {timeout:g} s",
-                    method=sent.endpoint.method if sent else ep.CONFIRM.method,
+                raise ConfirmNotYet(
+                    f"no confirmation for {deal_reference} within {timeout:g} s"
                 ) from None
             yield Sleep(min(delay, remaining))
             delay = min(delay * 2, CONFIRM_MAX_DELAY)
@@ -186,16 +179,44 @@ def confirm_flow(
         return confirm
 
 
+class ConfirmNotYet(NetworkError):
+    """No confirmation within the confirm timeout (``confirms.wait``; a write makes it
+    :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown`)."""
+
+
+def placed_deal_ids(confirm: Confirm) -> list[str]:
+    """The deals a placement's confirmation names: the order id and the opened positions."""
+    return [d for d in (confirm.deal_id, *confirm.opened_deal_ids) if d]
+
+
 def deal_flow(
-    call: ApiCall[DealReference], *, confirm: bool, timeout: float
+    call: ApiCall[DealReference],
+    *,
+    confirm: bool,
+    timeout: float,
+    registry: DealRegistry | None = None,
 ) -> Flow[Confirm | DealReference]:
-    """Send a trading write; then, when ``confirm``, wait for and return its confirmation."""
-    sent_at = time.time()
-    reference: DealReference = yield call
+    """Send a trading write; then, when ``confirm``, wait for and return its confirmation.
+
+    Once the write was answered
+    with a deal reference, any failure other than the confirm saying REJECTED (a 5xx, a dropped
+    connection, a timeout, a 401/404/400, no confirm in time, a garbled answer) raises
+    :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown` carrying the reference: the write is on
+    the server's side. A placement's confirmed deals are recorded in ``registry``.
+    """
+    sent: SentWrite = yield OrderWrite(call)
+    intent = sent.intent.answered(sent.reference.deal_reference)
     if not confirm:
-        return reference
-    return (
-        yield from confirm_flow(
-            reference.deal_reference, timeout=timeout, sent=call, sent_at=sent_at
-        )
-    )
+        return sent.reference
+    try:
+        result = yield from confirm_flow(intent.deal_reference or "", timeout=timeout)
+    except DealRejectedError:
+        raise
+    except CapitalError as exc:
+        gave_up = intent.given_up(time.time())
+        if registry is not None:
+            registry.unsettled(gave_up)
+        raise OrderOutcomeUnknown(gave_up, f"confirmation poll failed: {exc}") from exc
+    if registry is not None and intent.placement:
+        registry.attribute(placed_deal_ids(result), intent)
+    return result

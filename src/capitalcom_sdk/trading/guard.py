@@ -18,17 +18,24 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._endpoints import ApiCall
+from capitalcom_sdk._intent import PLACEMENTS as INTENT_PLACEMENTS
+from capitalcom_sdk._intent import OrderIntent
 from capitalcom_sdk._pagination import transactions_flow
-from capitalcom_sdk._reconcile import ReconcileResult, reconcile_flow
+from capitalcom_sdk._reconcile import (
+    DEFAULT_LATE_APPLY_WINDOW,
+    DEFAULT_SKEW,
+    ReconcileResult,
+    reconcile_flow,
+)
 from capitalcom_sdk._transport import Flow
 from capitalcom_sdk.errors import (
     CapitalError,
     DealRejectedError,
     InvalidRequestError,
-    NotFoundError,
     OrderOutcomeUnknown,
 )
 from capitalcom_sdk.models.accounts import Preferences
@@ -88,10 +95,9 @@ class PendingSettled:
     """What ``reconcile_pending()`` decided for one journal entry."""
 
     entry: JournalEntry
-    status: str  # confirmed | rejected | reconciled
-    verdict: str  # ACCEPTED | REJECTED | FOUND | NOT_PLACED | AMBIGUOUS
+    status: str  # reconciled, or the entry's pending status when it must be checked again
+    verdict: str  # FOUND | NOT_PLACED | AMBIGUOUS (as reconcile() answers)
     result: ReconcileResult | None = None
-    confirm: Confirm | None = None
 
 
 _OVERRIDES: ContextVar[dict[str, bool] | None] = ContextVar("capitalcom_safety", default=None)
@@ -126,10 +132,12 @@ def _body_of(call: ApiCall[Any]) -> dict[str, Any]:
     return dict(body)
 
 
-def _deal_id_of(call: ApiCall[Any]) -> str:
-    from urllib.parse import unquote
+def _deal_id_of_path(path: str) -> str:
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
 
-    return unquote(call.path.rstrip("/").rsplit("/", 1)[-1])
+
+def _deal_id_of(call: ApiCall[Any]) -> str:
+    return _deal_id_of_path(call.path)
 
 
 def _with_body(call: ApiCall[Any], body: dict[str, Any]) -> ApiCall[Any]:
@@ -158,6 +166,9 @@ class Guard:
         self._markets: dict[str, tuple[float, MarketRules]] = {}
         self._hedging: bool | None = None
         self._sent: deque[float] = deque()  # placement times (without a journal)
+        # Journal entry -> the intent its OrderOutcomeUnknown carried (this process only), so
+        # that reconcile_pending() settles the very write the registry knows, not a twin of it.
+        self._unknown: dict[tuple[str, int], OrderIntent] = {}
 
     def __repr__(self) -> str:
         return f"Guard({self.safety!r}, live={self.live})"
@@ -401,6 +412,8 @@ class Guard:
                 status = "unknown" if pending else "refused"
                 cause = getattr(exc, "cause", None) or str(exc)
                 journal.record_outcome(account, entry_id, status, reason=cause)
+                if isinstance(exc, OrderOutcomeUnknown):
+                    self._unknown[(account, entry_id)] = exc.intent
             raise
         if journal is not None and isinstance(result, Confirm):
             journal.record_outcome(
@@ -414,9 +427,16 @@ class Guard:
 
     # -- after a crash -----------------------------------------------------------------------
     def reconcile_pending_flow(
-        self, core: Any, *, clock_skew: float = 1.0
+        self,
+        core: Any,
+        *,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
     ) -> Flow[list[PendingSettled]]:
-        """Settle every journal entry left pending (intent, sent, unknown)."""
+        """Settle every journal entry left pending (intent, sent, unknown) with reconcile's
+        own flow and verdicts. An AMBIGUOUS verdict that only waits for the late-apply window
+        (``check_after``) leaves the entry pending; ``wait=True`` waits it out instead."""
         journal = self.safety.journal
         if journal is None:
             raise ValueError(
@@ -425,48 +445,46 @@ class Guard:
         account = yield from self.account_flow(core)
         settled: list[PendingSettled] = []
         for entry in journal.pending(account):
-            outcome = yield from self._settle_flow(journal, entry, clock_skew)
-            settled.append(outcome)
+            intent = self._unknown.get((account, entry.id)) or _intent_of(entry)
+            unknown = OrderOutcomeUnknown(intent, f"journal entry {entry.id} left {entry.status}")
+            result: ReconcileResult = yield from reconcile_flow(
+                unknown,
+                registry=getattr(core, "deals", None),
+                clock_skew=clock_skew,
+                late_apply_window=late_apply_window,
+                wait=wait,
+            )
+            verdict = str(result.status)
+            if result.check_after is not None:
+                settled.append(PendingSettled(entry, entry.status, verdict, result=result))
+                continue
+            self._unknown.pop((account, entry.id), None)
+            deal_ids = [result.deal_id] if result.deal_id else []
+            if result.confirm is not None and entry.endpoint in PLACEMENTS:
+                deal_ids = _confirm_deal_ids(result.confirm) or deal_ids
+            journal.record_outcome(
+                account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids
+            )
+            settled.append(PendingSettled(entry, "reconciled", verdict, result=result))
         return settled
 
-    def _settle_flow(
-        self, journal: OrderJournal, entry: JournalEntry, clock_skew: float
-    ) -> Flow[PendingSettled]:
-        account = entry.account
-        if entry.deal_reference is not None:
-            try:
-                confirm: Confirm = yield ep.CONFIRM.call({"dealReference": entry.deal_reference})
-            except NotFoundError:
-                pass  # expired or never recorded: look for the deal itself
-            else:
-                status_text = str(getattr(confirm.deal_status, "value", confirm.deal_status))
-                if status_text == "REJECTED":
-                    reason = str(confirm.reject_reason or confirm.reason or "")
-                    journal.record_outcome(
-                        account, entry.id, "rejected", verdict="REJECTED", reason=reason
-                    )
-                    return PendingSettled(entry, "rejected", "REJECTED", confirm=confirm)
-                journal.record_outcome(
-                    account,
-                    entry.id,
-                    "confirmed",
-                    verdict="ACCEPTED",
-                    deal_ids=_confirm_deal_ids(confirm),
-                )
-                return PendingSettled(entry, "confirmed", "ACCEPTED", confirm=confirm)
-        unknown = OrderOutcomeUnknown(
-            entry.endpoint,
-            entry.path,
-            entry.body,
-            entry.created_at,
-            f"journal entry {entry.id} left {entry.status}",
-            method=entry.method,
-        )
-        result = yield from reconcile_flow(unknown, clock_skew=clock_skew)
-        verdict = str(result.status)
-        deal_ids = [result.deal_id] if result.deal_id else []
-        journal.record_outcome(account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids)
-        return PendingSettled(entry, "reconciled", verdict, result=result)
+
+def _intent_of(entry: JournalEntry) -> OrderIntent:
+    """The typed intent of a journal entry (what ``reconcile()`` reads)."""
+    endpoint = next(e for e in ep.ENDPOINTS if e.name == entry.endpoint)
+    deal_id = None
+    if endpoint not in INTENT_PLACEMENTS:
+        deal_id = _deal_id_of_path(entry.path)
+    return OrderIntent(
+        endpoint=endpoint,
+        path=entry.path,
+        body=dict(entry.body),
+        account_id=entry.account or None,
+        sent_at=entry.created_at,
+        deal_id=deal_id,
+        deal_reference=entry.deal_reference,
+        gave_up_at=entry.updated_at,  # the last moment the writer was known alive
+    )
 
 
 def _watch(flow: Flow[Any], write: ApiCall[Any], on_answer: Callable[[str], None]) -> Flow[Any]:

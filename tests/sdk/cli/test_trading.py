@@ -230,7 +230,16 @@ def test_lost_answer_of_a_placed_order_is_reconciled(cli: Cli) -> None:
 def test_lost_order_that_was_not_placed_exits_7(cli: Cli) -> None:
     before = cli.json("positions", "list")["positions"]
     _fault(cli, "drop", "/api/v1/positions")
-    outcome = cli("positions", "open", "GOLD", "BUY", "1", "--json")
+    # No late-apply window: NOT_PLACED at once (the default waits 30 s for a late apply).
+    outcome = cli(
+        "positions",
+        "open",
+        "GOLD",
+        "BUY",
+        "1",
+        "--json",
+        env=cli.env(CAPITAL_LATE_APPLY_WINDOW="0"),
+    )
     assert outcome.exit_code == 7, outcome.stderr
     assert "not placed" in outcome.error["message"]
     assert cli.json("positions", "list")["positions"] == before
@@ -263,7 +272,39 @@ def test_lost_cancel_that_was_not_applied_exits_7(cli: Cli) -> None:
     level = round(_price(cli, "GOLD")["bid"] * 0.8, 2)
     deal_id = cli.json("orders", "create", "GOLD", "BUY", "1", str(level))["dealId"]
     _fault(cli, "drop", f"/api/v1/workingorders/{deal_id}", method="DELETE")
-    outcome = cli("orders", "cancel", deal_id, "--json")
+    outcome = cli("orders", "cancel", deal_id, "--json", env=cli.env(CAPITAL_LATE_APPLY_WINDOW="0"))
     assert outcome.exit_code == 7, outcome.stderr
     assert "not applied" in outcome.error["message"]
     cli.json("orders", "cancel", deal_id)  # still pending: cancelling again is safe, and works
+
+
+def test_a_failing_confirm_poll_after_an_open_is_reconciled_not_exit_7(cli: Cli) -> None:
+    """Issue 12 item 1: the order is on the server; the CLI must not say 'sending again is safe'."""
+    before = {p["position"]["dealId"] for p in cli.json("positions", "list")["positions"]}
+    response = httpx.post(
+        cli.sim.base_url + "/_sim/faults",
+        json={"method": "GET", "path": "re:^/api/v1/confirms/", "kind": "status", "times": 4},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    document = cli.json("positions", "open", "GOLD", "BUY", "1")
+    assert document["reconciled"]["status"] == "FOUND"
+    after = {p["position"]["dealId"] for p in cli.json("positions", "list")["positions"]}
+    assert after - before == {document["reconciled"]["dealId"]}
+    cli.json("positions", "close", document["reconciled"]["dealId"])
+
+
+def test_a_bad_late_apply_window_is_named_and_the_unknown_outcome_said(cli: Cli) -> None:
+    _fault(cli, "drop", "/api/v1/positions")
+    outcome = cli(
+        "positions",
+        "open",
+        "GOLD",
+        "BUY",
+        "1",
+        "--json",
+        env=cli.env(CAPITAL_LATE_APPLY_WINDOW="bad"),
+    )
+    assert outcome.exit_code == 2  # a bad window is a configuration error, named
+    assert "CAPITAL_LATE_APPLY_WINDOW" in outcome.error["message"]
+    assert "outcome is unknown" in outcome.error["message"]

@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from capitalcom_sdk import AsyncClient, Client, OrderOutcomeUnknown
+from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._intent import OrderIntent
 from capitalcom_sdk._reconcile import ReconcileStatus
 from capitalcom_sim.config import SimConfig, single_user
 from tests.conftest import SimHandle, handle_for, start_sim
@@ -43,7 +45,7 @@ def test_dropped_answer_after_applying_is_found_not_duplicated(sim: SimHandle) -
         assert posts(sim) == 1  # never sent twice
         positions = client.positions.list().positions
         assert len(positions) == 1  # no duplicate
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
     assert result.status is ReconcileStatus.FOUND
     assert result.found
     assert result.deal_id == positions[0].position.deal_id
@@ -67,7 +69,7 @@ def test_ambiguous_failure_without_effect_reconciles_as_not_placed(
         fault(sim, **spec)  # type: ignore[arg-type]
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "SELL", SIZE, confirm=False)
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
         assert client.positions.list().positions == []
     assert result.status is ReconcileStatus.NOT_PLACED
     assert posts(sim) == 1
@@ -80,7 +82,8 @@ def test_timeout_after_sending_an_order_is_not_retried(sim: SimHandle) -> None:
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
         assert "timed out" in info.value.cause
-        assert client.reconcile(info.value).status is ReconcileStatus.NOT_PLACED
+        verdict = client.reconcile(info.value, late_apply_window=0)
+        assert verdict.status is ReconcileStatus.NOT_PLACED
     assert posts(sim) == 1
 
 
@@ -90,7 +93,7 @@ async def test_async_reconcile_finds_the_applied_order(sim: SimHandle) -> None:
         fault(sim, "apply_then_drop")
         with pytest.raises(OrderOutcomeUnknown) as info:
             await client.positions.open(EPIC, "BUY", SIZE + 1)
-        result = await client.reconcile(info.value)
+        result = await client.reconcile(info.value, late_apply_window=0)
         positions = (await client.positions.list()).positions
     assert result.status is ReconcileStatus.FOUND
     assert [p.position.deal_id for p in positions] == [result.deal_id]
@@ -104,7 +107,7 @@ def test_working_order_lost_answer_is_found(sim: SimHandle) -> None:
         fault(sim, "apply_then_drop", path="/api/v1/workingorders")
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.orders.create(EPIC, "BUY", SIZE, level=level, type="LIMIT")
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
         orders = client.orders.list().working_orders
     assert result.status is ReconcileStatus.FOUND
     assert result.working_order is not None
@@ -119,11 +122,12 @@ def test_an_older_identical_position_is_not_mistaken_for_the_lost_one(sim: SimHa
         fault(sim, "drop")
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
-        assert client.reconcile(info.value).status is ReconcileStatus.NOT_PLACED
+        verdict = client.reconcile(info.value, late_apply_window=0)
+        assert verdict.status is ReconcileStatus.NOT_PLACED
         fault(sim, "apply_then_drop")
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
     assert result.status is ReconcileStatus.FOUND
     assert result.deal_id not in older.opened_deal_ids
 
@@ -136,7 +140,7 @@ def test_a_position_closed_before_reconcile_is_found_in_the_activity(sim: SimHan
             client.positions.open(EPIC, "BUY", SIZE)
         (entry,) = client.positions.list().positions
         client.positions.close(entry.position.deal_id)
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
     assert result.status is ReconcileStatus.FOUND
     assert result.activity is not None
     assert result.deal_id == entry.position.deal_id
@@ -148,14 +152,16 @@ def test_two_matching_new_positions_are_reported_as_ambiguous(sim: SimHandle) ->
         fault(sim, "apply_then_drop")
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.open(EPIC, "BUY", SIZE)
-        client.positions.open(EPIC, "BUY", SIZE)  # e.g. another process re-sent it
-        result = client.reconcile(info.value)
+        with Client(**sim.client_kwargs()) as other:  # e.g. another process re-sent it
+            other.positions.open(EPIC, "BUY", SIZE)
+        result = client.reconcile(info.value, late_apply_window=0)
     assert result.status is ReconcileStatus.AMBIGUOUS
     assert len(result.candidates) == 2
 
 
 def test_only_order_writes_can_be_reconciled() -> None:
-    exc = OrderOutcomeUnknown("watchlists.create", "/api/v1/watchlists", None, 0.0, "reset")
+    intent = OrderIntent(ep.CREATE_WATCHLIST, "/api/v1/watchlists", {}, None, 0.0)
+    exc = OrderOutcomeUnknown(intent, "reset")
     with Client(base_url="http://127.0.0.1:9") as client, pytest.raises(ValueError, match="order"):
         client.reconcile(exc)
 
@@ -182,7 +188,7 @@ def test_a_lost_close_is_reconciled_by_reading_the_position_back(
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.close(deal_id)
         assert requests(sim, "DELETE /api/v1/positions/{deal_id}") == 1  # never sent twice
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
         still_open = [p.position.deal_id for p in client.positions.list().positions]
     assert result.status is expected
     assert result.deal_id == deal_id
@@ -209,7 +215,7 @@ async def test_a_lost_amendment_is_reconciled_by_comparing_the_levels_in_force(
         change_fault(sim, "PUT", f"/api/v1/positions/{deal_id}", kind)
         with pytest.raises(OrderOutcomeUnknown) as info:
             await client.positions.update(deal_id, **levels)  # type: ignore[arg-type]
-        result = await client.reconcile(info.value)
+        result = await client.reconcile(info.value, late_apply_window=0)
     assert result.status is expected
     assert result.deal_id == deal_id
 
@@ -222,7 +228,7 @@ def test_an_amendment_of_a_position_closed_since_cannot_be_told(sim: SimHandle) 
         with pytest.raises(OrderOutcomeUnknown) as info:
             client.positions.update(deal_id, profit_level=(opened.level or 1.0) + 0.01)
         client.positions.close(deal_id)
-        result = client.reconcile(info.value)
+        result = client.reconcile(info.value, late_apply_window=0)
     assert (result.status, result.deal_id) == (ReconcileStatus.AMBIGUOUS, deal_id)
 
 
@@ -240,11 +246,11 @@ def test_lost_working_order_changes_are_reconciled(
         change_fault(sim, "PUT", path, kind)
         with pytest.raises(OrderOutcomeUnknown) as amended:
             client.orders.update(deal_id, level=0.6)
-        amend = client.reconcile(amended.value)
+        amend = client.reconcile(amended.value, late_apply_window=0)
         change_fault(sim, "DELETE", path, kind)
         with pytest.raises(OrderOutcomeUnknown) as cancelled:
             client.orders.delete(deal_id)
-        cancel = client.reconcile(cancelled.value)
+        cancel = client.reconcile(cancelled.value, late_apply_window=0)
     assert (amend.status, cancel.status) == (expected, expected)
     assert requests(sim, "PUT /api/v1/workingorders/{deal_id}") == 1
     assert requests(sim, "DELETE /api/v1/workingorders/{deal_id}") == 1

@@ -17,7 +17,6 @@ from capitalcom_sdk import (
     DealRejectedError,
     OrderOutcomeUnknown,
 )
-from capitalcom_sdk.errors import NotFoundError
 from tests.sdk.surface.conftest import CREDENTIALS
 from tests.sdk.surface.test_pagination_units import _login
 
@@ -151,7 +150,9 @@ def test_confirm_false_returns_the_reference_only() -> None:
     assert dealer.paths == ["POST /api/v1/positions"]
 
 
-def test_other_404_is_not_treated_as_pending() -> None:
+def test_other_404_of_the_confirm_poll_is_an_unknown_outcome_with_the_reference() -> None:
+    """The write was answered: a failing poll says nothing about the deal (issue 12 item 1)."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         early = _login(request)
         if early is not None:
@@ -164,6 +165,8 @@ def test_other_404_is_not_treated_as_pending() -> None:
         Client(
             **CREDENTIALS, base_url="http://sdk.test", transport=httpx.MockTransport(handler)
         ) as client,
-        pytest.raises(NotFoundError, match=r"error\.not-found\.dealId"),
+        pytest.raises(OrderOutcomeUnknown, match=r"error\.not-found\.dealId") as caught,
     ):
         client.positions.close("1")
+    assert caught.value.deal_reference == "p_1"
+    assert caught.value.intent.deal_id == "1"

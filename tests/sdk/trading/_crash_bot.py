@@ -48,7 +48,8 @@ def main() -> None:
         confirm_timeout=5.0,
         safety=Safety(journal=journal),
     )
-    settled = client.reconcile_pending()
+    window = float(os.environ.get("LATE_APPLY_WINDOW", "30"))
+    settled = client.reconcile_pending(late_apply_window=window, wait=True)
     account = client.session.details().account_id
     owned = journal.owned_deal_ids(account)
     mine = [

@@ -8,10 +8,23 @@ from pathlib import Path
 import pytest
 
 from capitalcom_sdk import Client
+from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._intent import OrderIntent
 from capitalcom_sdk.errors import OrderOutcomeUnknown, ServerError
 from capitalcom_sdk.streaming import TradeFeed
 from capitalcom_sdk.trading import OrderJournal, Safety
+from capitalcom_sim.config import SimConfig, single_user
 from tests.conftest import SimHandle
+from tests.sdk.trading.conftest import WEDNESDAY_1400_UTC
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    """A running clock: reconcile maps the client's send time onto the server's clock, which a
+    frozen clock would make ambiguous for a deal made a moment after the request."""
+    return SimConfig(
+        users=(single_user(),), rate_limits=False, seed=11, start_ms=WEDNESDAY_1400_UTC
+    )
 
 
 def _fail(sim: SimHandle, method: str, path: str, times: int = 5) -> None:
@@ -34,13 +47,14 @@ def test_trade_feed_poll_failure_raises_and_reports_no_close(sim: SimHandle) -> 
 def test_reconcile_read_failure_is_an_error_not_not_placed(sim: SimHandle) -> None:
     client = Client(**sim.client_kwargs(), rate_limit=False, max_retries=0)
     client.positions.open("BTCUSD", "BUY", 0.01)
-    lost = OrderOutcomeUnknown(
-        "positions.open",
-        "/api/v1/positions",
-        {"epic": "BTCUSD", "direction": "BUY", "size": 0.01},
+    intent = OrderIntent(
+        endpoint=ep.OPEN_POSITION,
+        path="/api/v1/positions",
+        body={"epic": "BTCUSD", "direction": "BUY", "size": 0.01},
+        account_id=None,
         sent_at=0.0,
-        cause="test",
     )
+    lost = OrderOutcomeUnknown(intent, "test")
     _fail(sim, "GET", "/api/v1/positions")
     with pytest.raises(ServerError):
         client.reconcile(lost)
@@ -82,5 +96,5 @@ def test_a_failed_confirm_poll_is_journaled_pending_not_refused(
     assert entry.deal_reference is not None  # the write was answered
     sim.state.faults.clear()
     (settled,) = client.reconcile_pending()
-    assert (settled.status, settled.verdict) == ("confirmed", "ACCEPTED")
+    assert (settled.status, settled.verdict) == ("reconciled", "FOUND")
     assert journal.owned_deal_ids(account)

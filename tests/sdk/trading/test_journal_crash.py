@@ -13,13 +13,25 @@ from pathlib import Path
 import pytest
 
 from capitalcom_sdk.trading import OrderJournal
+from capitalcom_sim.config import SimConfig, single_user
 from tests.conftest import SimHandle
+from tests.sdk.trading.conftest import WEDNESDAY_1400_UTC
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    """A running clock: reconcile maps the client's send time onto the server's clock, which a
+    frozen clock would make ambiguous for a deal made a moment after the request."""
+    return SimConfig(
+        users=(single_user(),), rate_limits=False, seed=11, start_ms=WEDNESDAY_1400_UTC
+    )
+
 
 BOT = Path(__file__).with_name("_crash_bot.py")
 
 
 def _run_bot(sim: SimHandle, directory: Path, crash_at: str = "") -> subprocess.Popen[str]:
-    env = {**os.environ, "CRASH_AT": crash_at}
+    env = {**os.environ, "CRASH_AT": crash_at, "LATE_APPLY_WINDOW": "0.5"}
     args = [sys.executable, str(BOT), sim.base_url, sim.api_key, sim.identifier, sim.password]
     return subprocess.Popen(
         [*args, str(directory)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -54,7 +66,7 @@ def _assert_settled(sim: SimHandle, directory: Path) -> None:
 
 @pytest.mark.parametrize(
     ("crash_at", "verdict"),
-    [("intent", "NOT_PLACED"), ("sent", "ACCEPTED"), ("confirmed", None)],
+    [("intent", "NOT_PLACED"), ("sent", "FOUND"), ("confirmed", None)],
 )
 def test_killed_at_a_step_then_restarted(
     sim: SimHandle, tmp_path: Path, crash_at: str, verdict: str | None

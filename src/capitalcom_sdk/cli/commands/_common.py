@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,24 @@ def untyped(method: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
-_PLACEMENTS = frozenset({"positions.open", "orders.create"})
+LATE_APPLY_WINDOW_ENV = "CAPITAL_LATE_APPLY_WINDOW"
+
+
+def _late_apply_window() -> float:
+    """Seconds a lost write may still be applied (``CAPITAL_LATE_APPLY_WINDOW``, default 30)."""
+    from capitalcom_sdk._reconcile import DEFAULT_LATE_APPLY_WINDOW
+    from capitalcom_sdk.errors import ConfigurationError
+
+    raw = os.environ.get(LATE_APPLY_WINDOW_ENV)
+    if raw is None or not raw.strip():
+        return DEFAULT_LATE_APPLY_WINDOW
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 3600.0:
+        raise ConfigurationError(f"{LATE_APPLY_WINDOW_ENV}: expected seconds between 0 and 3600")
+    return value
 
 
 def send_trade(state: CliState, client: Any, title: str, send: Callable[[], Any]) -> None:
@@ -78,16 +96,23 @@ def send_trade(state: CliState, client: Any, title: str, send: Callable[[], Any]
 def settle_unknown(state: CliState, client: Any, exc: OrderOutcomeUnknown) -> dict[str, Any]:
     """After an order write whose answer was lost, ask the SDK whether it was applied.
 
-    Returns the reconciled deal when it was; raises :class:`NetworkError` (exit 7) when it was
-    not (sending again is safe) and re-raises ``exc`` (exit 8) when that cannot be told.
+    Waits out the window in which the write could still be applied late. Returns the
+    reconciled deal when it was applied; raises :class:`NetworkError` (exit 7) when it was not
+    (sending again is safe) and re-raises ``exc`` (exit 8) when that cannot be told.
     """
-    placement = exc.endpoint in _PLACEMENTS
-    what = "the order" if placement else f"the {exc.endpoint.replace('.', ' ')}"
+    intent = exc.intent
+    placement = intent.placement
+    what = "the order" if placement else f"the {intent.endpoint.name.replace('.', ' ')}"
+    try:
+        window = _late_apply_window()
+    except CapitalError as bad:
+        raise type(bad)(f"{bad}; {what} was sent and its outcome is unknown: check") from exc
     state.output.note(
-        f"[yellow]{what} was sent but its answer was lost; checking whether it was applied[/]"
+        f"[yellow]{what} was sent but its answer was lost; checking whether it was applied"
+        f" (a write may still be applied up to {window:g} s after the client gave up)[/]"
     )
     try:
-        found = client.reconcile(exc)
+        found = client.reconcile(exc, late_apply_window=window, wait=True)
     except CapitalError:
         raise exc from None
     status = str(getattr(found.status, "value", found.status))

@@ -1,0 +1,111 @@
+"""AsyncCatalog driving: several API keys in one event loop share a sync; keys.toml."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from capitalcom_sdk import AsyncClient, Client
+from capitalcom_sdk.catalog import Catalog, load_keys
+from capitalcom_sdk.errors import ConfigurationError, RequestValidationError
+from tests.conftest import SimHandle
+from tests.sdk.catalog.conftest import NOW, user_kwargs
+
+START = NOW - timedelta(days=5)
+EPICS = ["GOLD", "BTCUSD", "EURUSD", "US500"]
+
+
+async def test_a_sync_spread_over_two_keys_gives_the_bars_of_a_one_key_sync(
+    sim: SimHandle, client: Client, tmp_path: Path
+) -> None:
+    sent: Counter[int] = Counter()
+    clients = [AsyncClient(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+    for index, each in enumerate(clients):
+        original = each.prices.get
+
+        async def counted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
+            sent[_index] += 1
+            return await _get(*args, **kw)
+
+        each.prices.get = counted  # type: ignore[method-assign]
+    try:
+        summary = await Catalog(tmp_path / "two", clients).async_sync(EPICS, "MINUTE", START)
+    finally:
+        for each in clients:
+            await each.aclose()
+    one = Catalog(tmp_path / "one", client)
+    one.sync(EPICS, "MINUTE", START)
+
+    two = Catalog(tmp_path / "two")
+    for epic in EPICS:
+        pd.testing.assert_frame_equal(two.bars(epic, "MINUTE"), one.bars(epic, "MINUTE"))
+    assert sent[0] > 0
+    assert sent[1] > 0
+    assert sent[0] + sent[1] == summary.price_requests
+    assert summary.clients == 2
+
+
+async def test_async_sync_with_a_sync_client_is_refused(client: Client, tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="AsyncClient"):
+        await Catalog(tmp_path, client).async_sync("GOLD", "MINUTE", START)
+
+
+async def test_async_sync_refuses_a_bad_task_count(sim: SimHandle, tmp_path: Path) -> None:
+    async with AsyncClient(**sim.client_kwargs(), rate_limit=False) as each:
+        with pytest.raises(RequestValidationError, match="tasks_per_client"):
+            await Catalog(tmp_path, each).async_sync("GOLD", "MINUTE", START, tasks_per_client=0)
+
+
+def test_keys_file_gives_credentials_and_names_what_is_missing(tmp_path: Path) -> None:
+    good = tmp_path / "keys.toml"
+    good.write_text(
+        '[[keys]]\napi_key = "k1"\nidentifier = "a@example.com"\npassword = "p1"\n'
+        '[[keys]]\napi_key = "k2"\nidentifier = "b@example.com"\npassword = "p2"\n'
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[keys]]\napi_key = "k1"\nidentifier = "a@example.com"\n')
+
+    keys = load_keys(good)
+
+    assert [k.identifier for k in keys] == ["a@example.com", "b@example.com"]
+    assert "p1" not in repr(keys)
+    assert "k1" not in repr(keys)
+    with pytest.raises(ConfigurationError, match=r"#1 lacks password"):
+        load_keys(bad)
+    with pytest.raises(ConfigurationError, match=r"(?i)no such file"):
+        load_keys(tmp_path / "missing.toml")
+
+
+def test_a_sync_with_two_sync_clients_runs_one_thread_each_to_the_same_bars(
+    sim: SimHandle, client: Client, tmp_path: Path
+) -> None:
+    sent: Counter[int] = Counter()
+    clients = [Client(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+    for index, each in enumerate(clients):
+        original = each.prices.get
+
+        def counted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
+            sent[_index] += 1
+            return _get(*args, **kw)
+
+        each.prices.get = counted  # type: ignore[method-assign]
+    try:
+        summary = Catalog(tmp_path / "two", clients).sync(EPICS, "MINUTE", START)
+    finally:
+        for each in clients:
+            each.close()
+    one = Catalog(tmp_path / "one", client)
+    one.sync(EPICS, "MINUTE", START)
+
+    for epic in EPICS:
+        pd.testing.assert_frame_equal(
+            Catalog(tmp_path / "two").bars(epic, "MINUTE"), one.bars(epic, "MINUTE")
+        )
+    assert sent[0] > 0
+    assert sent[1] > 0
+    assert sum(sent.values()) == summary.price_requests
