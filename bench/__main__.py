@@ -80,6 +80,14 @@ BENCHES = [
         {},
         {"days": 1.0, "key_days": 1.0, "year_days": 3.0, "repeats": 1, "update_cycles": 1},
     ),
+    Bench(
+        "trading",
+        "8. Safety layer per order write",
+        "bench.trading",
+        "SAFETY",
+        {},
+        {"writes": 50, "rounds": 1},
+    ),
 ]
 
 

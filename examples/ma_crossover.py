@@ -2,7 +2,9 @@
 the slow one, and short when it crosses below.
 
 The bot manages only the positions it opened itself. It remembers their deal ids (from each
-deal confirmation) in a small state file (--state), so a restarted bot still knows them, and it
+deal confirmation) in a small state file (--state), or, with --journal DIR, knows them from the
+SDK's order journal (docs/trading.md: every order write recorded in SQLite, writes left pending
+by a crash settled at start), so a restarted bot still knows them, and it
 never touches a position opened by hand or by another program, even on the same market. On an
 account without hedging mode an order closes opposite positions first, whoever opened them, so
 there the bot skips a signal that would trade against such a position (and says so).
@@ -43,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capitalcom_sdk import CapitalError, Client, Resolution
+from capitalcom_sdk.trading import OrderJournal, Safety
 
 log = logging.getLogger("ma_crossover")
 
@@ -139,6 +142,39 @@ class OwnedDeals:
         os.replace(temporary, self.path)
 
 
+class JournalDeals:
+    """The deal ids of the bot's open positions on its market, from the SDK's order journal.
+
+    Owned: opened by an order write the journal recorded (confirmed, or found by
+    ``reconcile_pending()`` after a crash) and not closed by one. Positions closed elsewhere
+    (a stop) are dropped for this run; a restart sees them gone again and says so once.
+    """
+
+    def __init__(self, journal: OrderJournal, account: str, epic: str) -> None:
+        self.journal = journal
+        self.account = account
+        self.epic = epic
+        self._gone: set[str] = set()
+
+    @property
+    def ids(self) -> list[str]:
+        closed = self.journal.closed_deal_ids(self.account) | self._gone
+        owned = self.journal.owned_deal_ids(self.account, epic=self.epic)
+        return sorted(owned - closed)
+
+    def __contains__(self, deal_id: object) -> bool:
+        return deal_id in self.ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, deal_ids: Iterable[str]) -> None:
+        """Nothing to do: the journal recorded the deal with its confirmation."""
+
+    def discard(self, deal_ids: Iterable[str]) -> None:
+        self._gone.update(deal_ids)
+
+
 @dataclass
 class Settings:
     epic: str = "GOLD"
@@ -170,14 +206,14 @@ class Bot:
         client: Client,
         settings: Settings,
         sleep: Callable[[float], None] = time.sleep,
-        owned: OwnedDeals | None = None,
+        owned: OwnedDeals | JournalDeals | None = None,
     ) -> None:
         if not 0 < settings.fast < settings.slow:
             raise ValueError("need 0 < fast < slow")
         self.client = client
         self.settings = settings
         self.sleep = sleep
-        self.owned = (
+        self.owned: OwnedDeals | JournalDeals = (
             owned if owned is not None else OwnedDeals(None, f"{client.base_url} {settings.epic}")
         )
         self.report = Report()
@@ -364,6 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Seconds between the 'alive' lines logged while waiting (default: 15).",
     )
     parser.add_argument(
+        "--journal",
+        type=Path,
+        help="Keep the SDK's order journal in this directory and know the bot's positions from "
+        "it instead of the state file (writes left pending by a crash are settled at start).",
+    )
+    parser.add_argument(
         "--state",
         type=Path,
         help="The file that remembers the positions the bot opened (default: "
@@ -437,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _credentials_given(environ) or environ.get("CAPITAL_BASE_URL")
     )
     sleep: Callable[[float], None] = time.sleep
+    journal = OrderJournal(args.journal) if args.journal else None
+    safety = Safety(journal=journal) if journal is not None else None
     with ExitStack() as stack:
         if not embedded:
             if args.fast_forward:
@@ -451,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not _credentials_given(environ):
                 log.error("set CAPITAL_API_KEY, CAPITAL_IDENTIFIER and CAPITAL_PASSWORD")
                 return 2
-            client = stack.enter_context(Client.from_env())
+            client = stack.enter_context(Client.from_env(safety=safety))
             speed = 1.0
             log.info(
                 "trading on %s in real time: one decision per %s bar",
@@ -466,7 +510,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             server = stack.enter_context(SimServer(SimConfig(clock_speed=speed or 1.0)))
             user = server.config.users[0]
             client = stack.enter_context(
-                Client(user.api_key, user.identifier, user.password, base_url=server.base_url)
+                Client(
+                    user.api_key,
+                    user.identifier,
+                    user.password,
+                    base_url=server.base_url,
+                    safety=safety,
+                )
             )
             if args.fast_forward:
                 state = server.state
@@ -492,7 +542,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CapitalError as exc:
             log.error("stopped: %s", exc)
             return 1
-        owned = OwnedDeals(state_file, f"{client.base_url} {account} {settings.epic}")
+        owned: OwnedDeals | JournalDeals
+        if journal is not None:
+            try:
+                settled = client.reconcile_pending()
+            except CapitalError as exc:
+                log.error("stopped: pending writes of the journal not settled: %s", exc)
+                return 1
+            for item in settled:
+                log.info(
+                    "journal: %s %s settled as %s", item.entry.endpoint, item.entry.id, item.verdict
+                )
+            owned = JournalDeals(journal, account, settings.epic)
+        else:
+            owned = OwnedDeals(state_file, f"{client.base_url} {account} {settings.epic}")
         try:
             report = Bot(client, settings, sleep=sleep, owned=owned).run(interval)
         except CapitalError as exc:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from capitalcom_sdk.resources.session import AsyncSession, Session
     from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
     from capitalcom_sdk.streaming import AsyncStream, Event, Stream
+    from capitalcom_sdk.trading import Guard, PendingSettled, Safety
 
 # reconcile()'s defaults, the same as _reconcile's (a test checks): that module loads on use.
 DEFAULT_SKEW = 1.0
@@ -182,6 +183,23 @@ class _ClientBase:
                 "(or resume_session() first)"
             )
 
+    def _init_safety(self, safety: Safety | None) -> None:
+        if safety is not None:
+            from capitalcom_sdk.trading import Guard
+
+            self._core.guard = Guard(safety, live=self.env == "live")
+
+    @property
+    def guard(self) -> Guard | None:
+        """The safety layer of this client (None unless ``safety=`` was given)."""
+        return self._core.guard
+
+    def _require_guard(self) -> Guard:
+        guard = self._core.guard
+        if guard is None:
+            raise ConfigurationError("reconcile_pending() needs Client(safety=Safety(journal=...))")
+        return guard
+
     def __repr__(self) -> str:
         creds = self._core.credentials
         who = creds.identifier if creds else None
@@ -241,6 +259,8 @@ class Client(_ClientBase):
         max_rate_wait: the longest the limiter may hold a request back before raising
             :class:`~capitalcom_sdk.errors.ClientRateLimitError` (seconds).
         limits: the connection pool (``httpx.Limits``); connections are kept alive.
+        safety: the opt-in safety layer (:class:`~capitalcom_sdk.trading.Safety`): dealing-rule
+            checks, a trading policy and an order journal around every order write.
     """
 
     def __init__(
@@ -263,6 +283,7 @@ class Client(_ClientBase):
         confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        safety: Safety | None = None,
     ) -> None:
         settings = _Settings.of(
             api_key=api_key,
@@ -290,6 +311,7 @@ class Client(_ClientBase):
             limits=limits,
         )
         self._init_core(settings, self._http)
+        self._init_safety(safety)
         self._transport = SyncTransport(self._core, self._http)
 
     @cached_property
@@ -407,6 +429,25 @@ class Client(_ClientBase):
         )
         return self._transport.run(flow)
 
+    def reconcile_pending(
+        self,
+        *,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
+    ) -> list[PendingSettled]:
+        """Settle every order write the journal holds as pending (e.g. after a crash).
+
+        Each is reconciled as :meth:`reconcile` does (its typed intent rebuilt from the
+        journal; the last journal update counts as the moment the writer gave up). An entry
+        whose verdict only waits for the late-apply window stays pending unless ``wait``.
+        """
+        guard = self._require_guard()
+        flow = guard.reconcile_pending_flow(
+            self._core, clock_skew=clock_skew, late_apply_window=late_apply_window, wait=wait
+        )
+        return self._transport.run(flow)
+
     def stream(self, *, on_event: Callable[[Event], Any] | None = None, **options: Any) -> Stream:
         """A WebSocket stream of quotes and OHLC bars: ``with client.stream() as stream:``.
 
@@ -465,6 +506,7 @@ class AsyncClient(_ClientBase):
         confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        safety: Safety | None = None,
     ) -> None:
         settings = _Settings.of(
             api_key=api_key,
@@ -495,6 +537,7 @@ class AsyncClient(_ClientBase):
             limits=limits,
         )
         self._init_core(settings, self._http)
+        self._init_safety(safety)
         self._transport = AsyncTransport(self._core, self._http)
 
     @cached_property
@@ -597,6 +640,21 @@ class AsyncClient(_ClientBase):
             clock_skew=clock_skew,
             late_apply_window=late_apply_window,
             wait=wait,
+        )
+        return await self._transport.run(flow)
+
+    async def reconcile_pending(
+        self,
+        *,
+        clock_skew: float = DEFAULT_SKEW,
+        late_apply_window: float = DEFAULT_LATE_APPLY_WINDOW,
+        wait: bool = False,
+    ) -> list[PendingSettled]:
+        """Settle every order write the journal holds as pending (see
+        :meth:`Client.reconcile_pending`)."""
+        guard = self._require_guard()
+        flow = guard.reconcile_pending_flow(
+            self._core, clock_skew=clock_skew, late_apply_window=late_apply_window, wait=wait
         )
         return await self._transport.run(flow)
 

@@ -1,10 +1,10 @@
 """The one place that decides how a declared request is sent.
 
-The actions are declared in :mod:`capitalcom_sdk._flow`, the two drivers that carry them out
-(:class:`~capitalcom_sdk._drivers.SyncTransport`, :class:`~capitalcom_sdk._drivers.AsyncTransport`)
-live in :mod:`capitalcom_sdk._drivers`. Everything that decides lives in :class:`_Core` and is written once: building the request, the
-rate-limit reservation, token adoption, re-login on session expiry, retries with backoff, order
-safety and parsing. It is expressed as *procedures*: generators that yield primitive actions
+The actions are declared in :mod:`capitalcom_sdk._flow`; the two drivers that carry them out
+(``SyncTransport`` and ``AsyncTransport``) live in :mod:`capitalcom_sdk._drivers`. Everything
+that decides lives in :class:`_Core` and is written once: building the request, the rate-limit
+reservation, token adoption, re-login on session expiry, retries with backoff, order safety and
+parsing. It is expressed as *procedures*: generators that yield primitive actions
 
 * :class:`Send` (an ``httpx.Request``; the transport sends back the ``httpx.Response`` or throws
   the ``httpx.TransportError`` in),
@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -75,6 +75,9 @@ from capitalcom_sdk.models.session import LoginResponse
 DEFAULT_CONFIRM_TIMEOUT = 15.0
 """Seconds a trading call waits for its deal confirmation: the default of the client option
 ``confirm_timeout`` (its one definition; the clients and the confirm flow read it from here)."""
+
+if TYPE_CHECKING:
+    from capitalcom_sdk.trading.guard import Guard
 
 T = TypeVar("T")
 
@@ -161,6 +164,8 @@ class _Core:
         self.login_count = 0
         # Which deal belongs to which order write (reconcile never gives another's deal).
         self.deals = DealRegistry()
+        # The safety layer (capitalcom_sdk.trading) every order write goes through, when on.
+        self.guard: Guard | None = None
         self._key_headers = {"X-CAP-API-KEY": credentials.api_key} if credentials else {}
 
     def __repr__(self) -> str:

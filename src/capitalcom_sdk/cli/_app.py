@@ -140,6 +140,7 @@ def _register() -> None:
         markets,
         mcp,
         orders,
+        policy,
         positions,
         prices,
         session,
@@ -158,6 +159,7 @@ def _register() -> None:
     app.add_typer(history.group, name="history")
     app.add_typer(stream.group, name="stream")
     app.add_typer(data.group, name="data")
+    app.add_typer(policy.group, name="policy")
     app.command(
         "sim",
         help=sim.HELP,

@@ -20,6 +20,27 @@ def _confirm_timeout(transport: SyncTransport | AsyncTransport, override: float 
     return transport.core.confirm_timeout
 
 
+def _deal_flow(
+    transport: SyncTransport | AsyncTransport,
+    call: ApiCall[DealReference],
+    confirm: bool,
+    confirm_timeout: float | None,
+) -> Flow[Confirm | DealReference]:
+    """The flow of an order write: through the safety layer when the client has one."""
+    from capitalcom_sdk.resources._trading import deal_flow
+
+    timeout = _confirm_timeout(transport, confirm_timeout)
+    registry = transport.core.deals
+
+    def inner(checked: ApiCall[DealReference]) -> Flow[Confirm | DealReference]:
+        return deal_flow(checked, confirm=confirm, timeout=timeout, registry=registry)
+
+    guard = transport.core.guard
+    if guard is not None:
+        return guard.deal_flow(transport.core, call, confirm=confirm, timeout=timeout, inner=inner)
+    return inner(call)
+
+
 class SyncResource:
     """Base of the sync namespaces (``client.positions`` ...)."""
 
@@ -39,15 +60,7 @@ class SyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
-        from capitalcom_sdk.resources._trading import deal_flow
-
-        flow = deal_flow(
-            call,
-            confirm=confirm,
-            timeout=self._confirm_timeout(confirm_timeout),
-            registry=self._transport.core.deals,
-        )
-        return self._transport.run(flow)
+        return self._transport.run(_deal_flow(self._transport, call, confirm, confirm_timeout))
 
 
 class AsyncResource:
@@ -69,12 +82,6 @@ class AsyncResource:
         self, call: ApiCall[DealReference], confirm: bool, confirm_timeout: float | None
     ) -> Confirm | DealReference:
         """Send a trading write and, when ``confirm``, wait for its confirmation."""
-        from capitalcom_sdk.resources._trading import deal_flow
-
-        flow = deal_flow(
-            call,
-            confirm=confirm,
-            timeout=self._confirm_timeout(confirm_timeout),
-            registry=self._transport.core.deals,
+        return await self._transport.run(
+            _deal_flow(self._transport, call, confirm, confirm_timeout)
         )
-        return await self._transport.run(flow)
