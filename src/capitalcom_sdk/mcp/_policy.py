@@ -8,14 +8,14 @@ names of the SDK's ``TradingPolicy`` (JSON, or TOML with an optional ``[policy]`
 
 from __future__ import annotations
 
-import json
-import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from capitalcom_sdk.trading.errors import PolicyViolation
+from capitalcom_sdk.trading.policy import TradingPolicy, check_live, check_placement
 
 Action = Literal["open", "close"]
 
@@ -75,90 +75,64 @@ class OrderPolicy(Protocol):
         """The limits as plain data (shown to the assistant and in the journal)."""
 
 
-_KNOWN = {"allowed_epics", "max_order_size", "max_orders_per_day", "allow_live"}
+def _refusal(violation: PolicyViolation) -> PolicyRefusal:
+    """The SDK's policy verdict in the words the assistant sees."""
+    if violation.rule == "allowed_epics":
+        return PolicyRefusal(violation.rule, f"{violation.value} is not in {violation.limit}")
+    if violation.rule == "allow_live":
+        return PolicyRefusal(
+            violation.rule, "the server is LIVE (real money); the policy does not allow it"
+        )
+    return PolicyRefusal(violation.rule, str(violation))
+
+
+def _small_defaults() -> TradingPolicy:
+    return TradingPolicy(max_order_size=1.0, max_orders_per_day=20)
 
 
 @dataclass
 class BuiltinPolicy:
-    """Allow-list, size cap, orders per UTC day and the live opt-in.
+    """The SDK's :class:`~capitalcom_sdk.trading.TradingPolicy`, checked at preview time too.
 
-    Opening is checked against every limit; closing a position reduces risk and is checked only
-    against the live opt-in. ``None`` means no limit. The defaults are deliberately small.
+    The limits are the trading layer's own (one definition, ``capitalcom_sdk.trading``): the
+    server checks what it can before a token exists (live opt-in, allow-list, size, orders sent
+    today by this server), and the client it trades through enforces every limit again when the
+    order is sent (open positions, exposure, daily loss, orders per hour/day), raising
+    :class:`~capitalcom_sdk.trading.PolicyViolation`. Closing a position reduces risk and is
+    checked only against the live opt-in. The defaults are deliberately small: one unit per
+    order, 20 orders a UTC day.
     """
 
-    allowed_epics: frozenset[str] | None = None
-    max_order_size: float | None = 1.0
-    max_orders_per_day: int | None = 20
-    allow_live: bool = False
+    policy: TradingPolicy = field(default_factory=_small_defaults)
     today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date(), repr=False)
     _sent: dict[date, int] = field(default_factory=dict, repr=False)
 
-    def __post_init__(self) -> None:
-        for name in ("max_order_size", "max_orders_per_day"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name}: expected a positive number, got {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name}: expected a positive number, got {value!r}")
-
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> BuiltinPolicy:
-        """A policy from plain data; unknown keys are an error (a typo must not mean "no limit")."""
-        unknown = sorted(set(data) - _KNOWN)
-        if unknown:
-            raise ValueError(f"unknown policy keys: {', '.join(unknown)} (known: {sorted(_KNOWN)})")
-        values: dict[str, Any] = dict(data)
-        epics = values.get("allowed_epics")
-        if epics is not None:
-            if isinstance(epics, str) or not isinstance(epics, list | tuple):
-                raise ValueError("allowed_epics: expected a list of epics")
-            values["allowed_epics"] = frozenset(str(e) for e in epics)
-        if "allow_live" in values and not isinstance(values["allow_live"], bool):
-            raise ValueError("allow_live: expected true or false")
-        return cls(**values)
+        """A policy from plain data (TradingPolicy's keys; an unknown key is an error)."""
+        return cls(TradingPolicy.from_mapping(data))
 
     @classmethod
     def from_file(cls, path: str | Path) -> BuiltinPolicy:
         """Read a policy from JSON (``.json``) or TOML (a ``[policy]`` table or top level)."""
-        path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+            return cls(TradingPolicy.from_file(path))
         except (OSError, ValueError) as exc:
             raise ValueError(f"cannot read policy file {path}: {exc}") from None
-        section = data.get("policy", data) if isinstance(data, dict) else data
-        if not isinstance(section, Mapping):
-            raise ValueError(f"{path}: the policy must be a table / JSON object")
-        return cls.from_mapping(section)
 
     def check(self, order: ProposedOrder) -> None:
-        if order.live and not self.allow_live:
-            raise PolicyRefusal(
-                "allow_live", "the server is LIVE (real money); the policy does not allow it"
+        try:
+            check_live(self.policy, order.live)
+            if order.action == "close":
+                return
+            check_placement(
+                self.policy,
+                order.epic or "",
+                order.size if order.size is not None else 0.0,
+                orders_last_day=self._sent.get(self.today(), 0),
             )
-        if order.action == "close":
-            return
-        if self.allowed_epics is not None and order.epic not in self.allowed_epics:
-            raise PolicyRefusal(
-                "allowed_epics", f"{order.epic} is not in {sorted(self.allowed_epics)}"
-            )
-        if (
-            self.max_order_size is not None
-            and order.size is not None
-            and order.size > self.max_order_size
-        ):
-            raise PolicyRefusal(
-                "max_order_size", f"size {order.size} is over the limit {self.max_order_size}"
-            )
-        if self.max_orders_per_day is not None:
-            sent = self._sent.get(self.today(), 0)
-            if sent >= self.max_orders_per_day:
-                raise PolicyRefusal(
-                    "max_orders_per_day",
-                    f"{sent} orders sent today (UTC), the limit is {self.max_orders_per_day}",
-                )
+        except PolicyViolation as exc:
+            raise _refusal(exc) from None
 
     def record(self, order: ProposedOrder) -> None:
         if order.action == "open":
@@ -166,9 +140,4 @@ class BuiltinPolicy:
             self._sent[day] = self._sent.get(day, 0) + 1
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "allowed_epics": None if self.allowed_epics is None else sorted(self.allowed_epics),
-            "max_order_size": self.max_order_size,
-            "max_orders_per_day": self.max_orders_per_day,
-            "allow_live": self.allow_live,
-        }
+        return self.policy.as_dict()

@@ -27,6 +27,7 @@ from capitalcom_sdk.mcp._policy import BuiltinPolicy, OrderPolicy
 from capitalcom_sdk.mcp._server import CapitalMcp, ServerOptions, check_http_bind, serve_http
 from capitalcom_sdk.mcp._server import serve_stdio as _serve_stdio
 from capitalcom_sdk.mcp._tokens import DEFAULT_TTL
+from capitalcom_sdk.trading import Safety
 
 log = logging.getLogger("capitalcom_sdk.mcp")
 
@@ -179,6 +180,14 @@ def _drain(stream: IO[str]) -> None:
         pass
 
 
+def _safety(policy: OrderPolicy) -> Safety | None:
+    """The SDK's safety layer for the server's client: the same TradingPolicy is enforced again
+    when an order is sent (open positions, exposure, daily loss), with the dealing-rule checks."""
+    if isinstance(policy, BuiltinPolicy):
+        return Safety(checks=True, policy=policy.policy)
+    return None
+
+
 @contextlib.asynccontextmanager
 async def build(config: McpConfig) -> AsyncIterator[CapitalMcp]:
     """The server object with its client (and the practice simulator) running."""
@@ -194,6 +203,7 @@ async def build(config: McpConfig) -> AsyncIterator[CapitalMcp]:
             base_url=config.base_url,
             encrypted_password=config.encrypted_password,
             timeout=config.timeout,
+            safety=_safety(policy),
         )
     else:
         sim = await anyio.to_thread.run_sync(PracticeSimulator.start, config.seed)
@@ -204,6 +214,7 @@ async def build(config: McpConfig) -> AsyncIterator[CapitalMcp]:
             sim.password,
             base_url=sim.base_url,
             timeout=config.timeout,
+            safety=_safety(policy),
         )
     options = ServerOptions(
         trading=config.trading,

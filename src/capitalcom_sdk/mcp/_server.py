@@ -19,9 +19,10 @@ from capitalcom_sdk import AsyncClient
 from capitalcom_sdk.errors import CapitalError
 from capitalcom_sdk.mcp import _highlevel as hl
 from capitalcom_sdk.mcp._journal import Journal, scrub
-from capitalcom_sdk.mcp._policy import BuiltinPolicy, OrderPolicy, PolicyRefusal
+from capitalcom_sdk.mcp._policy import BuiltinPolicy, OrderPolicy, PolicyRefusal, _refusal
 from capitalcom_sdk.mcp._tokens import DEFAULT_TTL, PreviewTokens, TokenRefused
 from capitalcom_sdk.mcp._tools import ToolSpec, generated_tools
+from capitalcom_sdk.trading import PolicyViolation
 
 log = logging.getLogger("capitalcom_sdk.mcp")
 
@@ -206,6 +207,12 @@ class CapitalMcp:
         except PolicyRefusal as exc:
             self.journal.write(name, arguments, "refused", rule=exc.rule, reason=exc.detail)
             return _result({"verdict": "refused", "rule": exc.rule, "reason": exc.detail}, True)
+        except PolicyViolation as exc:  # the client's own safety layer, when the order was sent
+            refusal = _refusal(exc)
+            self.journal.write(name, arguments, "refused", rule=refusal.rule, reason=refusal.detail)
+            return _result(
+                {"verdict": "refused", "rule": refusal.rule, "reason": refusal.detail}, True
+            )
         except TokenRefused as exc:
             self.journal.write(name, arguments, "refused", reason=str(exc))
             return _result({"verdict": "refused", "reason": str(exc)}, True)

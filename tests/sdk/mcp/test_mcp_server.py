@@ -218,6 +218,31 @@ async def test_policy_violation_refused(sim: SimHandle, tmp_path: Path) -> None:
     assert [e["verdict"] for e in served.journal_entries()] == ["refused", "refused", "error"]
 
 
+async def test_the_sdk_trading_policy_is_enforced_when_the_order_is_sent(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    """The policy file is the SDK's TradingPolicy: limits only the sending client can check
+    (open positions) refuse at execute, through the client's safety layer, with nothing sent."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[policy]\nmax_open_positions = 1\nmax_order_size = 2\n")
+    order = {"epic": "GOLD", "direction": "BUY", "size": 1.0}
+    async with serve(tmp_path, "--trading", "--policy", str(policy), sim=sim) as served:
+        error, first = await served.call("preview_open_position", **order)
+        assert not error, first
+        assert first["policy"]["max_open_positions"] == 1
+        error, done = await served.call("execute_open_position", token=first["token"], **order)
+        assert not error, done
+        assert done["verdict"] == "placed"
+        error, second = await served.call("preview_open_position", **order)
+        assert not error, second  # the preview cannot see the open positions
+        error, refused = await served.call("execute_open_position", token=second["token"], **order)
+        assert error
+        assert refused["verdict"] == "refused"
+        assert refused["rule"] == "max_open_positions"
+    assert len(open_positions(sim)) == 1
+    assert [e["verdict"] for e in served.journal_entries()][-1] == "refused"
+
+
 async def test_timed_out_order_is_reconciled_not_resent(sim: SimHandle, tmp_path: Path) -> None:
     order = {"epic": "GOLD", "direction": "BUY", "size": 1.0}
     # --late-apply-window 0: the simulator cannot apply a request it dropped, so a write that

@@ -20,6 +20,7 @@ from capitalcom_sdk.mcp import (
 )
 from capitalcom_sdk.mcp._journal import Journal, scrub
 from capitalcom_sdk.mcp._server import BearerGuard, check_http_bind, is_loopback
+from capitalcom_sdk.trading import TradingPolicy
 
 ORDER = ProposedOrder("open", epic="GOLD", direction="BUY", size=1.0).canonical()
 
@@ -88,7 +89,7 @@ def test_token_repr_and_messages_hide_the_key() -> None:
 def test_policy_limits() -> None:
     day = [date(2026, 1, 5)]
     policy = BuiltinPolicy(
-        allowed_epics=frozenset({"GOLD"}), max_order_size=2, max_orders_per_day=2
+        TradingPolicy(allowed_epics=frozenset({"GOLD"}), max_order_size=2, max_orders_per_day=2)
     )
     policy.today = lambda: day[0]
     gold = ProposedOrder("open", epic="GOLD", direction="BUY", size=1.0)
@@ -114,7 +115,7 @@ def test_policy_live_opt_in() -> None:
     with pytest.raises(PolicyRefusal) as info:
         BuiltinPolicy().check(live)
     assert info.value.rule == "allow_live"
-    BuiltinPolicy(allow_live=True).check(live)
+    BuiltinPolicy(TradingPolicy(allow_live=True)).check(live)
 
 
 def test_policy_file(tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_policy_file(tmp_path: Path) -> None:
     toml.write_text('[policy]\nallowed_epics = ["GOLD", "EURUSD"]\nmax_order_size = 0.5\n')
     policy = BuiltinPolicy.from_file(toml)
     assert policy.describe()["allowed_epics"] == ["EURUSD", "GOLD"]
-    assert policy.max_order_size == 0.5
+    assert policy.policy.max_order_size == 0.5
     bad = tmp_path / "p.json"
     bad.write_text(json.dumps({"max_size": 1}))
     with pytest.raises(ValueError, match="unknown policy keys: max_size"):
