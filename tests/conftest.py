@@ -54,6 +54,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_configure(config: pytest.Config) -> None:
     # Nothing a test runs may write into the real ~/.cache (the CLI keeps sessions there).
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="capitalcom-tests-cache-")
+    # Nor read the developer's trading policy (~/.config/capitalcom/policy.toml).
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="capitalcom-tests-config-")
+    os.environ.pop("CAPITALCOM_POLICY", None)
 
 
 def start_sim(config: SimConfig | None = None) -> SimServer:

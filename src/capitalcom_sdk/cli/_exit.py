@@ -60,11 +60,22 @@ STREAM_EXIT_CODES: tuple[tuple[str, ExitCode, str], ...] = (
 )
 _STREAM_ERRORS = "capitalcom_sdk.streaming.errors"
 
+# The trading safety layer's refusals, by name for the same reason.
+TRADING_EXIT_CODES: tuple[tuple[str, ExitCode, str], ...] = (
+    ("PolicyViolation", ExitCode.REJECTED, "refused by the trading policy (nothing sent)"),
+)
+_TRADING_ERRORS = "capitalcom_sdk.trading.errors"
+
 
 def exit_code_for(exc: BaseException) -> ExitCode:
     """The exit code of an exception raised while running a command."""
-    names = {c.__name__ for c in type(exc).__mro__ if c.__module__ == _STREAM_ERRORS}
+    mro = type(exc).__mro__
+    names = {c.__name__ for c in mro if c.__module__ == _STREAM_ERRORS}
     for name, code, _ in STREAM_EXIT_CODES:
+        if name in names:
+            return code
+    names = {c.__name__ for c in mro if c.__module__ == _TRADING_ERRORS}
+    for name, code, _ in TRADING_EXIT_CODES:
         if name in names:
             return code
     for cls, code, _ in EXIT_CODES:

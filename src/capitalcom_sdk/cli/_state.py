@@ -32,6 +32,7 @@ from capitalcom_sdk.errors import (
 
 if TYPE_CHECKING:
     from capitalcom_sdk import Client
+    from capitalcom_sdk.trading import Safety, TradingPolicy
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -115,7 +116,12 @@ class CliState:
 
     @contextmanager
     def client(self, *, trading: bool = False, login: bool = True) -> Iterator[Client]:
-        """A configured :class:`~capitalcom_sdk.Client`; switches to ``--account`` after login."""
+        """A configured :class:`~capitalcom_sdk.Client`; switches to ``--account`` after login.
+
+        A trading command's client enforces the trading policy of the config file
+        (:func:`default_policy_path`) when there is one: the market's dealing rules and every
+        limit are checked before an order write is sent (docs/trading.md).
+        """
         from capitalcom_sdk import Client
 
         self.live_guard(trading)
@@ -144,6 +150,7 @@ class CliState:
             base_url=s.base_url,
             encrypted_password=s.encrypted_password,
             timeout=s.timeout,
+            safety=_policy_safety() if trading else None,
         ) as client:
             kept = None
             if s.session_cache is not None and s.api_key and s.identifier and s.password:
@@ -167,6 +174,38 @@ class CliState:
                 raise
             if kept is not None:
                 kept.keep(client)
+
+
+POLICY_ENV = "CAPITALCOM_POLICY"
+
+
+def default_policy_path() -> Path:
+    """``$CAPITALCOM_POLICY``, else ``$XDG_CONFIG_HOME/capitalcom/policy.toml``."""
+    given = os.environ.get(POLICY_ENV)
+    if given:
+        return Path(given)
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "capitalcom" / "policy.toml"
+
+
+def read_policy(path: Path) -> TradingPolicy:
+    """The policy file's limits (a bad file is a configuration error naming it)."""
+    from capitalcom_sdk.trading import TradingPolicy
+
+    try:
+        return TradingPolicy.from_file(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
+
+
+def _policy_safety() -> Safety | None:
+    """The safety layer of a trading command: on when a policy file exists."""
+    path = default_policy_path()
+    if not path.is_file():
+        return None
+    from capitalcom_sdk.trading import Safety
+
+    return Safety(checks=True, policy=read_policy(path))
 
 
 def _switch(client: Client, account_id: str) -> None:

@@ -59,6 +59,7 @@ class Cli:
             "CAPITAL_BASE_URL": self.sim.base_url,
             "CAPITAL_ENV": None,
             "CAPITAL_ACCOUNT_ID": None,
+            "CAPITALCOM_POLICY": None,  # a test gives its own policy file
             # Sessions are kept between runs (the default), in this test's own file.
             "CAPITAL_SESSION_CACHE": str(self.workdir / "sessions.json"),
             "COLUMNS": "200",

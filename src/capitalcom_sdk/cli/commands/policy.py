@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,22 +9,16 @@ import typer
 
 from capitalcom_sdk.cli._options import JsonFlag
 from capitalcom_sdk.cli._output import key_values
-from capitalcom_sdk.cli._state import handle_errors, state_of
+from capitalcom_sdk.cli._state import (
+    POLICY_ENV,
+    default_policy_path,
+    handle_errors,
+    read_policy,
+    state_of,
+)
 from capitalcom_sdk.errors import ConfigurationError
 
 group = typer.Typer(help="The trading policy (limits the SDK enforces).", no_args_is_help=True)
-
-POLICY_ENV = "CAPITALCOM_POLICY"
-
-
-def default_policy_path() -> Path:
-    """``$CAPITALCOM_POLICY``, else ``$XDG_CONFIG_HOME/capitalcom/policy.toml``."""
-    given = os.environ.get(POLICY_ENV)
-    if given:
-        return Path(given)
-    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config) / "capitalcom" / "policy.toml"
-
 
 FileOption = Annotated[
     Path | None,
@@ -41,16 +34,11 @@ FileOption = Annotated[
 @handle_errors
 def show(ctx: typer.Context, file: FileOption = None, json_output: JsonFlag = False) -> None:
     """Show the trading policy of the config file, every limit (none: no limit)."""
-    from capitalcom_sdk.trading import TradingPolicy
-
     state = state_of(ctx, json_output)
     path = file or default_policy_path()
     if not path.exists():
         raise ConfigurationError(f"no policy file at {path} (give --file or ${POLICY_ENV})")
-    try:
-        policy = TradingPolicy.from_file(path)
-    except ValueError as exc:
-        raise ConfigurationError(f"{path}: {exc}") from None
+    policy = read_policy(path)
     data = {"file": str(path), **policy.as_dict()}
     state.output.result(
         data,
