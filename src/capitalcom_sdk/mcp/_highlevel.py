@@ -18,6 +18,7 @@ from capitalcom_sdk.errors import DealRejectedError, OrderOutcomeUnknown
 from capitalcom_sdk.mcp._policy import OrderPolicy, PolicyRefusal, ProposedOrder
 from capitalcom_sdk.mcp._tokens import PreviewTokens
 from capitalcom_sdk.models.enums import Resolution
+from capitalcom_sdk.models.trading import PositionWithMarket
 
 MAX_SUMMARY_BARS = 5000
 
@@ -290,10 +291,10 @@ class Trader:
             "order": order.canonical(),
         }
 
-    async def preview_close(self, args: CloseArgs) -> dict[str, Any]:
-        held = await self.client.positions.get(args.deal_id)
+    def _close_order(self, held: PositionWithMarket) -> ProposedOrder:
+        """The close of a whole position as the token binds it (read again at execute)."""
         p = held.position
-        order = ProposedOrder(
+        return ProposedOrder(
             "close",
             epic=held.market.epic if held.market else None,
             direction=str(p.direction),
@@ -301,6 +302,11 @@ class Trader:
             deal_id=p.deal_id,
             live=self.live,
         )
+
+    async def preview_close(self, args: CloseArgs) -> dict[str, Any]:
+        held = await self.client.positions.get(args.deal_id)
+        p = held.position
+        order = self._close_order(held)
         self.policy.check(order)
         token, ttl = self.tokens.issue(order.canonical())
         return {
@@ -318,15 +324,7 @@ class Trader:
         # The token binds the whole order seen at preview: epic, direction and size are read
         # again so a position changed since (partly closed, replaced) does not match.
         held = await self.client.positions.get(args.deal_id)
-        p = held.position
-        order = ProposedOrder(
-            "close",
-            epic=held.market.epic if held.market else None,
-            direction=str(p.direction),
-            size=p.size,
-            deal_id=p.deal_id,
-            live=self.live,
-        )
+        order = self._close_order(held)
         self.tokens.redeem(args.token, order.canonical())
         self.policy.check(order)
         try:

@@ -112,18 +112,7 @@ class Costs:
         position.next_swap_ms = next_fee_after(when, self.overnight_fee_clock)
         if amount == 0:
             return
-        account.deposit += amount
-        account.add_transaction(
-            Transaction(
-                date_ms=when,
-                instrument_name=inst.name,
-                transaction_type="SWAP",
-                note="Overnight fee",
-                reference=position.deal_id.split("-")[0],
-                amount=amount,
-                currency=account.currency,
-            )
-        )
+        _book(account, position, inst.name, when, amount, "SWAP", "Overnight fee")
         record = details(
             inst,
             position.deal_reference,
@@ -144,15 +133,36 @@ class Costs:
         amount = -round(premium * position.level * size * fx, 2)
         if amount == 0:
             return
-        account.deposit += amount
-        account.add_transaction(
-            Transaction(
-                date_ms=when,
-                instrument_name=inst.name,
-                transaction_type="TRADE_COMMISSION_GSL",
-                note="Guaranteed stop fee",
-                reference=position.deal_id.split("-")[0],
-                amount=amount,
-                currency=account.currency,
-            )
+        _book(
+            account,
+            position,
+            inst.name,
+            when,
+            amount,
+            "TRADE_COMMISSION_GSL",
+            "Guaranteed stop fee",
         )
+
+
+def _book(
+    account: AccountState,
+    position: Position,
+    instrument_name: str,
+    when: int,
+    amount: float,
+    kind: str,
+    note: str,
+) -> None:
+    """Apply a fee to the balance and record its transaction (reference: the deal's first part)."""
+    account.deposit += amount
+    account.add_transaction(
+        Transaction(
+            date_ms=when,
+            instrument_name=instrument_name,
+            transaction_type=kind,
+            note=note,
+            reference=position.deal_id.split("-")[0],
+            amount=amount,
+            currency=account.currency,
+        )
+    )
