@@ -91,6 +91,22 @@ class SessionLink:
             raise StreamError(f"login failed: {exc}") from exc
 
 
+async def end_task(task: asyncio.Task[None], every: float = 0.2) -> None:
+    """Cancel ``task`` and wait until it has ended, cancelling again every ``every`` s.
+
+    One cancel is not enough on Python 3.11: ``asyncio.wait_for`` loses a cancellation that
+    arrives as its inner await completes, and the reconnect loop would then go on to wait on a
+    live connection, holding its socket, while the closer waits for it forever.
+    """
+    task.cancel()
+    while not task.done():
+        await asyncio.wait({task}, timeout=every)
+        if not task.done():
+            task.cancel()
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("stream task ended with %r", task.exception())
+
+
 class Supervisor:
     """The connection of one slot, kept up for as long as the slot carries anything.
 
@@ -144,8 +160,7 @@ class Supervisor:
     async def retire(self) -> None:
         """End the connection (the slot carries nothing); :meth:`start` may start it again."""
         if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+            await end_task(self.task)
             self.task = None
         if self.conn is not None:
             await self.conn.close()
@@ -161,7 +176,7 @@ class Supervisor:
         if self.conn is not None:
             await self.conn.close()
         if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
+            await end_task(task)
 
     async def wait_ready(self, deadline: float, check_open: Callable[[], None]) -> Connection:
         """The ready connection, waiting until ``deadline`` (monotonic); ``check_open`` raises
