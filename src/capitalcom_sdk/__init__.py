@@ -29,6 +29,7 @@ from capitalcom_sdk.errors import (
     RequestValidationError,
     ServerError,
     SessionExpiredError,
+    SimulatorClockError,
     UnexpectedResponseError,
 )
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from capitalcom_sdk import models
     from capitalcom_sdk._auth import SessionTokens
     from capitalcom_sdk._client import AsyncClient, Client
+    from capitalcom_sdk._clock import Clock, SimulatorClock, WallClock
     from capitalcom_sdk._decimal import to_decimal
     from capitalcom_sdk._reconcile import ReconcileResult, ReconcileStatus
     from capitalcom_sdk._retry import RetryPolicy
@@ -70,6 +72,7 @@ _LAZY = {
     **dict.fromkeys(("AsyncClient", "Client"), "capitalcom_sdk._client"),
     **dict.fromkeys(("ReconcileResult", "ReconcileStatus"), "capitalcom_sdk._reconcile"),
     "RetryPolicy": "capitalcom_sdk._retry",
+    **dict.fromkeys(("Clock", "SimulatorClock", "WallClock"), "capitalcom_sdk._clock"),
     "SessionTokens": "capitalcom_sdk._auth",
     "to_decimal": "capitalcom_sdk._decimal",
     **dict.fromkeys(
@@ -128,6 +131,7 @@ __all__ = [
     "CapitalError",
     "Client",
     "ClientRateLimitError",
+    "Clock",
     "ConfigurationError",
     "Confirm",
     "DealReference",
@@ -154,6 +158,8 @@ __all__ = [
     "ServerError",
     "SessionExpiredError",
     "SessionTokens",
+    "SimulatorClock",
+    "SimulatorClockError",
     "Stream",
     "StreamError",
     "StreamOptions",
@@ -162,6 +168,7 @@ __all__ = [
     "TimeInForce",
     "TransactionType",
     "UnexpectedResponseError",
+    "WallClock",
     "__version__",
     "models",
     "to_decimal",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import httpx
 
 from capitalcom_sdk._auth import Credentials, SessionTokens
+from capitalcom_sdk._clock import Clock, WallClock, check_seconds, resolve_clock, utc
 from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
 from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
 from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
@@ -102,6 +104,7 @@ class _Settings:
     retry: RetryPolicy
     confirm_timeout: float
     max_rate_wait: float
+    clock: Clock
 
     @classmethod
     def of(
@@ -118,6 +121,7 @@ class _Settings:
         retry: RetryPolicy | None,
         confirm_timeout: float,
         max_rate_wait: float,
+        clock: Clock | str | None,
     ) -> _Settings:
         """Check the constructor's arguments (nothing is sent; errors name the argument)."""
         resolved = _resolve_base_url(env, base_url)
@@ -126,9 +130,15 @@ class _Settings:
             retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
         elif max_retries is not None:
             raise ConfigurationError("give either max_retries or retry, not both")
+        chosen_clock = resolve_clock(clock, resolved)
         limiter = None
         if rate_limit:
-            limiter = RateLimiter(credentials.api_key if credentials else None, demo=env == "demo")
+            # The login limit is shared by the API key's clients in this process, on the wall
+            # clock; a client on another clock (a backtest's) keeps its own.
+            shared = credentials is not None and isinstance(chosen_clock, WallClock)
+            limiter = RateLimiter(
+                credentials.api_key if shared and credentials else None, demo=env == "demo"
+            )
         return cls(
             credentials=credentials,
             env=env,
@@ -138,7 +148,16 @@ class _Settings:
             retry=retry,
             confirm_timeout=confirm_timeout,
             max_rate_wait=max_rate_wait,
+            clock=chosen_clock,
         )
+
+
+def _seconds_until(clock: Clock, when: datetime) -> float:
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        from capitalcom_sdk.errors import RequestValidationError
+
+        raise RequestValidationError("when", "expected an aware datetime (with a time zone)")
+    return max(0.0, when.timestamp() - clock.time())
 
 
 class _ClientBase:
@@ -170,7 +189,21 @@ class _ClientBase:
             retry=settings.retry,
             max_rate_wait=settings.max_rate_wait,
             confirm_timeout=settings.confirm_timeout,
+            clock=settings.clock,
         )
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this client lives by: the wall clock, or in a backtest the simulator's
+        (``clock="simulator"``, ``CAPITAL_CLOCK=simulator``). The rate limiter, retries'
+        back-off and confirm polling wait on it too."""
+        return self._core.clock
+
+    def now(self) -> datetime:
+        """The current time (aware, UTC) on the client's :attr:`clock`: the wall clock live, the
+        simulator's in a backtest. Use it instead of ``datetime.now()`` so a bot runs unchanged
+        in both."""
+        return utc(self._core.clock.time())
 
     def _check_can_stream(self) -> None:
         """A stream needs a session: credentials to log in with, or a resumed session's tokens.
@@ -261,6 +294,9 @@ class Client(_ClientBase):
         limits: the connection pool (``httpx.Limits``); connections are kept alive.
         safety: the opt-in safety layer (:class:`~capitalcom_sdk.trading.Safety`): dealing-rule
             checks, a trading policy and an order journal around every order write.
+        clock: ``"wall"`` (default), ``"simulator"`` (the simulator's clock at ``base_url``,
+            moved by the client's waits: a backtest, docs/backtest.md) or a
+            :class:`~capitalcom_sdk.Clock`. See :meth:`now`, :meth:`sleep`, :meth:`wait_until`.
     """
 
     def __init__(
@@ -284,6 +320,7 @@ class Client(_ClientBase):
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
         safety: Safety | None = None,
+        clock: Clock | str | None = None,
     ) -> None:
         settings = _Settings.of(
             api_key=api_key,
@@ -297,6 +334,7 @@ class Client(_ClientBase):
             retry=retry,
             confirm_timeout=confirm_timeout,
             max_rate_wait=max_rate_wait,
+            clock=clock,
         )
         network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
         context = ssl_context(verify, trust_env=trust_env)
@@ -394,8 +432,8 @@ class Client(_ClientBase):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Configure from CAPITAL_API_KEY, CAPITAL_IDENTIFIER, CAPITAL_PASSWORD, CAPITAL_ENV,
-        CAPITAL_BASE_URL and CAPITAL_ENCRYPTED_PASSWORD (1/0), read as the command line reads
-        them; keyword arguments override."""
+        CAPITAL_BASE_URL, CAPITAL_ENCRYPTED_PASSWORD (1/0) and CAPITAL_CLOCK (wall/simulator),
+        read as the command line reads them; keyword arguments override."""
         return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
 
     def reconcile(
@@ -461,9 +499,27 @@ class Client(_ClientBase):
         session = SyncTransportSession(self._transport)
         return Stream(session, StreamOptions(**options), on_event=on_event)
 
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the client's :attr:`clock`: ``time.sleep`` live; in a backtest
+        the simulator's clock moves on by ``seconds`` at once (everything due meanwhile, bars,
+        stops, working orders, happens), so the same bot code runs in both.
+
+        Raises:
+            RequestValidationError: ``seconds`` is not a finite number >= 0.
+        """
+        self._core.clock.sleep(check_seconds(seconds))
+
+    def wait_until(self, when: datetime) -> None:
+        """Wait until ``when`` (an aware datetime) on the client's :attr:`clock`; returns at once
+        when it has passed."""
+        self._core.clock.sleep(_seconds_until(self._core.clock, when))
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+        close = getattr(self._core.clock, "close", None)
+        if close is not None:
+            close()
 
     def __enter__(self) -> Self:
         return self
@@ -507,6 +563,7 @@ class AsyncClient(_ClientBase):
         max_rate_wait: float = 60.0,
         limits: httpx.Limits = DEFAULT_LIMITS,
         safety: Safety | None = None,
+        clock: Clock | str | None = None,
     ) -> None:
         settings = _Settings.of(
             api_key=api_key,
@@ -520,6 +577,7 @@ class AsyncClient(_ClientBase):
             retry=retry,
             confirm_timeout=confirm_timeout,
             max_rate_wait=max_rate_wait,
+            clock=clock,
         )
         network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
         context = ssl_context(verify, trust_env=trust_env)
@@ -669,9 +727,20 @@ class AsyncClient(_ClientBase):
 
         return AsyncStream(AsyncTransportSession(self._transport), StreamOptions(**options))
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the client's :attr:`clock` (see :meth:`Client.sleep`)."""
+        await self._core.clock.asleep(check_seconds(seconds))
+
+    async def wait_until(self, when: datetime) -> None:
+        """Wait until ``when`` (an aware datetime) on the client's :attr:`clock`."""
+        await self._core.clock.asleep(_seconds_until(self._core.clock, when))
+
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+        aclose = getattr(self._core.clock, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
     async def __aenter__(self) -> Self:
         return self

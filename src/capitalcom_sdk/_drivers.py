@@ -1,7 +1,7 @@
 """The two drivers of the core's procedures: the only code that does I/O for a request.
 
 :class:`SyncTransport` answers :class:`~capitalcom_sdk._flow.Send` with ``httpx.Client.send``,
-:class:`~capitalcom_sdk._flow.Sleep` with ``time.sleep`` and logs in under a thread lock;
+the core clock's ``sleep`` for :class:`~capitalcom_sdk._flow.Sleep` and logs in under a thread lock;
 :class:`AsyncTransport` does the same with ``httpx.AsyncClient`` (over aiohttp by default),
 ``asyncio.sleep`` and an ``asyncio.Lock``, and runs :class:`~capitalcom_sdk._flow.Start` as a
 task. Neither decides anything: every decision is :class:`~capitalcom_sdk._transport._Core`'s.
@@ -10,7 +10,6 @@ task. Neither decides anything: every decision is :class:`~capitalcom_sdk._trans
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, TypeVar
 
 import httpx
@@ -27,7 +26,7 @@ __all__ = ["AsyncTransport", "SyncTransport"]
 
 
 class SyncTransport:
-    """Drives the core's procedures with an ``httpx.Client``, ``time.sleep`` and a thread lock."""
+    """Drives the core's procedures with an ``httpx.Client``, the core's clock and a thread lock."""
 
     def __init__(self, core: _Core, http: httpx.Client) -> None:
         self.core = core
@@ -86,7 +85,7 @@ class SyncTransport:
                 except httpx.RequestError as exc:
                     error = exc
             elif kind is Sleep:
-                time.sleep(action.seconds)  # type: ignore[union-attr]
+                self.core.clock.sleep(action.seconds)  # type: ignore[union-attr]
             elif kind is Start:
                 value = action.procedure  # type: ignore[union-attr]  # run when joined
             elif kind is Join:
@@ -168,7 +167,7 @@ class AsyncTransport:
                     except httpx.RequestError as exc:
                         error = exc
                 elif kind is Sleep:
-                    await asyncio.sleep(action.seconds)  # type: ignore[union-attr]
+                    await self.core.clock.asleep(action.seconds)  # type: ignore[union-attr]
                 elif kind is Start:
                     value = asyncio.ensure_future(self._drive(action.procedure))  # type: ignore[union-attr]
                     tasks.append(value)

@@ -27,6 +27,7 @@ ENV_VARS = (
     "CAPITAL_BASE_URL",
     "CAPITAL_ACCOUNT_ID",
     "CAPITAL_ENCRYPTED_PASSWORD",
+    "CAPITAL_CLOCK",
 )
 """Every variable :func:`read_environ` reads (docs/client.md, docs/cli.md)."""
 
@@ -69,6 +70,7 @@ class EnvSettings:
     base_url: str | None = None
     account_id: str | None = None
     encrypted_password: bool = False
+    clock: str = "wall"
 
     def client_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``Client(...)`` these settings give."""
@@ -79,6 +81,7 @@ class EnvSettings:
             "env": self.env,
             "base_url": self.base_url,
             "encrypted_password": self.encrypted_password,
+            "clock": self.clock,
         }
 
 
@@ -109,4 +112,12 @@ def read_environ(environ: Mapping[str, str]) -> EnvSettings:
         base_url=text("CAPITAL_BASE_URL"),
         account_id=text("CAPITAL_ACCOUNT_ID"),
         encrypted_password=_flag(environ, "CAPITAL_ENCRYPTED_PASSWORD"),
+        clock=_clock_name(text("CAPITAL_CLOCK")),
     )
+
+
+def _clock_name(text: str | None) -> str:
+    name = (text or "wall").strip().lower()
+    if name not in ("wall", "simulator"):
+        raise ConfigurationError(f"CAPITAL_CLOCK must be 'wall' or 'simulator', got {text!r}")
+    return name

@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._auth import Credentials, LoginGate, TokenStore, login_flow
+from capitalcom_sdk._clock import Clock, WallClock
 from capitalcom_sdk._endpoints import ApiCall, RateClass, SessionEffect
 from capitalcom_sdk._flow import (
     Flow,
@@ -143,8 +144,11 @@ class _Core:
         retry: RetryPolicy | None = None,
         max_rate_wait: float = 60.0,
         confirm_timeout: float = DEFAULT_CONFIRM_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What time it is and how to wait: the wall clock, or a backtest's simulator clock.
+        self.clock: Clock = clock or WallClock()
         self.credentials = credentials
         self.encrypted = encrypted
         self.tokens = TokenStore()
@@ -273,14 +277,14 @@ class _Core:
                 continue
             ticket = None
             if limiter is not None:
-                ticket = limiter.acquire(endpoint.rate, time.monotonic(), self.max_rate_wait)
+                ticket = limiter.acquire(endpoint.rate, self.clock.monotonic(), self.max_rate_wait)
                 if ticket is not None:
                     if not ticket.booked:
                         raise ClientRateLimitError(endpoint.name, ticket.wait)
                     wait = ticket.wait
                     while wait > 0.0:
                         yield Sleep(wait)
-                        wait = limiter.confirm(ticket, time.monotonic())
+                        wait = limiter.confirm(ticket, self.clock.monotonic())
             generation = self.tokens.generation
             request = self.build(self._http, call)
             attempt += 1
@@ -290,7 +294,7 @@ class _Core:
                     call.path,
                     dict(call.body or {}),
                     self.active_account(),
-                    time.time(),
+                    self.clock.time(),
                     call.path_params.get("dealId"),
                 )
             started = time.perf_counter()
@@ -298,7 +302,7 @@ class _Core:
                 response: httpx.Response = yield Send(request)
             except httpx.RequestError as exc:
                 if ticket is not None:
-                    limiter.release(ticket, time.monotonic())  # type: ignore[union-attr]
+                    limiter.release(ticket, self.clock.monotonic())  # type: ignore[union-attr]
                 # DecodingError, TooManyRedirects: an answer came, so the request was sent.
                 sent = was_sent(exc) if isinstance(exc, httpx.TransportError) else True
                 error: CapitalError = _network_error(exc, sent)
@@ -319,7 +323,7 @@ class _Core:
                         continue
                 raise error from exc
             if ticket is not None:
-                limiter.release(ticket, time.monotonic())  # type: ignore[union-attr]
+                limiter.release(ticket, self.clock.monotonic())  # type: ignore[union-attr]
             self.tokens.update(response.headers, generation if auth else None)
             status = response.status_code
             if logger.isEnabledFor(_DEBUG):
@@ -477,7 +481,7 @@ class _Core:
 
     # -- helpers -----------------------------------------------------------------------------
     def _unknown(self, intent: OrderIntent, cause: str) -> OrderOutcomeUnknown:
-        gave_up = intent.given_up(time.time())
+        gave_up = intent.given_up(self.clock.time())
         self.deals.unsettled(gave_up)
         return OrderOutcomeUnknown(gave_up, cause)
 

@@ -32,6 +32,7 @@ __all__ = [
     "RequestValidationError",
     "ServerError",
     "SessionExpiredError",
+    "SimulatorClockError",
     "UnexpectedResponseError",
     "error_from_response",
     "split_error_code",
@@ -44,6 +45,11 @@ class CapitalError(Exception):
 
 class ConfigurationError(CapitalError):
     """The client was configured wrongly (missing credentials, unknown environment, ...)."""
+
+
+class SimulatorClockError(CapitalError):
+    """A client on the simulator's clock (``clock="simulator"``) could not read or move it: the
+    server is not a capitalcom simulator, or it is unreachable."""
 
 
 class RequestValidationError(CapitalError, ValueError):

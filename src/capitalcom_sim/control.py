@@ -73,6 +73,9 @@ async def post_clock(request: Request) -> Response:
     state.move_clock(
         set_ms=None if set_ms is None else int(set_ms), advance_seconds=advance, speed=speed
     )
+    # The streams' frames up to the new time are queued before this answer: a client that
+    # pings its stream after it has them all (the lock-step of a backtest).
+    state.streams.flush()
     return json_response(_clock_json(state))
 
 

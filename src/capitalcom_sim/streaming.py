@@ -420,6 +420,13 @@ class StreamHub:
             logger.exception("stream ticker failed")
             return _MAX_IDLE_SLEEP
 
+    def flush(self) -> None:
+        """Emit everything due up to the simulator's now at once (after a move of the clock),
+        so whatever a client sends next on a socket is answered after those frames."""
+        if self.connections:
+            self._safe_tick()
+            self._wake_up()
+
     def _wake_up(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():

@@ -1,0 +1,274 @@
+"""What time it is and how to wait: the one notion of time a bot and the SDK share.
+
+Live, a client's clock is the wall clock (:class:`WallClock`). In a backtest it is the
+simulator's (:class:`SimulatorClock`): frozen while the bot thinks, moved only when the bot (or
+the SDK on its behalf: the rate limiter, retries' back-off, confirm polling) waits. A wait of
+``s`` seconds is one ``POST /_sim/clock {"advance": s}``: the simulator processes the span (bars,
+stops, limits, working orders, fees) and answers at once, so a backtest never waits on the wall
+clock. The same bot code (``client.now()``, ``client.sleep()``, ``client.wait_until()``) runs
+against the demo server, the live server and a backtest.
+
+Cheap to import: httpx is loaded by the simulator clock only when it is first used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from capitalcom_sdk.errors import ConfigurationError, RequestValidationError, SimulatorClockError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "CLOCK_NAMES",
+    "Clock",
+    "SimulatorClock",
+    "WallClock",
+    "check_seconds",
+    "resolve_clock",
+]
+
+CLOCK_NAMES = ("wall", "simulator")
+"""What ``clock=`` (and ``CAPITAL_CLOCK``) accept besides a :class:`Clock` object."""
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What a client needs of time. Both methods of waiting move the same clock."""
+
+    def time(self) -> float:
+        """Seconds since the epoch (UTC)."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (for limits and deadlines)."""
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass (blocking)."""
+
+    async def asleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass (awaitable)."""
+
+
+def check_seconds(seconds: object, name: str = "seconds") -> float:
+    """``seconds`` as a float when it is a finite number >= 0, else RequestValidationError (a
+    ValueError) naming ``name``."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise RequestValidationError(
+            name, f"expected a number of seconds >= 0, got {type(seconds).__name__}"
+        )
+    value = float(seconds)
+    if not math.isfinite(value) or value < 0:
+        raise RequestValidationError(
+            name, f"expected a finite number of seconds >= 0, got {seconds!r}"
+        )
+    return value
+
+
+class WallClock:
+    """The real clock: ``time.time``, ``time.monotonic``, ``time.sleep``, ``asyncio.sleep``."""
+
+    name = "wall"
+
+    def __repr__(self) -> str:
+        return "WallClock()"
+
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+AdvanceHook = Callable[[int], None]
+"""Called with the simulator's new time (ms) after each move of a :class:`SimulatorClock`."""
+
+
+class SimulatorClock:
+    """The simulator's clock (``/_sim/clock`` of ``base_url``), moved in lock-step by waits.
+
+    The simulator's clock should be frozen (speed 0, as the backtest runner starts it): then the
+    time read once is exact until this clock moves it, and every wait is answered at once. With
+    a running simulator clock (speed > 0) waits still advance it, and :meth:`time` reads it
+    afresh each time.
+
+    Args:
+        base_url: the simulator's base URL (the client's).
+        timeout: seconds to wait for the simulator's answer to one move.
+        transport: an httpx transport for the control requests (tests).
+    """
+
+    name = "simulator"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/").removesuffix("/api/v1")
+        self._url = self.base_url + "/_sim/clock"
+        self._timeout = timeout
+        self._transport = transport
+        self._async_transport = async_transport
+        self._lock = threading.Lock()
+        self._now_ms: int | None = None
+        self._frozen = False
+        self._http: httpx.Client | None = None
+        self._ahttp: httpx.AsyncClient | None = None
+        self._hooks: list[AdvanceHook] = []
+        self.moves = 0  # waits that moved the simulator's clock
+
+    def __repr__(self) -> str:
+        return f"SimulatorClock(base_url={self.base_url!r}, now_ms={self._now_ms})"
+
+    # -- reading ---------------------------------------------------------------------------------
+    def time(self) -> float:
+        return self.now_ms() / 1000.0
+
+    def monotonic(self) -> float:
+        return self.now_ms() / 1000.0
+
+    def now_ms(self) -> int:
+        """The simulator's time in ms (read from the simulator unless known exactly)."""
+        with self._lock:
+            known = self._now_ms
+            if known is not None and self._frozen:
+                return known
+        return self._remember(self._request("GET", None))
+
+    def on_advance(self, hook: AdvanceHook) -> Callable[[], None]:
+        """Call ``hook(now_ms)`` after each move (e.g. a stream waiting for its events); returns
+        a function that removes it."""
+        self._hooks.append(hook)
+        return lambda: self._hooks.remove(hook) if hook in self._hooks else None
+
+    # -- waiting ---------------------------------------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        seconds = check_seconds(seconds)
+        if seconds > 0:
+            self._moved(self._remember(self._request("POST", {"advance": seconds})))
+
+    async def asleep(self, seconds: float) -> None:
+        seconds = check_seconds(seconds)
+        if seconds > 0:
+            self._moved(self._remember(await self._arequest({"advance": seconds})))
+
+    def set_ms(self, when_ms: int) -> int:
+        """Move the simulator's clock to ``when_ms`` (the runner's start); the new time."""
+        now = self._remember(self._request("POST", {"set": int(when_ms)}))
+        self._moved(now)
+        return now
+
+    def _moved(self, now_ms: int) -> None:
+        self.moves += 1
+        for hook in list(self._hooks):
+            hook(now_ms)
+
+    def _remember(self, answer: dict[str, Any]) -> int:
+        try:
+            now = int(answer["now"])
+            speed = float(answer.get("speed", 0.0))
+        except (KeyError, TypeError, ValueError):
+            raise SimulatorClockError(
+                f"{self._url} answered without a clock ({sorted(answer)[:4]})"
+            ) from None
+        with self._lock:
+            self._now_ms = now
+            self._frozen = speed == 0.0
+        return now
+
+    # -- the control requests --------------------------------------------------------------------
+    def _request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        import httpx
+
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=self._timeout, transport=self._transport, trust_env=False
+                )
+            http = self._http
+        try:
+            response = http.request(method, self._url, json=body)
+        except httpx.HTTPError as exc:
+            raise SimulatorClockError(
+                f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
+            ) from None
+        return self._answer(response)
+
+    async def _arequest(self, body: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
+        if self._ahttp is None:
+            self._ahttp = httpx.AsyncClient(
+                timeout=self._timeout, transport=self._async_transport, trust_env=False
+            )
+        try:
+            response = await self._ahttp.post(self._url, json=body)
+        except httpx.HTTPError as exc:
+            raise SimulatorClockError(
+                f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
+            ) from None
+        return self._answer(response)
+
+    def _answer(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise SimulatorClockError(
+                f"{response.request.method} {self._url} answered {response.status_code}: the "
+                "server is not a capitalcom simulator (clock='simulator' needs one)"
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            raise SimulatorClockError(f"{self._url} answered something else than JSON") from None
+        if not isinstance(answer, dict):
+            raise SimulatorClockError(f"{self._url} answered something else than a clock")
+        return answer
+
+    def close(self) -> None:
+        """Close the control connections (the client does this when it closes)."""
+        http, self._http = self._http, None
+        if http is not None:
+            http.close()
+
+    async def aclose(self) -> None:
+        self.close()
+        ahttp, self._ahttp = self._ahttp, None
+        if ahttp is not None:
+            await ahttp.aclose()
+
+
+def resolve_clock(clock: object, base_url: str) -> Clock:
+    """The :class:`Clock` of a client's ``clock=`` argument (``"wall"``, ``"simulator"`` or a
+    clock object); ConfigurationError naming ``clock`` otherwise."""
+    if clock is None or clock == "wall":
+        return WallClock()
+    if clock == "simulator":
+        return SimulatorClock(base_url)
+    if isinstance(clock, str):
+        raise ConfigurationError(f"clock must be 'wall' or 'simulator', got {clock!r}")
+    if not isinstance(clock, Clock):
+        raise ConfigurationError(
+            "clock must be 'wall', 'simulator' or an object with time(), monotonic(), sleep() "
+            f"and asleep(), got {type(clock).__name__}"
+        )
+    return clock
+
+
+def utc(timestamp: float) -> datetime:
+    """An aware UTC datetime of epoch seconds."""
+    return datetime.fromtimestamp(timestamp, tz=UTC)
