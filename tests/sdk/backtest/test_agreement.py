@@ -1,0 +1,63 @@
+"""Agreement with backtesting.py: the same bars and moving-average crossover give the same trades
+(times and prices) and the same P&L within rounding (the harness is in _crossover.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from datetime import timedelta
+
+import pytest
+
+from tests.sdk.backtest._crossover import (
+    Fill,
+    as_trades,
+    backtesting_trades,
+    compare,
+    last_signal_index,
+    reference_trades,
+    synthetic_bars,
+)
+
+BARS = synthetic_bars(400, seed=18)
+END = BARS[-1].start + timedelta(minutes=1)
+
+
+def test_the_synthetic_series_is_a_fair_test() -> None:
+    assert synthetic_bars(400, seed=18) == BARS  # deterministic
+    assert all(b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high for b in BARS)
+    gaps = sum(1 for a, b in itertools.pairwise(BARS) if a.close != b.open)
+    assert gaps > 300  # the next open differs from the close: the fill rules can be told apart
+    last = last_signal_index(BARS)
+    assert last is not None
+    assert last < len(BARS) - 2  # no signal left unfilled at the very end
+
+
+@pytest.mark.parametrize("fill", ["next_open", "close"])
+def test_backtesting_py_makes_the_reference_trades(fill: Fill) -> None:
+    expected = reference_trades(BARS, fill=fill)
+    theirs = backtesting_trades(BARS, fill=fill)
+    ours = as_trades(expected, "GOLD", END, BARS[-1].close)
+    assert len(theirs) >= 10
+    assert {t.direction for t in theirs} == {"BUY", "SELL"}
+    assert compare(ours, theirs) == []
+
+
+def test_the_fill_rule_changes_the_trades() -> None:
+    at_next_open = as_trades(reference_trades(BARS, fill="next_open"), "GOLD", END, 0.0)
+    at_close = backtesting_trades(BARS, fill="close")
+    assert compare(at_next_open, at_close) != []
+
+
+def test_compare_names_each_difference() -> None:
+    theirs = backtesting_trades(BARS)
+    ours = as_trades(reference_trades(BARS), "GOLD", END, BARS[-1].close)
+    ours[1] = dataclasses.replace(ours[1], opened_at=ours[1].opened_at + timedelta(minutes=1))
+    ours[2] = dataclasses.replace(ours[2], close_level=ours[2].close_level + 0.01)
+    ours[3] = dataclasses.replace(ours[3], pnl=ours[3].pnl + 0.02)
+    problems = compare(ours[:-1], theirs)
+    assert problems[0] == f"{len(ours) - 1} trades here, {len(theirs)} there"
+    assert any(p.startswith("trade 1: opened") for p in problems)
+    assert any(p.startswith("trade 2: close level") for p in problems)
+    assert any(p.startswith("trade 3: P&L") for p in problems)
+    assert len(problems) == 4
