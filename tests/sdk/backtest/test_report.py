@@ -212,6 +212,14 @@ def test_times_must_be_aware_and_are_kept_in_utc() -> None:
         trade("GOLD", 0, 1, 1.0, direction="LONG")
 
 
+def test_fees_are_a_positive_cost_and_funding_is_signed() -> None:
+    charged = trade("GOLD", 0, 30, 10.0, fees=1.25, funding=-0.4)
+    assert charged.net_pnl == 8.35
+    assert trade("GOLD", 0, 30, 10.0, funding=0.4).net_pnl == 10.4  # a credit
+    with pytest.raises(ValueError, match="fees are a cost"):
+        trade("GOLD", 0, 1, 1.0, fees=-1.25)  # as the simulator books it: a sign slip
+
+
 def test_money_is_rounded_to_cents_without_negative_zero() -> None:
     point = EquityPoint(T0, 100.004, -0.001)
     assert (point.balance, point.equity) == (100.0, 0.0)
