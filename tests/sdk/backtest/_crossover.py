@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from capitalcom_sdk import Client
 from capitalcom_sdk.backtest import Trade
 
 Fill = Literal["next_open", "close"]
@@ -141,9 +142,21 @@ def reference_trades(
     size: float = 1.0,
     fill: Fill = "next_open",
     seconds: int = 60,
+    bid_offset: float = 0.0,
+    ask_offset: float = 0.0,
 ) -> list[RefTrade]:
-    """The trades the rules (module docstring) make on ``bars``: closed ones, then the open one."""
+    """The trades the rules (module docstring) make on ``bars``: closed ones, then the open one.
+
+    The bars are mid prices; a buy fills at the ask (mid + ``ask_offset``), a sell at the bid
+    (mid - ``bid_offset``): zero for backtesting.py, the instrument's own for the simulator,
+    which has no zero spread (one price unit at least).
+    """
     sign = signs([b.close for b in bars], fast, slow)
+
+    def fill_price(direction: str, mid: float) -> float:
+        shifted = mid + ask_offset if direction == "BUY" else mid - bid_offset
+        return round(shifted, PRICE_DECIMALS)
+
     step = timedelta(seconds=seconds)
     trades: list[RefTrade] = []
     open_trade: tuple[Literal["BUY", "SELL"], datetime, float] | None = None
@@ -159,9 +172,10 @@ def reference_trades(
             at, price = bars[i].start + step, bars[i].close
         if open_trade is not None:
             direction, opened, entry = open_trade
-            pnl = _pnl(direction, size, entry, price)
-            trades.append(RefTrade(direction, size, opened, entry, at, price, pnl))
-        open_trade = (signal, at, price)
+            exit_price = fill_price("SELL" if direction == "BUY" else "BUY", price)
+            pnl = _pnl(direction, size, entry, exit_price)
+            trades.append(RefTrade(direction, size, opened, entry, at, exit_price, pnl))
+        open_trade = (signal, at, fill_price(signal, price))
     if open_trade is not None:
         direction, opened, entry = open_trade
         trades.append(RefTrade(direction, size, opened, entry, None, None, None))
@@ -320,3 +334,79 @@ def compare(
         if other.pnl is not None and abs(mine.pnl - other.pnl) > pnl_tolerance:
             problems.append(f"{where}: P&L {mine.pnl} != {other.pnl:.6f}")
     return problems
+
+
+def bars_csv(bars: Sequence[Bar]) -> str:
+    """The bars as the simulator's replay CSV (``POST /_sim/bars/{epic}``)."""
+    lines = ["time,open,high,low,close"]
+    lines += [
+        f"{b.start.strftime('%Y-%m-%dT%H:%M:%S')},{b.open},{b.high},{b.low},{b.close}" for b in bars
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def crossover_bot(
+    client: Client,
+    epic: str,
+    end: datetime,
+    *,
+    fast: int = 10,
+    slow: int = 30,
+    size: float = 1.0,
+    seconds: int = 60,
+) -> list[Trade]:
+    """The crossover as a bot on the SDK: after each bar closes it reads the last closed bars
+    through the API and, on a signal, closes its position and opens the new one at market.
+
+    Waits on the client's clock (the simulator's in a backtest); at ``end`` it closes what is
+    open (reason ``END``). Returns its trades as the simulator confirmed them.
+    """
+    trades: list[Trade] = []
+    position: tuple[str, Literal["BUY", "SELL"], datetime, float] | None = None
+    step = timedelta(seconds=seconds)
+    previous_sign: int | None = None
+
+    def close(reason: Literal["CLOSED", "END"]) -> None:
+        assert position is not None
+        deal_id, direction, opened_at, level = position
+        done = client.positions.close(deal_id)
+        assert done.level is not None, done
+        assert done.profit is not None, done
+        assert done.date is not None, done
+        trades.append(
+            Trade(
+                epic,
+                direction,
+                size,
+                deal_id,
+                opened_at,
+                level,
+                done.date,
+                done.level,
+                done.profit,
+                close_reason=reason,
+            )
+        )
+
+    now = client.now()
+    while now + step <= end:
+        client.wait_until(now - timedelta(seconds=now.timestamp() % seconds) + step)
+        now = client.now()
+        history = client.prices.get(epic, "MINUTE", max_bars=slow + 1)
+        closed = [b for b in history.prices if b.snapshot_time_utc + step <= now]
+        if len(closed) < slow:
+            continue
+        sign = signs([b.close_price.bid for b in closed[-slow:]], fast, slow)[-1]
+        signal = signal_at([previous_sign, sign], 1)
+        previous_sign = sign
+        if signal is None or now + step > end:
+            continue  # no signal, or no bar left to trade in
+        if position is not None:
+            close("CLOSED")
+        opened = client.positions.open(epic, signal, size)
+        assert opened.level is not None, opened
+        assert opened.date is not None, opened
+        position = (opened.opened_deal_ids[0], signal, opened.date, opened.level)
+    if position is not None:
+        close("END")
+    return trades
