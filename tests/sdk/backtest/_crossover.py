@@ -354,12 +354,14 @@ def crossover_bot(
     slow: int = 30,
     size: float = 1.0,
     seconds: int = 60,
+    close_at_end: bool = True,
 ) -> list[Trade]:
     """The crossover as a bot on the SDK: after each bar closes it reads the last closed bars
     through the API and, on a signal, closes its position and opens the new one at market.
 
     Waits on the client's clock (the simulator's in a backtest); at ``end`` it closes what is
-    open (reason ``END``). Returns its trades as the simulator confirmed them.
+    open (reason ``END``) unless ``close_at_end`` is False (a backtest runner closes it).
+    Returns its trades as the simulator confirmed them.
     """
     trades: list[Trade] = []
     position: tuple[str, Literal["BUY", "SELL"], datetime, float] | None = None
@@ -407,6 +409,6 @@ def crossover_bot(
         assert opened.level is not None, opened
         assert opened.date is not None, opened
         position = (opened.opened_deal_ids[0], signal, opened.date, opened.level)
-    if position is not None:
+    if position is not None and close_at_end:
         close("END")
     return trades
