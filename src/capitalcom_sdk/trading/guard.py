@@ -15,10 +15,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._endpoints import ApiCall
@@ -44,6 +43,13 @@ from capitalcom_sdk.models.markets import MarketDetails
 from capitalcom_sdk.models.trading import Confirm, PositionWithMarket, WorkingOrders
 from capitalcom_sdk.resources._trading import deal_flow
 from capitalcom_sdk.trading import policy as rules_of_policy
+from capitalcom_sdk.trading._calls import (
+    body_of,
+    confirm_deal_ids,
+    deal_id_of,
+    deal_id_of_path,
+    with_body,
+)
 from capitalcom_sdk.trading.journal import JournalEntry, OrderJournal
 from capitalcom_sdk.trading.maths import fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS, REDUCING, OpenExposure, TradingPolicy
@@ -123,40 +129,6 @@ def safety_overrides(
         _OVERRIDES.reset(token)
 
 
-def _body_of(call: ApiCall[Any]) -> dict[str, Any]:
-    body: Any = call.body
-    if body is None:
-        return {}
-    if hasattr(body, "model_dump"):
-        return dict(body.model_dump(by_alias=True, exclude_none=True))
-    return dict(body)
-
-
-def _deal_id_of_path(path: str) -> str:
-    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _deal_id_of(call: ApiCall[Any]) -> str:
-    return _deal_id_of_path(call.path)
-
-
-def _with_body(call: ApiCall[Any], body: dict[str, Any]) -> ApiCall[Any]:
-    """The placement ``call`` with another body (rebuilt, so its request model matches)."""
-    try:
-        return call.endpoint.call(body=body)
-    except TypeError:  # an endpoint without a body model: keep the call's shape
-        return replace(call, body=body)
-
-
-def _confirm_deal_ids(confirm: Confirm) -> list[str]:
-    """The deals a confirmation names: the affected ones (a position's), else its own id (a
-    working order's; for a market order it is the order's, not the position's)."""
-    ids = [d.deal_id for d in confirm.affected_deals if d.deal_id]
-    if not ids and confirm.deal_id:
-        ids.append(confirm.deal_id)
-    return ids
-
-
 class Guard:
     """Per-client state of the safety layer: the market cache, counters, the live flag."""
 
@@ -227,9 +199,9 @@ class Guard:
                 rounded = round_size(rules, float(body["size"]))
                 if rounded != body["size"]:
                     body = {**body, "size": rounded}
-                    call = _with_body(call, body)
+                    call = with_body(call, body)
         elif name in ("positions.update", "positions.close"):
-            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": _deal_id_of(call)})
+            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id_of(call)})
             epic = entry.market.epic if entry.market else None
             if epic is None:
                 return call
@@ -238,7 +210,7 @@ class Guard:
             reference = rules.closing_price(direction)
         elif name == "orders.update":
             orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
-            deal_id = _deal_id_of(call)
+            deal_id = deal_id_of(call)
             order = next(
                 (
                     o.working_order_data
@@ -277,7 +249,7 @@ class Guard:
             return None
         if name not in PLACEMENTS:
             if policy.allowed_epics is not None and name == "positions.update":
-                entry: PositionWithMarket = yield ep.POSITION.call({"dealId": _deal_id_of(call)})
+                entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id_of(call)})
                 rules_of_policy.check_epic(policy, entry.market.epic if entry.market else None)
             return None
         epic = str(body.get("epic"))
@@ -356,12 +328,12 @@ class Guard:
         confirmation (default: ``deal_flow``); the guard only watches it: the answer to the
         write records the deal reference, the flow's end or error the outcome.
         """
-        body = _body_of(call)
+        body = body_of(call)
         name = call.endpoint.name
         policy = self.safety.policy
         if self._option("checks"):
             call = yield from self._check_flow(call, body)
-            body = _body_of(call)
+            body = body_of(call)
         journal = self.safety.journal
         account = ""
         if journal is not None:
@@ -421,7 +393,7 @@ class Guard:
                 entry_id,
                 "confirmed",
                 verdict="ACCEPTED",
-                deal_ids=_confirm_deal_ids(result),
+                deal_ids=confirm_deal_ids(result),
             )
         return result
 
@@ -461,7 +433,7 @@ class Guard:
             self._unknown.pop((account, entry.id), None)
             deal_ids = [result.deal_id] if result.deal_id else []
             if result.confirm is not None and entry.endpoint in PLACEMENTS:
-                deal_ids = _confirm_deal_ids(result.confirm) or deal_ids
+                deal_ids = confirm_deal_ids(result.confirm) or deal_ids
             journal.record_outcome(
                 account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids
             )
@@ -474,7 +446,7 @@ def _intent_of(entry: JournalEntry) -> OrderIntent:
     endpoint = next(e for e in ep.ENDPOINTS if e.name == entry.endpoint)
     deal_id = None
     if endpoint not in INTENT_PLACEMENTS:
-        deal_id = _deal_id_of_path(entry.path)
+        deal_id = deal_id_of_path(entry.path)
     return OrderIntent(
         endpoint=endpoint,
         path=entry.path,
