@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -50,6 +49,7 @@ from capitalcom_sdk.trading._calls import (
     deal_id_of_path,
     with_body,
 )
+from capitalcom_sdk.trading._dryrun import DryRunConfirm, DryRunDealReference, dry_run_result
 from capitalcom_sdk.trading.journal import JournalEntry, OrderJournal
 from capitalcom_sdk.trading.maths import fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS, REDUCING, OpenExposure, TradingPolicy
@@ -63,18 +63,6 @@ DEFAULT_MARKET_TTL = 30.0
 """Seconds a market's dealing rules are reused before ``GET /markets/{epic}`` is asked again."""
 HOUR = 3600.0
 DAY = 86_400.0
-
-
-class DryRunConfirm(Confirm):
-    """The confirmation of a write that dry-run did not send (``dry_run`` is always True)."""
-
-    dry_run: bool = True
-
-
-class DryRunDealReference(DealReference):
-    """The deal reference of a write that dry-run did not send."""
-
-    dry_run: bool = True
 
 
 @dataclass(frozen=True)
@@ -352,7 +340,7 @@ class Guard:
                 status="dry_run" if dry_run else "intent",
             )
         if dry_run:
-            return _dry_run_result(body, confirm)
+            return dry_run_result(body, confirm)
         make = inner or (lambda checked: deal_flow(checked, confirm=confirm, timeout=timeout))
         flow = make(call)
         epic = body.get("epic")
@@ -483,24 +471,6 @@ def _watch(flow: Flow[Any], write: ApiCall[Any], on_answer: Callable[[str], None
                 reference = getattr(getattr(value, "reference", None), "deal_reference", None)
             if reference is not None:
                 on_answer(str(reference))
-
-
-def _dry_run_result(body: dict[str, Any], confirm: bool) -> Confirm | DealReference:
-    reference = f"dryrun-{uuid.uuid4().hex[:16]}"
-    if not confirm:
-        return DryRunDealReference(dealReference=reference)
-    return DryRunConfirm.model_validate(
-        {
-            "dealReference": reference,
-            "dealStatus": "ACCEPTED",
-            "status": "OPEN",
-            "epic": body.get("epic"),
-            "size": body.get("size"),
-            "direction": body.get("direction"),
-            "level": body.get("level"),
-            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
-        }
-    )
 
 
 def _realised_today_flow() -> Flow[float]:
