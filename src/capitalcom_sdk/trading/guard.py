@@ -21,14 +21,11 @@ from typing import Any
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
-from capitalcom_sdk._intent import PLACEMENTS as INTENT_PLACEMENTS
 from capitalcom_sdk._intent import OrderIntent
 from capitalcom_sdk._pagination import transactions_flow
 from capitalcom_sdk._reconcile import (
     DEFAULT_LATE_APPLY_WINDOW,
     DEFAULT_SKEW,
-    ReconcileResult,
-    reconcile_flow,
 )
 from capitalcom_sdk.errors import (
     CapitalError,
@@ -46,11 +43,11 @@ from capitalcom_sdk.trading._calls import (
     body_of,
     confirm_deal_ids,
     deal_id_of,
-    deal_id_of_path,
     with_body,
 )
 from capitalcom_sdk.trading._dryrun import DryRunConfirm, DryRunDealReference, dry_run_result
-from capitalcom_sdk.trading.journal import JournalEntry, OrderJournal
+from capitalcom_sdk.trading._recovery import PendingSettled, settle_pending_flow
+from capitalcom_sdk.trading.journal import OrderJournal
 from capitalcom_sdk.trading.maths import fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS, REDUCING, OpenExposure, TradingPolicy
 from capitalcom_sdk.trading.rules import MarketRules, check_order_write, round_size
@@ -82,16 +79,6 @@ class Safety:
     policy: TradingPolicy | None = None
     journal: OrderJournal | None = None
     market_ttl: float = DEFAULT_MARKET_TTL
-
-
-@dataclass(frozen=True)
-class PendingSettled:
-    """What ``reconcile_pending()`` decided for one journal entry."""
-
-    entry: JournalEntry
-    status: str  # reconciled, or the entry's pending status when it must be checked again
-    verdict: str  # FOUND | NOT_PLACED | AMBIGUOUS (as reconcile() answers)
-    result: ReconcileResult | None = None
 
 
 _OVERRIDES: ContextVar[dict[str, bool] | None] = ContextVar("capitalcom_safety", default=None)
@@ -403,48 +390,17 @@ class Guard:
                 "reconcile_pending() needs a journal: Safety(journal=OrderJournal(...))"
             )
         account = yield from self.account_flow(core)
-        settled: list[PendingSettled] = []
-        for entry in journal.pending(account):
-            intent = self._unknown.get((account, entry.id)) or _intent_of(entry)
-            unknown = OrderOutcomeUnknown(intent, f"journal entry {entry.id} left {entry.status}")
-            result: ReconcileResult = yield from reconcile_flow(
-                unknown,
+        return (
+            yield from settle_pending_flow(
+                journal,
+                account,
+                self._unknown,
                 registry=getattr(core, "deals", None),
                 clock_skew=clock_skew,
                 late_apply_window=late_apply_window,
                 wait=wait,
             )
-            verdict = str(result.status)
-            if result.check_after is not None:
-                settled.append(PendingSettled(entry, entry.status, verdict, result=result))
-                continue
-            self._unknown.pop((account, entry.id), None)
-            deal_ids = [result.deal_id] if result.deal_id else []
-            if result.confirm is not None and entry.endpoint in PLACEMENTS:
-                deal_ids = confirm_deal_ids(result.confirm) or deal_ids
-            journal.record_outcome(
-                account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids
-            )
-            settled.append(PendingSettled(entry, "reconciled", verdict, result=result))
-        return settled
-
-
-def _intent_of(entry: JournalEntry) -> OrderIntent:
-    """The typed intent of a journal entry (what ``reconcile()`` reads)."""
-    endpoint = next(e for e in ep.ENDPOINTS if e.name == entry.endpoint)
-    deal_id = None
-    if endpoint not in INTENT_PLACEMENTS:
-        deal_id = deal_id_of_path(entry.path)
-    return OrderIntent(
-        endpoint=endpoint,
-        path=entry.path,
-        body=dict(entry.body),
-        account_id=entry.account or None,
-        sent_at=entry.created_at,
-        deal_id=deal_id,
-        deal_reference=entry.deal_reference,
-        gave_up_at=entry.updated_at,  # the last moment the writer was known alive
-    )
+        )
 
 
 def _watch(flow: Flow[Any], write: ApiCall[Any], on_answer: Callable[[str], None]) -> Flow[Any]:
