@@ -33,24 +33,23 @@ from capitalcom_sdk.errors import (
     InvalidRequestError,
     OrderOutcomeUnknown,
 )
-from capitalcom_sdk.models.accounts import Preferences
 from capitalcom_sdk.models.general import DealReference
 from capitalcom_sdk.models.markets import MarketDetails
-from capitalcom_sdk.models.trading import Confirm, PositionWithMarket, WorkingOrders
+from capitalcom_sdk.models.trading import Confirm, PositionWithMarket
 from capitalcom_sdk.resources._trading import deal_flow
 from capitalcom_sdk.trading import policy as rules_of_policy
 from capitalcom_sdk.trading._calls import (
     body_of,
     confirm_deal_ids,
     deal_id_of,
-    with_body,
 )
+from capitalcom_sdk.trading._checks import DealChecks
 from capitalcom_sdk.trading._dryrun import DryRunConfirm, DryRunDealReference, dry_run_result
 from capitalcom_sdk.trading._recovery import PendingSettled, settle_pending_flow
 from capitalcom_sdk.trading.journal import OrderJournal
 from capitalcom_sdk.trading.maths import fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS, REDUCING, OpenExposure, TradingPolicy
-from capitalcom_sdk.trading.rules import MarketRules, check_order_write, round_size
+from capitalcom_sdk.trading.rules import MarketRules
 
 __all__ = ["DryRunConfirm", "DryRunDealReference", "Guard", "PendingSettled", "Safety"]
 
@@ -110,8 +109,7 @@ class Guard:
     def __init__(self, safety: Safety, *, live: bool) -> None:
         self.safety = safety
         self.live = live
-        self._markets: dict[str, tuple[float, MarketRules]] = {}
-        self._hedging: bool | None = None
+        self.checks = DealChecks(safety.market_ttl)
         self._sent: deque[float] = deque()  # placement times (without a journal)
         # Journal entry -> the intent its OrderOutcomeUnknown carried (this process only), so
         # that reconcile_pending() settles the very write the registry knows, not a twin of it.
@@ -130,25 +128,11 @@ class Guard:
     # -- cached reads (flows) ----------------------------------------------------------------
     def forget(self, epic: str | None) -> None:
         """Drop the cached rules of ``epic`` (after a rejection: distances may have widened)."""
-        if epic is not None:
-            self._markets.pop(epic, None)
+        self.checks.forget(epic)
 
     def market_flow(self, epic: str) -> Flow[MarketRules]:
         """The dealing rules of ``epic``, from the cache when fresh."""
-        now = time.monotonic()
-        cached = self._markets.get(epic)
-        if cached is not None and now - cached[0] < self.safety.market_ttl:
-            return cached[1]
-        details: MarketDetails = yield ep.MARKET.call({"epic": epic})
-        rules = MarketRules.from_details(details)
-        self._markets[epic] = (time.monotonic(), rules)
-        return rules
-
-    def _hedging_flow(self) -> Flow[bool]:
-        if self._hedging is None:
-            preferences: Preferences = yield ep.PREFERENCES.call()
-            self._hedging = bool(preferences.hedging_mode)
-        return self._hedging
+        return self.checks.market_flow(epic)
 
     @staticmethod
     def account_flow(core: Any) -> Flow[str]:
@@ -160,59 +144,6 @@ class Guard:
             details = yield ep.SESSION_DETAILS.call()
             account = details.account_id
         return str(account)
-
-    # -- the checks --------------------------------------------------------------------------
-    def _check_flow(self, call: ApiCall[Any], body: dict[str, Any]) -> Flow[ApiCall[Any]]:
-        """Dealing-rule checks (and rounding when asked); returns the call to send."""
-        name = call.endpoint.name
-        epic = body.get("epic")
-        direction: str | None = None
-        reference: float | None = None
-        if name in PLACEMENTS:
-            rules = yield from self.market_flow(str(epic))
-            if self._option("round_size") and "size" in body:
-                rounded = round_size(rules, float(body["size"]))
-                if rounded != body["size"]:
-                    body = {**body, "size": rounded}
-                    call = with_body(call, body)
-        elif name in ("positions.update", "positions.close"):
-            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id_of(call)})
-            epic = entry.market.epic if entry.market else None
-            if epic is None:
-                return call
-            rules = yield from self.market_flow(epic)
-            direction = str(getattr(entry.position.direction, "value", entry.position.direction))
-            reference = rules.closing_price(direction)
-        elif name == "orders.update":
-            orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
-            deal_id = deal_id_of(call)
-            order = next(
-                (
-                    o.working_order_data
-                    for o in orders.working_orders
-                    if o.working_order_data.deal_id == deal_id
-                ),
-                None,
-            )
-            if order is None:
-                return call  # the server answers 404
-            rules = yield from self.market_flow(order.epic)
-            direction = str(getattr(order.direction, "value", order.direction))
-            reference = order.order_level
-        else:
-            return call
-        hedging = False
-        if body.get("guaranteedStop"):
-            hedging = yield from self._hedging_flow()
-        check_order_write(
-            name,
-            rules,
-            body,
-            direction=direction,
-            reference=reference,
-            hedging_mode=hedging,
-        )
-        return call
 
     def _policy_flow(
         self, policy: TradingPolicy, call: ApiCall[Any], body: dict[str, Any], account: str
@@ -307,7 +238,9 @@ class Guard:
         name = call.endpoint.name
         policy = self.safety.policy
         if self._option("checks"):
-            call = yield from self._check_flow(call, body)
+            call = yield from self.checks.check_flow(
+                call, body, round_sizes=self._option("round_size")
+            )
             body = body_of(call)
         journal = self.safety.journal
         account = ""
