@@ -4,6 +4,10 @@
 each client builds a :class:`Guard` from it, holding the market cache and the counters. The
 resources' ``_deal`` hands every order write to :meth:`Guard.deal_flow`, a flow of declared
 calls that both transports drive, so ``Client`` and ``AsyncClient`` behave the same.
+
+The guard only sequences: the dealing-rule checks (``_checks.DealChecks``), the policy
+(``_policy_gate.PolicyGate``), the journal's records around the write, dry run's answers
+(``_dryrun``) and, after a crash, the recovery of pending entries (``_recovery``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,21 +37,18 @@ from capitalcom_sdk.errors import (
     OrderOutcomeUnknown,
 )
 from capitalcom_sdk.models.general import DealReference
-from capitalcom_sdk.models.markets import MarketDetails
-from capitalcom_sdk.models.trading import Confirm, PositionWithMarket
+from capitalcom_sdk.models.trading import Confirm
 from capitalcom_sdk.resources._trading import deal_flow
-from capitalcom_sdk.trading import policy as rules_of_policy
 from capitalcom_sdk.trading._calls import (
     body_of,
     confirm_deal_ids,
-    deal_id_of,
 )
 from capitalcom_sdk.trading._checks import DealChecks
 from capitalcom_sdk.trading._dryrun import DryRunConfirm, DryRunDealReference, dry_run_result
+from capitalcom_sdk.trading._policy_gate import PolicyGate
 from capitalcom_sdk.trading._recovery import PendingSettled, settle_pending_flow
 from capitalcom_sdk.trading.journal import OrderJournal
-from capitalcom_sdk.trading.maths import fx_rate_flow
-from capitalcom_sdk.trading.policy import PLACEMENTS, REDUCING, OpenExposure, TradingPolicy
+from capitalcom_sdk.trading.policy import PLACEMENTS, TradingPolicy
 from capitalcom_sdk.trading.rules import MarketRules
 
 __all__ = ["DryRunConfirm", "DryRunDealReference", "Guard", "PendingSettled", "Safety"]
@@ -57,8 +57,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MARKET_TTL = 30.0
 """Seconds a market's dealing rules are reused before ``GET /markets/{epic}`` is asked again."""
-HOUR = 3600.0
-DAY = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ class Guard:
         self.safety = safety
         self.live = live
         self.checks = DealChecks(safety.market_ttl)
-        self._sent: deque[float] = deque()  # placement times (without a journal)
+        self.policy_gate = PolicyGate(safety.journal, live=live)
         # Journal entry -> the intent its OrderOutcomeUnknown carried (this process only), so
         # that reconcile_pending() settles the very write the registry knows, not a twin of it.
         self._unknown: dict[tuple[str, int], OrderIntent] = {}
@@ -145,79 +143,6 @@ class Guard:
             account = details.account_id
         return str(account)
 
-    def _policy_flow(
-        self, policy: TradingPolicy, call: ApiCall[Any], body: dict[str, Any], account: str
-    ) -> Flow[None]:
-        name = call.endpoint.name
-        if not policy.dry_run:
-            rules_of_policy.check_live(policy, self.live)
-        if name in REDUCING:
-            return None
-        if name not in PLACEMENTS:
-            if policy.allowed_epics is not None and name == "positions.update":
-                entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id_of(call)})
-                rules_of_policy.check_epic(policy, entry.market.epic if entry.market else None)
-            return None
-        epic = str(body.get("epic"))
-        size = float(body.get("size", 0.0))
-        now = time.time()
-        journal = self.safety.journal
-        if journal is not None:
-            last_hour = journal.count_placements(account, now - HOUR)
-            last_day = journal.count_placements(account, now - DAY)
-        else:
-            while self._sent and self._sent[0] < now - DAY:
-                self._sent.popleft()
-            last_day = len(self._sent)
-            last_hour = sum(1 for t in self._sent if t >= now - HOUR)
-        realised = 0.0
-        if policy.max_daily_loss is not None:
-            realised = yield from _realised_today_flow()
-        exposure = None
-        notional = 0.0
-        if policy.needs_positions:
-            exposure, notional = yield from self._exposure_flow(policy, epic, size)
-        rules_of_policy.check_placement(
-            policy,
-            epic,
-            size,
-            orders_last_hour=last_hour,
-            orders_last_day=last_day,
-            realised_today=realised,
-            exposure=exposure,
-            notional=notional,
-        )
-        return None
-
-    def _exposure_flow(
-        self, policy: TradingPolicy, epic: str, size: float
-    ) -> Flow[tuple[OpenExposure, float]]:
-        from capitalcom_sdk.models.trading import Positions
-
-        positions: Positions = yield ep.POSITIONS.call()
-        count: dict[str, int] = {}
-        sizes: dict[str, float] = {}
-        total = 0.0
-        currency = None
-        for entry in positions.positions:
-            market_epic = entry.market.epic if entry.market else ""
-            count[market_epic] = count.get(market_epic, 0) + 1
-            sizes[market_epic] = sizes.get(market_epic, 0.0) + entry.position.size
-            if policy.max_total_exposure is not None:
-                currency = currency or (yield from _account_currency_flow())
-                fx = yield from fx_rate_flow(entry.position.currency or currency, currency)
-                total += entry.position.size * entry.position.level * fx
-        notional = 0.0
-        if policy.max_total_exposure is not None:
-            currency = currency or (yield from _account_currency_flow())
-            details: MarketDetails = yield ep.MARKET.call({"epic": epic})
-            snap = details.snapshot
-            price = (snap.offer or snap.bid or 0.0) if snap else 0.0
-            fx = yield from fx_rate_flow(details.instrument.currency or currency, currency)
-            notional = size * price * fx
-        exposure = OpenExposure(len(positions.positions), count, sizes, total)
-        return exposure, notional
-
     # -- the write ---------------------------------------------------------------------------
     def deal_flow(
         self,
@@ -247,7 +172,7 @@ class Guard:
         if journal is not None:
             account = yield from self.account_flow(core)
         if policy is not None:
-            yield from self._policy_flow(policy, call, body, account)
+            yield from self.policy_gate.check_flow(policy, call, body, account)
         dry_run = policy is not None and policy.dry_run
         entry_id = 0
         if journal is not None:
@@ -269,7 +194,7 @@ class Guard:
         def on_answer(reference: str) -> None:
             answered.append(reference)
             if name in PLACEMENTS and journal is None:
-                self._sent.append(time.time())
+                self.policy_gate.placed(time.time())
             if journal is not None:
                 journal.record_sent(account, entry_id, reference)
 
