@@ -15,6 +15,10 @@ period): an epic the source reports not ``TRADEABLE`` is listed in :attr:`Bridge
 (logged once) until its quotes come back. The simulator keeps quoting the last real bid/offer and
 its own trading hours decide whether it deals; the bridge never closes or opens a market there.
 
+The simulator should run at clock speed 1 (wall time). Its stream re-quotes a pinned price at
+its next tick, so a small ``tick_ms`` (100) keeps the bot's stream within ~0.1 s of the source
+(bench/paper_bridge.py measures it).
+
 Lifecycle: ``with PriceBridge(client, url, epics) as bridge:`` (a :class:`~capitalcom_sdk.Client`
 source: a background thread) or ``async with PriceBridge(async_client, url, epics):`` (an
 :class:`~capitalcom_sdk.AsyncClient` source: a task on the running loop); or ``start()`` /
@@ -299,9 +303,14 @@ class PriceBridge:
                 self._state.status(epic, tradeable)
                 if body is not None:
                     self._push_first(epic, self._http.post(self._path(epic), json=body))
-            stream = self._sync_stream = source.stream(**self._stream_options)
-            stream.open()
-            stream.subscribe_quotes(self.epics)
+            stream = source.stream(**self._stream_options)
+            try:
+                stream.open()
+                stream.subscribe_quotes(self.epics)
+            except BaseException:
+                stream.close()
+                raise
+            self._sync_stream = stream
         except BaseException:
             self._close_sync()
             raise
@@ -367,8 +376,7 @@ class PriceBridge:
     def _close_sync(self) -> None:
         stream, self._sync_stream = self._sync_stream, None
         if stream is not None:
-            with contextlib.suppress(Exception):
-                self._reconnects = stream.stats.reconnects
+            self._reconnects = stream.stats.reconnects
             stream.close()
         http, self._http = self._http, None
         if http is not None:
@@ -399,9 +407,14 @@ class PriceBridge:
                 self._state.status(epic, tradeable)
                 if body is not None:
                     self._push_first(epic, await self._ahttp.post(self._path(epic), json=body))
-            stream = self._async_stream = source.stream(**self._stream_options)
-            await stream.open()
-            await stream.subscribe_quotes(self.epics)
+            stream = source.stream(**self._stream_options)
+            try:
+                await stream.open()
+                await stream.subscribe_quotes(self.epics)
+            except BaseException:
+                await stream.close()
+                raise
+            self._async_stream = stream
         except BaseException:
             await self._close_async()
             raise
