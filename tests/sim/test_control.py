@@ -21,7 +21,6 @@ from capitalcom_sim.openapi import endpoint_count
 from capitalcom_sim.server import SimServer
 from tests.conftest import SimHandle
 
-
 WEDNESDAY_MS = int(datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp() * 1000)  # GOLD open
 
 
@@ -326,14 +325,16 @@ def test_price_pin_of_a_bid_and_offer_quotes_and_fills_at_them(
         assert pinned.json() == {"epic": "GOLD", "bid": 2050.11, "offer": 2050.98}
         control.post("/clock", json={"advance": 90})
         snapshot = client.markets.get("GOLD").snapshot
-        assert snapshot is not None and (snapshot.bid, snapshot.offer) == (2050.11, 2050.98)
+        assert snapshot is not None
+        assert (snapshot.bid, snapshot.offer) == (2050.11, 2050.98)
         assert client.positions.open("GOLD", "BUY", size=1).level == 2050.98
         assert client.positions.open("GOLD", "SELL", size=1).level == 2050.11
         flat = control.post("/prices/GOLD", json={"bid": 2049.5, "offer": 2049.5}).json()
         assert (flat["bid"], flat["offer"]) == (2049.5, 2049.5)  # a zero spread stays zero
         control.post("/prices/GOLD", json={"mid": 2100.0})  # a mid keeps the spread last set
         snapshot = client.markets.get("GOLD").snapshot
-        assert snapshot is not None and (snapshot.bid, snapshot.offer) == (2100.0, 2100.0)
+        assert snapshot is not None
+        assert (snapshot.bid, snapshot.offer) == (2100.0, 2100.0)
 
 
 def test_price_control_of_an_unknown_market(control: httpx.Client) -> None:
