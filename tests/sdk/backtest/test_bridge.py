@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from capitalcom_sdk import AsyncClient, Client
-from capitalcom_sdk.backtest._bridge import BridgeError, PriceBridge
+from capitalcom_sdk.backtest._bridge import BridgeError, PriceBridge, _BridgeState
+from capitalcom_sdk.streaming import Quote
 from capitalcom_sim.server import SimServer
 from tests.conftest import SimHandle, handle_for, start_sim
 from tests.sdk.streaming.support import stream_config
@@ -196,6 +198,7 @@ async def test_async_source_bridges_quotes(source: SimHandle, target: SimHandle)
         assert quote == (2222.2, 2222.9)
         assert bridge.stats.push_errors == 0
     assert not bridge.running
+    assert _writes(source) == {}
 
 
 def test_an_async_start_needs_an_async_client(source: SimHandle, target: SimHandle) -> None:
@@ -204,3 +207,32 @@ def test_an_async_start_needs_an_async_client(source: SimHandle, target: SimHand
         with pytest.raises(BridgeError, match="Client source"):
             asyncio.run(bridge.astart())
         assert not bridge.running
+
+
+def _quote(epic: str, bid: float, offer: float, at_ms: int = 1_000) -> Quote:
+    return Quote(epic, bid, offer, None, None, at_ms, datetime.fromtimestamp(at_ms / 1000, UTC))
+
+
+def test_waiting_quotes_are_coalesced_to_the_newest_per_epic() -> None:
+    state = _BridgeState(("GOLD", "EURUSD"), stale_after=30.0)
+    for i, epic in enumerate(["GOLD", "GOLD", "EURUSD", "GOLD", "US500"]):
+        state.accept(_quote(epic, 10.0 + i, 11.0 + i), now=float(i))
+    pushes = {epic: (body, arrival) for epic, body, arrival in state.take()}
+    assert pushes == {
+        "GOLD": ({"bid": 13.0, "offer": 14.0}, (3.0, 1_000)),
+        "EURUSD": ({"bid": 12.0, "offer": 13.0}, (2.0, 1_000)),
+    }
+    assert (state.received, state.coalesced) == (4, 2)  # US500 is not bridged
+    assert state.take() == []
+
+
+def test_a_silent_epic_is_checked_once_per_period_and_reopens_with_quotes() -> None:
+    state = _BridgeState(("GOLD", "EURUSD"), stale_after=5.0)
+    state.started(0.0)
+    state.accept(_quote("EURUSD", 1.0, 1.1), now=4.0)
+    assert state.silent(5.0) == ["GOLD"]
+    assert state.silent(6.0) == []  # asked already in this period
+    state.status("GOLD", tradeable=False)
+    assert state.stats(0).closed == ("GOLD",)
+    state.accept(_quote("GOLD", 2.0, 2.1), now=7.0)
+    assert state.stats(0).closed == ()
