@@ -148,8 +148,8 @@ def reference_trades(
     """The trades the rules (module docstring) make on ``bars``: closed ones, then the open one.
 
     The bars are mid prices; a buy fills at the ask (mid + ``ask_offset``), a sell at the bid
-    (mid - ``bid_offset``): zero for backtesting.py, the instrument's own for the simulator,
-    which has no zero spread (one price unit at least).
+    (mid - ``bid_offset``): zero for backtesting.py, the instrument's own spread for a simulator
+    replaying bars with it.
     """
     sign = signs([b.close for b in bars], fast, slow)
 

@@ -71,9 +71,8 @@ def test_compare_names_each_difference() -> None:
 
 
 # ---- our simulator, through the API as a bot runs live --------------------------------------
-# The simulator has no zero spread (one price unit at least): GOLD keeps its own, 0.30 (bid =
-# mid - 0.15, ask = mid + 0.15). The reference, which agrees with backtesting.py at spread 0
-# above, is run with that spread here: the same rules, the only difference the documented spread.
+# A replayed bar is quoted with the instrument's spread (GOLD: 0.30, bid = mid - 0.15, ask = mid
+# + 0.15); a bid = offer price on the control plane sets it to exactly zero.
 GOLD_HALF_SPREAD = 0.15
 
 
@@ -85,16 +84,34 @@ def sim_config() -> SimConfig:
     )
 
 
-def test_the_simulator_fills_the_crossover_bot_as_the_reference(sim: SimHandle) -> None:
+def _replay(sim: SimHandle, *, zero_spread: bool) -> None:
+    if zero_spread:
+        price = {"bid": BARS[0].open, "offer": BARS[0].open}
+        quoted = httpx.post(f"{sim.base_url}/_sim/prices/GOLD", json=price, timeout=10)
+        assert quoted.json() == {"epic": "GOLD", **price}
+    # The bars replace the pinned price from their start on; the spread stays as set.
     replayed = httpx.post(f"{sim.base_url}/_sim/bars/GOLD", content=bars_csv(BARS), timeout=10)
     assert replayed.json() == {"bars": len(BARS)}
+
+
+def test_the_simulator_at_zero_spread_fills_the_bot_as_backtesting_py(sim: SimHandle) -> None:
+    _replay(sim, zero_spread=True)
+    with Client(**sim.client_kwargs(), clock="simulator") as client:
+        ours = crossover_bot(client, "GOLD", END)
+    theirs = backtesting_trades(BARS)
+    assert len(ours) >= 10
+    assert compare(ours, theirs) == []  # times, prices, P&L within rounding
+    assert ours[-1].close_reason == "END"
+    assert ours[-1].closed_at == END
+
+
+def test_the_simulator_charges_its_spread_on_every_fill_as_the_reference(sim: SimHandle) -> None:
+    _replay(sim, zero_spread=False)
     with Client(**sim.client_kwargs(), clock="simulator") as client:
         ours = crossover_bot(client, "GOLD", END)
     expected = reference_trades(BARS, bid_offset=GOLD_HALF_SPREAD, ask_offset=GOLD_HALF_SPREAD)
-    assert len(ours) >= 10
     assert compare(ours, expected) == []
-    assert ours[-1].close_reason == "END"
-    assert ours[-1].closed_at == END
+    assert compare(ours, backtesting_trades(BARS)) != []  # the spread is paid
 
 
 # ---- our Backtest runner: the same bot, the result it reports -------------------------------
