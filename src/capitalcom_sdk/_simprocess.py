@@ -110,7 +110,8 @@ class SimulatorProcess:
         identifier = "trader@example.com"
         password = secrets.token_urlsafe(12)
         argv = [sys.executable, "-m", "capitalcom_sim", "--host", "127.0.0.1", "--port", "0"]
-        argv += ["--api-key", api_key, "--identifier", identifier, "--password", password]
+        # "--flag=value": a made-up secret may start with "-".
+        argv += [f"--api-key={api_key}", f"--identifier={identifier}", f"--password={password}"]
         argv += ["--log-level", "warning", "--exit-on-stdin-eof", *options.argv()]
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE

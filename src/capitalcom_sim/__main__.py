@@ -189,7 +189,7 @@ def _stop_out_level(text: str) -> float | None:
 def _exit_on_eof() -> None:
     """Exit at once when standard input reaches EOF: the parent that holds its pipe is gone."""
     try:
-        while sys.stdin.buffer.read(65536):
+        while os.read(0, 65536):  # the raw descriptor: no buffer lock held at shutdown
             pass
     except (OSError, ValueError):
         pass

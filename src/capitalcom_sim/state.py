@@ -118,6 +118,7 @@ class SimState:
                     or (set_ms is None and advance_seconds is not None and advance_seconds > 0)
                 )
             ):
+                self.engine.ledger.end_refusals += 1
                 raise ApiError(409, "error.sim.clock.end")
             if set_ms is not None:
                 self.clock.set(set_ms)

@@ -308,6 +308,7 @@ class Engine:
                 inst = self.instruments.require(position.epic)
                 price = self.money.closing_price(inst, position.direction, now)
                 self.trading.close(account, inst, position, position.size, price, now, source)
+            self.sample_equity()
             return len(positions)
 
     # ---- accounts ----------------------------------------------------------------------------

@@ -110,6 +110,7 @@ class Ledger:
 
     def __init__(self, sample_ms: int | None = None) -> None:
         self.sample_ms = sample_ms
+        self.end_refusals = 0  # clock moves refused at the end (config end_ms)
         self._accounts: dict[str, AccountLedger] = {}
 
     def account(self, account_id: str) -> AccountLedger:
@@ -221,4 +222,5 @@ class Ledger:
             "droppedTrades": book.dropped_trades,
             "equity": [{"t": t, "balance": b, "equity": e} for t, b, e in book.points],
             "sampleMs": book.bucket_ms if self.sample_ms is not None else None,
+            "clockEndRefused": self.end_refusals,
         }
