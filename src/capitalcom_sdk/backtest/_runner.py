@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from capitalcom_sdk._simprocess import SimOptions, SimulatorProcess
+from capitalcom_sdk.backtest._botmain import END_NOTE, at_end
 from capitalcom_sdk.backtest._data import Bar, DataSource, bars_csv, load_history
 from capitalcom_sdk.errors import (
     CapitalError,
@@ -451,6 +452,12 @@ class Backtest:
             handler.thread_id = threading.get_ident()
             try:
                 _call_bot(bot, sim)
+            except SimulatorClockError as exc:
+                if at_end(sim.base_url):
+                    output.write(END_NOTE)
+                else:
+                    failure.append(exc)
+                    output.write(traceback.format_exc())
             except BaseException as exc:
                 failure.append(exc)
                 output.write(traceback.format_exc())
