@@ -56,8 +56,12 @@ def test_options_reach_the_simulator() -> None:
         clock = httpx.get(sim.base_url + "/_sim/clock", trust_env=False).json()
         assert clock == {"now": START_MS, "speed": 0.0}
         env = sim.environment()
-        with Client(env["CAPITAL_API_KEY"], env["CAPITAL_IDENTIFIER"], env["CAPITAL_PASSWORD"],
-                    base_url=env["CAPITAL_BASE_URL"]) as client:
+        with Client(
+            env["CAPITAL_API_KEY"],
+            env["CAPITAL_IDENTIFIER"],
+            env["CAPITAL_PASSWORD"],
+            base_url=env["CAPITAL_BASE_URL"],
+        ) as client:
             account = client.accounts.list().accounts[0]
             assert (account.currency, account.balance.balance) == ("EUR", 2_500.0)
         moved = httpx.post(sim.base_url + "/_sim/clock", json={"advance": 7200}, trust_env=False)

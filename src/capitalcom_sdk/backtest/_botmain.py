@@ -4,8 +4,8 @@
 The script sees ``sys.argv == [SCRIPT, *ARGS]`` and its own folder first on ``sys.path``, as
 ``python SCRIPT ARGS`` gives it. A wait refused at the end of the backtest (the simulator's 409
 ``error.sim.clock.end``, raised as ``SimulatorClockError`` by the bot's wait) ends it with exit
-code 0 and one line saying so, not with a traceback. Standard input is the runner's pipe: when the runner dies, the
-pipe closes and this process exits at once (a backtest never leaves a bot behind).
+code 0 and one line saying so, not with a traceback. Standard input is the runner's pipe: when
+the runner dies, the pipe closes and this process exits at once (no bot is left behind).
 """
 
 from __future__ import annotations

@@ -211,7 +211,8 @@ def test_bot_reading_history_before_start_gets_the_warmup_bars(tmp_path: Path) -
 
     assert result.exit == "ok", result.message
     assert result.bars == 60
-    assert counts and counts[0] >= 30
+    assert counts
+    assert counts[0] >= 30
 
 
 def test_bad_inputs_are_configuration_errors(tmp_path: Path) -> None:
