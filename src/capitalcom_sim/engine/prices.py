@@ -13,7 +13,6 @@ aggregated piecewise. :class:`PriceEngine` owns both, the path searches the trig
 from __future__ import annotations
 
 import bisect
-
 import threading
 from collections.abc import Sequence
 

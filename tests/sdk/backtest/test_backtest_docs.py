@@ -44,7 +44,8 @@ def test_the_complete_example_runs_as_printed(tmp_path: Path) -> None:
     first, second = done.stdout.splitlines()[:2]
     assert re.fullmatch(r"ok 280 bars, \d+ trades", first), first
     assert int(first.split()[3]) >= 2
-    assert second.startswith("final balance ") and second.endswith(" USD")
+    assert second.startswith("final balance ")
+    assert second.endswith(" USD")
     trades = (tmp_path / "report" / "trades.csv").read_text().splitlines()
     assert trades[-1].endswith(",END")
     assert " BUY" in (tmp_path / "report" / "bot.log").read_text()
