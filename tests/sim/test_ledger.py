@@ -149,3 +149,29 @@ def test_bad_input_is_a_400(
         trust_env=False,
     )
     assert (response.status_code, response.json()) == (400, {"errorCode": code})
+
+
+def test_overnight_funding_and_a_partial_close_share_the_costs() -> None:
+    server = start_sim(_config(equity_sample_ms=3_600_000))
+    try:
+        sim = handle_for(server)
+        with Client(sim.api_key, sim.identifier, sim.password, base_url=sim.base_url) as client:
+            deal_id = client.positions.open("GOLD", "BUY", 3.0).affected_deals[0].deal_id
+            _post(sim, "/_sim/clock", {"advance": 24 * 3600})  # past Thursday's 22:00 UTC fee
+            client.positions.open("GOLD", "SELL", 1.0)  # netting: closes 1 of the 3
+            account = server.state.engine.accounts[server.config.users[0].accounts[0].account_id]
+            [swap] = [t.amount for t in account.transactions if t.transaction_type == "SWAP"]
+
+            ledger = _ledger(sim)
+    finally:
+        server.stop()
+
+    [part] = ledger["closed"]
+    [rest] = ledger["open"]
+    assert swap < 0
+    assert (part["dealId"], part["size"], part["closeReason"]) == (deal_id, 1.0, "CLOSED")
+    assert (rest["dealId"], rest["size"]) == (deal_id, 2.0)
+    assert part["funding"] == pytest.approx(swap / 3, abs=0.01)
+    assert part["funding"] + rest["funding"] == pytest.approx(swap, abs=0.005)
+    # One equity point per hour of simulated time at most: the 24-hour move gave one.
+    assert [p["t"] for p in ledger["equity"]] == [START_MS + 24 * 3_600_000]
