@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -227,3 +228,22 @@ def test_bad_inputs_are_configuration_errors(tmp_path: Path) -> None:
         backtest(data).run(tmp_path / "missing.py")
     with pytest.raises(ConfigurationError, match="one epic"):
         Backtest(["GOLD", "SILVER"], "MINUTE", START, END, data=data).run(lambda c: None)
+
+
+def test_hung_callable_bot_ends_the_run_and_the_simulator(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "GOLD.csv", 30)
+    release = threading.Event()
+
+    def bot(client: Client) -> None:
+        client.sleep(60)
+        release.wait(60)  # stuck without a request or a wait
+
+    try:
+        result = backtest(data, timeout=1.0).run(bot)
+    finally:
+        release.set()
+
+    assert result.exit == "hung"
+    assert result.message is not None
+    assert "no request and no wait" in result.message
+    assert result.end == START + timedelta(minutes=1)
