@@ -92,6 +92,9 @@ class Trade:
         object.__setattr__(self, "closed_at", _utc(self.closed_at, "closed_at"))
         if self.closed_at < self.opened_at:
             raise ValueError(f"trade {self.deal_id} closes before it opens")
+        if self.fees < 0:
+            # The simulator books a fee as a negative amount; here it is the cost, positive.
+            raise ValueError(f"trade {self.deal_id}: fees are a cost, >= 0 (got {self.fees})")
         for name in ("pnl", "fees", "funding"):
             object.__setattr__(self, name, _money(getattr(self, name)))
         for name in ("size", "open_level", "close_level"):

@@ -11,6 +11,7 @@ import math
 import os
 import statistics
 import struct
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,6 +213,14 @@ def test_times_must_be_aware_and_are_kept_in_utc() -> None:
         trade("GOLD", 0, 1, 1.0, direction="LONG")
 
 
+def test_fees_are_a_positive_cost_and_funding_is_signed() -> None:
+    charged = trade("GOLD", 0, 30, 10.0, fees=1.25, funding=-0.4)
+    assert charged.net_pnl == 8.35
+    assert trade("GOLD", 0, 30, 10.0, funding=0.4).net_pnl == 10.4  # a credit
+    with pytest.raises(ValueError, match="fees are a cost"):
+        trade("GOLD", 0, 1, 1.0, fees=-1.25)  # as the simulator books it: a sign slip
+
+
 def test_money_is_rounded_to_cents_without_negative_zero() -> None:
     point = EquityPoint(T0, 100.004, -0.001)
     assert (point.balance, point.equity) == (100.0, 0.0)
@@ -250,6 +259,27 @@ def test_the_same_result_gives_the_same_bytes(tmp_path: Path) -> None:
     text = (first / "report.json").read_text()
     assert text.endswith("}\n")
     assert list(json.loads(text)) == sorted(json.loads(text))
+
+
+def test_another_process_writes_the_same_bytes(tmp_path: Path) -> None:
+    # A fresh interpreter: no font cache, hash seed or import order shared with this one.
+    repo = Path(__file__).resolve().parents[3]
+    code = (
+        "import sys; from tests.sdk.backtest.test_report import sample_result; "
+        "from capitalcom_sdk.backtest import report; report.write(sample_result(), sys.argv[1])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "child")],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONHASHSEED": "random"},
+    )
+    assert done.returncode == 0, done.stderr
+    report.write(sample_result(), tmp_path / "here")
+    for name in report.FILES:
+        assert (tmp_path / "child" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
 
 
 def _png_text_chunks(png: bytes) -> list[bytes]:
