@@ -33,6 +33,7 @@ class Bar:
     low: float
     close: float
     volume: int | None = None
+    spread: float | None = None  # the recorded close_ask - close_bid, when the data has both
 
 
 DataSource = str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]] | Any
@@ -97,7 +98,9 @@ def bars_from_rows(rows: Iterable[Mapping[str, Any]], where: str) -> list[Bar]:
             )
         volume = _number(row, "volume")
         stamp = _time_ms(row["time"], f"{where} row {number}")
-        bars[stamp] = Bar(stamp, o, h, low, c, None if volume is None else int(volume))
+        bid, ask = _number(row, "close_bid"), _number(row, "close_ask")
+        spread = ask - bid if bid is not None and ask is not None and ask >= bid else None
+        bars[stamp] = Bar(stamp, o, h, low, c, None if volume is None else int(volume), spread)
     return [bars[t] for t in sorted(bars)]
 
 
@@ -215,3 +218,9 @@ def bars_csv(bars: Sequence[Bar], bar_ms: int) -> str:
             close = repr(bar.close)
             lines.append(f"{bar_end},{close},{close},{close},{close},0")
     return "\n".join(lines) + "\n"
+
+
+def recorded_spread(bars: Sequence[Bar]) -> float | None:
+    """The median recorded spread of ``bars`` (None when the data has no bid and ask)."""
+    spreads = sorted(b.spread for b in bars if b.spread is not None)
+    return spreads[len(spreads) // 2] if spreads else None

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import inspect
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from capitalcom_sdk._simprocess import SimOptions, SimulatorProcess
 from capitalcom_sdk.backtest._botmain import END_NOTE, at_end
-from capitalcom_sdk.backtest._data import Bar, DataSource, bars_csv, load_history
+from capitalcom_sdk.backtest._data import (
+    Bar,
+    DataSource,
+    bars_csv,
+    load_history,
+    recorded_spread,
+)
 from capitalcom_sdk.errors import (
     CapitalError,
     ConfigurationError,
@@ -184,6 +191,9 @@ class Backtest:
         warmup: bars before ``start`` loaded too (history the bot may read at ``start``).
         cache: the catalog folder that ``data=Client`` fills.
         rate_limits: enforce the API's documented rate limits (in simulated time).
+        spread: the offer - bid quoted around the bars' mid: None (the simulator's spread of
+            each instrument), a number (every epic), a mapping epic -> number, or
+            ``"recorded"`` (the median close_ask - close_bid of each epic's data).
     """
 
     def __init__(
@@ -202,6 +212,7 @@ class Backtest:
         warmup: int = 0,
         cache: str | os.PathLike[str] | None = None,
         rate_limits: bool = True,
+        spread: float | Mapping[str, float] | str | None = None,
     ) -> None:
         self.epics = (epics,) if isinstance(epics, str) else tuple(dict.fromkeys(epics))
         if not self.epics or not all(isinstance(e, str) and e for e in self.epics):
@@ -232,6 +243,11 @@ class Backtest:
         self.warmup = warmup
         self.cache = cache
         self.rate_limits = rate_limits
+        if isinstance(spread, str) and spread != "recorded":
+            raise ConfigurationError(
+                f"spread must be a number, a mapping or 'recorded', got {spread!r}"
+            )
+        self.spread = spread
 
     def __repr__(self) -> str:
         return (
@@ -290,6 +306,7 @@ class Backtest:
         output = _LogBuffer()
         try:
             for epic, bars in history.items():
+                self._set_spread(control, epic, bars)
                 self._load(control, epic, [b for b in bars if b.time_ms < end_ms], bar_ms)
             control.call("POST", "/_sim/clock", json={"advance": 0})  # the first equity point
             if script is not None:
@@ -318,6 +335,38 @@ class Backtest:
     def _first(self, bars: list[Bar]) -> int:
         start = _ms(self.start)
         return next((b.time_ms for b in bars if b.time_ms >= start), bars[-1].time_ms)
+
+    def _spread_of(self, epic: str, bars: list[Bar]) -> float | None:
+        if self.spread is None:
+            return None
+        if self.spread == "recorded":
+            value = recorded_spread(bars)
+            if value is None:
+                raise ConfigurationError(
+                    f"spread='recorded': the data of {epic} has no close_bid and close_ask"
+                )
+            return value
+        if isinstance(self.spread, Mapping):
+            return self.spread.get(epic)
+        return float(self.spread)
+
+    def _set_spread(self, control: _Control, epic: str, bars: list[Bar]) -> None:
+        """Give the instrument the spread asked for (``POST /_sim/prices`` with bid and offer,
+        which the bars then replace as the price)."""
+        spread = self._spread_of(epic, bars)
+        if spread is None:
+            return
+        if not math.isfinite(spread) or spread < 0:
+            raise ConfigurationError(f"spread of {epic} must be a number >= 0, got {spread!r}")
+        mid = bars[0].open
+        body = {"bid": mid - spread / 2, "offer": mid + spread / 2}
+        response = control.http.post(f"/_sim/prices/{epic}", json=body)
+        if response.status_code == 404:
+            raise ConfigurationError(f"the simulator has no market {epic!r}")
+        if response.status_code != 200:
+            raise ConfigurationError(
+                f"the simulator refused the spread of {epic}: {_error_code(response)}"
+            )
 
     @staticmethod
     def _load(control: _Control, epic: str, bars: list[Bar], bar_ms: int) -> None:

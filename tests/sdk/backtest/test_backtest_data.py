@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from capitalcom_sdk import Client
 from capitalcom_sdk.backtest import Backtest
 from capitalcom_sdk.backtest._data import Bar, bars_csv, load_history
 from capitalcom_sdk.errors import ConfigurationError
@@ -25,8 +26,8 @@ def _export_rows(n: int) -> list[dict[str, object]]:
     for t, o, h, low, c, v in gold_bars(n):
         row: dict[str, object] = {"time": datetime.fromtimestamp(t / 1000, UTC).isoformat()}
         for name, mid in zip(SIDES, (o, h, low, c), strict=True):
-            row[f"{name}_bid"] = round(mid - 0.15, 2)
-            row[f"{name}_ask"] = round(mid + 0.15, 2)
+            row[f"{name}_bid"] = round(mid - 0.25, 2)
+            row[f"{name}_ask"] = round(mid + 0.25, 2)
         row["volume"] = v
         rows.append(row)
     return rows
@@ -106,3 +107,35 @@ def test_an_epic_the_simulator_does_not_know_is_a_configuration_error(tmp_path: 
     runner = Backtest("NOSUCHEPIC", "MINUTE", START, END, data=tmp_path)
     with pytest.raises(ConfigurationError, match="no market 'NOSUCHEPIC'"):
         runner.run(lambda client: None)
+
+
+def _quoted_spread(runner: Backtest) -> list[float]:
+    seen: list[float] = []
+
+    def bot(client: Client) -> None:
+        snapshot = client.markets.get("GOLD").snapshot
+        seen.append(round(snapshot.offer - snapshot.bid, 2))
+
+    result = runner.run(bot)
+    assert result.exit == "ok", result.message
+    return seen
+
+
+def test_the_spread_can_be_set_or_taken_from_the_recorded_bid_and_ask(tmp_path: Path) -> None:
+    path = tmp_path / "GOLD.csv"
+    rows = _export_rows(30)
+    header = list(rows[0])
+    path.write_text(
+        ",".join(header) + "\n" + "\n".join(",".join(str(r[k]) for k in header) for r in rows)
+    )
+
+    def runner(spread: object) -> Backtest:
+        return Backtest(
+            "GOLD", "MINUTE", START, START + timedelta(minutes=30), data=path, spread=spread
+        )
+
+    assert _quoted_spread(runner(0.0)) == [0.0]
+    assert _quoted_spread(runner({"GOLD": 1.5})) == [1.5]
+    assert _quoted_spread(runner("recorded")) == [0.5]  # GOLD's own is 0.3
+    with pytest.raises(ConfigurationError, match="spread must be"):
+        runner("wide")

@@ -40,6 +40,8 @@ def test_backtest_writes_the_report_and_passes_the_bot_its_arguments(
         "--out",
         str(out),
         "--no-rate-limits",
+        "--spread",
+        "0",
         "--json",
         "--",
         "--fast",
@@ -54,6 +56,8 @@ def test_backtest_writes_the_report_and_passes_the_bot_its_arguments(
     assert "argv ['--fast', '3']" in (out / "bot.log").read_text()
     [trade] = json.loads((out / "trades.json").read_text())
     assert trade["close_reason"] == "END"
+    # --spread 0: bid = offer, so the position opened at the bar's mid (the first open).
+    assert trade["open_level"] == 2000.0
     assert {"report.html", "equity.csv", "stats.json"} <= {p.name for p in out.iterdir()}
 
 

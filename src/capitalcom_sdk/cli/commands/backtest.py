@@ -67,6 +67,13 @@ def backtest(
         bool,
         typer.Option("--fetch", help="Fetch missing bars with the configured credentials first."),
     ] = False,
+    spread: Annotated[
+        str | None,
+        typer.Option(
+            help="Spread around the bars' mid: a number, or 'recorded' (the data's median "
+            "close_ask - close_bid). Default: the simulator's spread of each market."
+        ),
+    ] = None,
     no_rate_limits: Annotated[
         bool, typer.Option("--no-rate-limits", help="Do not enforce the API's rate limits.")
     ] = False,
@@ -97,6 +104,7 @@ def backtest(
             warmup=warmup,
             cache=data,
             rate_limits=not no_rate_limits,
+            spread=_spread(spread),
         )
         result = runner.run(bot, list(ctx.args))
     summary = {
@@ -127,3 +135,12 @@ def backtest(
     code = EXIT_OF_RUN.get(result.exit, ExitCode.UNEXPECTED)
     if code is not ExitCode.OK:
         raise typer.Exit(code)
+
+
+def _spread(text: str | None) -> float | str | None:
+    if text is None or text == "recorded":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigurationError(f"--spread: a number or 'recorded', got {text!r}") from None
