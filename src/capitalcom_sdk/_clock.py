@@ -17,7 +17,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -92,8 +92,9 @@ class WallClock:
         await asyncio.sleep(seconds)
 
 
-AdvanceHook = Callable[[int], None]
-"""Called with the simulator's new time (ms) after each move of a :class:`SimulatorClock`."""
+AdvanceHook = Callable[[int], "Awaitable[None] | None"]
+"""Called with the simulator's new time (ms) after each move of a :class:`SimulatorClock`; an
+awaitable it returns is awaited by the async waits (a stream's barrier on its own loop)."""
 
 
 class SimulatorClock:
@@ -151,33 +152,90 @@ class SimulatorClock:
                 return known
         return self._remember(self._request("GET", None))
 
+    @property
+    def frozen(self) -> bool:
+        """Whether the simulator's clock is frozen (lock-step: it moves only by waits)."""
+        with self._lock:
+            known = self._now_ms is not None
+        if not known:
+            self.now_ms()
+        return self._frozen
+
+    async def afrozen(self) -> bool:
+        """:attr:`frozen`, reading the simulator without blocking the event loop."""
+        if self._now_ms is None:
+            # The blocking control client, in a worker thread: the async one is bound to the
+            # first event loop that uses it, and a blocking client's stream has its own loop.
+            await asyncio.to_thread(self.now_ms)
+        return self._frozen
+
     def on_advance(self, hook: AdvanceHook) -> Callable[[], None]:
         """Call ``hook(now_ms)`` after each move (e.g. a stream waiting for its events); returns
-        a function that removes it."""
+        a function that removes it. While hooks are registered the moves ask the simulator to
+        count the open streams as pinged through the move (``"keepalive"``): their keep-alive
+        runs on this clock and cannot ping during a jump."""
         self._hooks.append(hook)
         return lambda: self._hooks.remove(hook) if hook in self._hooks else None
 
     # -- waiting ---------------------------------------------------------------------------------
+    def _body(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self._hooks:
+            body["keepalive"] = True
+        return body
+
     def sleep(self, seconds: float) -> None:
         seconds = check_seconds(seconds)
         if seconds > 0:
-            self._moved(self._remember(self._request("POST", {"advance": seconds})))
+            self._moved(self._remember(self._request("POST", self._body({"advance": seconds}))))
 
     async def asleep(self, seconds: float) -> None:
         seconds = check_seconds(seconds)
         if seconds > 0:
-            self._moved(self._remember(await self._arequest({"advance": seconds})))
+            now = self._remember(await self._arequest(self._body({"advance": seconds})))
+            await self._amoved(now)
+
+    def advance_to_next(self, at_most: float | None = None) -> tuple[int, int | None]:
+        """Move to when the simulator's streams have their next subscribed event due (the next
+        quote grid point or bar close), at most ``at_most`` seconds on (None: no bound).
+
+        Returns ``(now_ms, due_ms)``; ``due_ms`` is None when nothing is subscribed (then the
+        clock moved by ``at_most``, or not at all without it). The hooks run after the move.
+        """
+        answer = self._request("POST", self._next_body(at_most))
+        self._moved(now := self._remember(answer))
+        return now, _due(answer)
+
+    async def aadvance_to_next(self, at_most: float | None = None) -> tuple[int, int | None]:
+        """:meth:`advance_to_next`, awaiting the hooks' awaitables."""
+        answer = await self._arequest(self._next_body(at_most))
+        await self._amoved(now := self._remember(answer))
+        return now, _due(answer)
+
+    def _next_body(self, at_most: float | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"next": True}
+        if at_most is not None:
+            body["max"] = check_seconds(at_most, "timeout")
+        return self._body(body)
 
     def set_ms(self, when_ms: int) -> int:
         """Move the simulator's clock to ``when_ms`` (the runner's start); the new time."""
-        now = self._remember(self._request("POST", {"set": int(when_ms)}))
+        now = self._remember(self._request("POST", self._body({"set": int(when_ms)})))
         self._moved(now)
         return now
 
     def _moved(self, now_ms: int) -> None:
         self.moves += 1
         for hook in list(self._hooks):
-            hook(now_ms)
+            pending = hook(now_ms)
+            if pending is not None:  # an async hook under a blocking wait: it runs on its own
+                _discard(pending)
+
+    async def _amoved(self, now_ms: int) -> None:
+        self.moves += 1
+        for hook in list(self._hooks):
+            pending = hook(now_ms)
+            if pending is not None:
+                await pending
 
     def _remember(self, answer: dict[str, Any]) -> int:
         try:
@@ -210,7 +268,7 @@ class SimulatorClock:
             ) from None
         return self._answer(response)
 
-    async def _arequest(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _arequest(self, body: dict[str, Any] | None) -> dict[str, Any]:
         import httpx
 
         if self._ahttp is None:
@@ -218,7 +276,10 @@ class SimulatorClock:
                 timeout=self._timeout, transport=self._async_transport, trust_env=False
             )
         try:
-            response = await self._ahttp.post(self._url, json=body)
+            if body is None:
+                response = await self._ahttp.get(self._url)
+            else:
+                response = await self._ahttp.post(self._url, json=body)
         except httpx.HTTPError as exc:
             raise SimulatorClockError(
                 f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
@@ -250,6 +311,22 @@ class SimulatorClock:
         ahttp, self._ahttp = self._ahttp, None
         if ahttp is not None:
             await ahttp.aclose()
+
+
+def _due(answer: dict[str, Any]) -> int | None:
+    due = answer.get("due")
+    return int(due) if isinstance(due, int | float) and not isinstance(due, bool) else None
+
+
+def _discard(pending: Awaitable[None]) -> None:
+    close = getattr(pending, "close", None)  # a coroutine never awaited: no warning
+    if close is not None:
+        close()
+
+
+def lockstep(clock: Clock) -> SimulatorClock | None:
+    """``clock`` when it is a frozen simulator clock (a backtest in lock-step), else None."""
+    return clock if isinstance(clock, SimulatorClock) and clock.frozen else None
 
 
 def resolve_clock(clock: object, base_url: str) -> Clock:

@@ -139,6 +139,10 @@ class Supervisor:
         self.connects = 0  # connections that became ready
         self.last_error: str | None = None
         self._stopped = False
+        # In lock-step (a frozen simulator clock) the stream's barrier after each move of the
+        # clock is the keep-alive and the token check: no timers on the wall clock then.
+        self.lockstep = False
+        self.backfill: asyncio.Task[None] | None = None  # the gap fill after the last reconnect
 
     @property
     def running(self) -> bool:
@@ -180,7 +184,8 @@ class Supervisor:
 
     async def wait_ready(self, deadline: float, check_open: Callable[[], None]) -> Connection:
         """The ready connection, waiting until ``deadline`` (monotonic); ``check_open`` raises
-        when the stream can no longer be used."""
+        when the stream can no longer be used. Network deadlines are on the wall clock, whatever
+        the client's clock: a frozen simulator clock would never end them."""
         while True:
             check_open()
             conn = self.conn
@@ -328,17 +333,19 @@ class Supervisor:
                 self.conn = conn
                 self.ready.set()
                 if self.connects and self._on_reconnect is not None:
-                    tasks.append(asyncio.create_task(self._on_reconnect(sorted(slot.ohlc))))
+                    self.backfill = asyncio.create_task(self._on_reconnect(sorted(slot.ohlc)))
+                    tasks.append(self.backfill)
                 self.connects += 1
                 attempt = 0
-                tasks.append(
-                    asyncio.create_task(
-                        conn.keep_alive(
-                            options.ping_interval, options.stale_after, options.probe_timeout
+                if not self.lockstep:
+                    tasks.append(
+                        asyncio.create_task(
+                            conn.keep_alive(
+                                options.ping_interval, options.stale_after, options.probe_timeout
+                            )
                         )
                     )
-                )
-                tasks.append(asyncio.create_task(self._watch_tokens(conn)))
+                    tasks.append(asyncio.create_task(self._watch_tokens(conn)))
                 raise await conn.done
             except SessionLost as lost:
                 logger.info("stream %d: session refused (%s), logging in again", slot.index, lost)
@@ -378,6 +385,8 @@ class Supervisor:
             if self._stopped:
                 break
             ceiling = min(options.backoff_max, options.backoff_initial * 2 ** min(attempt, 30))
+            # Wall clock: the backoff spares a server that is down or refusing, in real time,
+            # whatever the client's clock (a frozen one would never let it end).
             await asyncio.sleep(random.uniform(0, ceiling))
             attempt += 1
 
