@@ -62,6 +62,8 @@ class Connection:
         self.request_timeout = request_timeout
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[Reply]] = {}
+        # Wall clock: the keep-alive watches the network (it does not run in lock-step, where
+        # the stream's barrier after each move of the simulated clock is the keep-alive).
         now = time.monotonic()
         self.last_frame = now
         self.last_ping = now

@@ -211,7 +211,7 @@ class Supervisor:
         raises StreamError after ``subscribe_timeout``. Call under :attr:`lock`."""
         self.start()
         slot = self.slot
-        deadline = time.monotonic() + self.options.subscribe_timeout
+        deadline = time.monotonic() + self.options.subscribe_timeout  # network: wall clock
         while True:
             conn = await self.wait_ready(deadline, check_open)
             acked_q, acked_o = conn.acked_quotes, conn.acked_ohlc
@@ -391,7 +391,8 @@ class Supervisor:
             attempt += 1
 
     async def _watch_tokens(self, conn: Connection) -> None:
-        """Restart the connection once its tokens are no longer the client's."""
+        """Restart the connection once its tokens are no longer the client's (polled on the
+        wall clock; not run in lock-step, where the barrier checks the tokens after each move)."""
         tokens = self._session.source.tokens
         while conn.alive:
             await asyncio.sleep(self.options.token_poll_interval)

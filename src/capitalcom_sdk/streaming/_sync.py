@@ -179,6 +179,8 @@ class Stream:
         if stream._lockstep:
             return self._get_lockstep(stream, timeout)
         buffer = stream._buffer
+        # Not in lock-step: the client's clock is the wall clock (or a running simulator's,
+        # whose events come in real time), so the wait is on the wall clock.
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             event = buffer.pop()

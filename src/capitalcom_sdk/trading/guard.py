@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk._intent import PLACEMENTS as INTENT_PLACEMENTS
@@ -160,9 +160,12 @@ def _confirm_deal_ids(confirm: Confirm) -> list[str]:
 class Guard:
     """Per-client state of the safety layer: the market cache, counters, the live flag."""
 
-    def __init__(self, safety: Safety, *, live: bool) -> None:
+    def __init__(self, safety: Safety, *, live: bool, clock: Clock | None = None) -> None:
         self.safety = safety
         self.live = live
+        # The client's clock: the market cache's age, the placement counters and the journal's
+        # times are simulated in a backtest (a day of trading there is a simulated day).
+        self.clock: Clock = clock or WallClock()
         self._markets: dict[str, tuple[float, MarketRules]] = {}
         self._hedging: bool | None = None
         self._sent: deque[float] = deque()  # placement times (without a journal)
@@ -188,13 +191,13 @@ class Guard:
 
     def market_flow(self, epic: str) -> Flow[MarketRules]:
         """The dealing rules of ``epic``, from the cache when fresh."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         cached = self._markets.get(epic)
         if cached is not None and now - cached[0] < self.safety.market_ttl:
             return cached[1]
         details: MarketDetails = yield ep.MARKET.call({"epic": epic})
         rules = MarketRules.from_details(details)
-        self._markets[epic] = (time.monotonic(), rules)
+        self._markets[epic] = (self.clock.monotonic(), rules)
         return rules
 
     def _hedging_flow(self) -> Flow[bool]:
@@ -282,7 +285,7 @@ class Guard:
             return None
         epic = str(body.get("epic"))
         size = float(body.get("size", 0.0))
-        now = time.time()
+        now = self.clock.time()
         journal = self.safety.journal
         if journal is not None:
             last_hour = journal.count_placements(account, now - HOUR)
@@ -378,10 +381,13 @@ class Guard:
                 call.path,
                 body,
                 status="dry_run" if dry_run else "intent",
+                created_at=self.clock.time(),
             )
         if dry_run:
-            return _dry_run_result(body, confirm)
-        make = inner or (lambda checked: deal_flow(checked, confirm=confirm, timeout=timeout))
+            return _dry_run_result(body, confirm, utc(self.clock.time()))
+        make = inner or (
+            lambda checked: deal_flow(checked, confirm=confirm, timeout=timeout, clock=self.clock)
+        )
         flow = make(call)
         epic = body.get("epic")
         answered: list[str] = []  # the deal reference, once the write was answered
@@ -389,9 +395,9 @@ class Guard:
         def on_answer(reference: str) -> None:
             answered.append(reference)
             if name in PLACEMENTS and journal is None:
-                self._sent.append(time.time())
+                self._sent.append(self.clock.time())
             if journal is not None:
-                journal.record_sent(account, entry_id, reference)
+                journal.record_sent(account, entry_id, reference, at=self.clock.time())
 
         try:
             result: Confirm | DealReference = yield from _watch(flow, call, on_answer)
@@ -399,7 +405,12 @@ class Guard:
             self.forget(epic)
             if journal is not None:
                 journal.record_outcome(
-                    account, entry_id, "rejected", verdict="REJECTED", reason=exc.reason
+                    account,
+                    entry_id,
+                    "rejected",
+                    verdict="REJECTED",
+                    reason=exc.reason,
+                    at=self.clock.time(),
                 )
             raise
         except CapitalError as exc:
@@ -411,7 +422,9 @@ class Guard:
                 pending = answered or isinstance(exc, OrderOutcomeUnknown)
                 status = "unknown" if pending else "refused"
                 cause = getattr(exc, "cause", None) or str(exc)
-                journal.record_outcome(account, entry_id, status, reason=cause)
+                journal.record_outcome(
+                    account, entry_id, status, reason=cause, at=self.clock.time()
+                )
                 if isinstance(exc, OrderOutcomeUnknown):
                     self._unknown[(account, entry_id)] = exc.intent
             raise
@@ -422,6 +435,7 @@ class Guard:
                 "confirmed",
                 verdict="ACCEPTED",
                 deal_ids=_confirm_deal_ids(result),
+                at=self.clock.time(),
             )
         return result
 
@@ -453,6 +467,7 @@ class Guard:
                 clock_skew=clock_skew,
                 late_apply_window=late_apply_window,
                 wait=wait,
+                clock=self.clock.time,
             )
             verdict = str(result.status)
             if result.check_after is not None:
@@ -463,7 +478,12 @@ class Guard:
             if result.confirm is not None and entry.endpoint in PLACEMENTS:
                 deal_ids = _confirm_deal_ids(result.confirm) or deal_ids
             journal.record_outcome(
-                account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids
+                account,
+                entry.id,
+                "reconciled",
+                verdict=verdict,
+                deal_ids=deal_ids,
+                at=self.clock.time(),
             )
             settled.append(PendingSettled(entry, "reconciled", verdict, result=result))
         return settled
@@ -513,7 +533,7 @@ def _watch(flow: Flow[Any], write: ApiCall[Any], on_answer: Callable[[str], None
                 on_answer(str(reference))
 
 
-def _dry_run_result(body: dict[str, Any], confirm: bool) -> Confirm | DealReference:
+def _dry_run_result(body: dict[str, Any], confirm: bool, now: datetime) -> Confirm | DealReference:
     reference = f"dryrun-{uuid.uuid4().hex[:16]}"
     if not confirm:
         return DryRunDealReference(dealReference=reference)
@@ -526,7 +546,7 @@ def _dry_run_result(body: dict[str, Any], confirm: bool) -> Confirm | DealRefere
             "size": body.get("size"),
             "direction": body.get("direction"),
             "level": body.get("level"),
-            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+            "date": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
         }
     )
 
