@@ -112,6 +112,8 @@ class Connection:
             self.fail(
                 ConnectionLost(f"closed while sending ({exc.rcvd.code if exc.rcvd else '-'})")
             )
+            if future.done() and not future.cancelled():
+                future.exception()  # failed by fail(), answered by the raise below
             raise self.done.result() from None
         try:
             return await asyncio.wait_for(future, timeout or self.request_timeout)

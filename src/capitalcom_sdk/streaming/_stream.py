@@ -35,7 +35,7 @@ from capitalcom_sdk.streaming._events import BAR_TYPES, RESOLUTIONS, Event, OHLC
 from capitalcom_sdk.streaming._options import StreamOptions, StreamStats
 from capitalcom_sdk.streaming._registry import OhlcKey, Registry, Slot
 from capitalcom_sdk.streaming._sources import SessionSource
-from capitalcom_sdk.streaming._supervisor import SessionLink, Supervisor
+from capitalcom_sdk.streaming._supervisor import IN_STREAM_TASK, SessionLink, Supervisor
 from capitalcom_sdk.streaming.errors import StreamClosedError, StreamError, SubscriptionError
 
 logger = get_logger("capitalcom_sdk.streaming")
@@ -213,6 +213,8 @@ class AsyncStream:
         the (async) wait to await; from a thread without a loop (the blocking client) it runs
         on the stream's loop while that thread waits; elsewhere the next read runs it."""
         self._barrier_due = True
+        if IN_STREAM_TASK.get():  # the stream's own re-login or gap fill: the next read runs it
+            return None
         loop = self._loop
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import time
@@ -40,6 +41,12 @@ wire_logger = get_logger("capitalcom_sdk.streaming.wire")
 wire_logger.setLevel(logging.INFO)
 
 INVALID_EPIC = "error.invalid.epic"
+IN_STREAM_TASK: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "capitalcom_in_stream_task", default=False
+)
+"""True in a connection's task and what it starts (logins, gap fills, their worker threads:
+``asyncio.to_thread`` copies the context): a move of the clock made there must not wait for
+the stream's barrier, which may be waiting for that very task."""
 OnReconnect = Callable[[list[OhlcKey]], Coroutine[Any, Any, None]]
 
 
@@ -316,6 +323,7 @@ class Supervisor:
         )
 
     async def _run(self) -> None:
+        IN_STREAM_TASK.set(True)  # this task's own context (a copy): never the caller's
         options = self.options
         slot = self.slot
         attempt = 0

@@ -156,3 +156,36 @@ def test_a_running_simulator_clock_is_not_lockstep(sim: SimHandle) -> None:
         before = sim.state.clock.now_ms()
         assert stream.get(timeout=0.2) is None  # waited 0.2 s of real time, moved nothing
         assert sim.state.clock.now_ms() - before < 5_000
+
+
+def test_a_stream_that_lost_its_session_recovers_inside_the_next_wait(sim: SimHandle) -> None:
+    """The simulator moved on its own for 17 hours (no keep-alive: the connection and the
+    session are gone); the bot's next wait re-logs in, reconnects and fills the gap without
+    deadlocking on its own barrier."""
+    sim.state.sessions.max_ms = 48 * HOUR_MS
+    with Client(**sim.client_kwargs(), clock="simulator") as client, client.stream() as stream:
+        stream.subscribe_ohlc("GOLD", "HOUR")
+        sim.state.move_clock(advance_seconds=17 * 3600)
+        started = time.monotonic()
+        client.sleep(3600)
+        assert time.monotonic() - started < 10
+        events = [stream.get(timeout=0) for _ in range(36)]
+        assert _bars(events) == _grid(START_MS, 18, HOUR_MS)
+        assert stream.stats.reconnects == 1
+
+
+def test_a_relogin_that_waits_on_the_clock_does_not_deadlock_the_barrier(
+    sim: SimHandle,
+) -> None:
+    """The session ends half a simulated second after the login: the stream's re-login waits
+    for the login limit (1/s) on the client's clock, i.e. moves it, from inside the barrier's
+    own reconnect; that move must not wait for the barrier."""
+    with Client(**sim.client_kwargs(), clock="simulator") as client, client.stream() as stream:
+        stream.subscribe_ohlc("GOLD", "MINUTE")
+        sim.state.expire_sessions()
+        started = time.monotonic()
+        client.sleep(0.5)  # the barrier's ping is refused: log in again, 0.5 s after the last
+        assert time.monotonic() - started < 10
+        assert stream.stats.logins == 2  # the first one, then the replacement
+        events = [stream.get(timeout=60) for _ in range(4)]
+        assert _bars(events) == _grid(START_MS, 2, MINUTE_MS)
