@@ -18,6 +18,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -43,7 +44,7 @@ def run(steps: int = 2000) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     args = ["--clock-speed", "0", "--start-ms", str(START_MS), "--session-max-minutes", "100000"]
     with SimProcess(args=args) as sim:
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "api_key": DEFAULT_API_KEY,
             "identifier": DEFAULT_IDENTIFIER,
             "password": DEFAULT_PASSWORD,
@@ -73,7 +74,7 @@ def run(steps: int = 2000) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
-    print(json.dumps(run(parser.parse_args().steps), indent=2))  # noqa: T201 - a script
+    print(json.dumps(run(parser.parse_args().steps), indent=2))
 
 
 if __name__ == "__main__":
