@@ -178,6 +178,9 @@ class Stream:
         stream = self._async()
         if stream._lockstep:
             return self._get_lockstep(stream, timeout)
+        return self._wait(stream, timeout)
+
+    def _wait(self, stream: AsyncStream, timeout: float | None) -> Event | None:
         buffer = stream._buffer
         # Not in lock-step: the client's clock is the wall clock (or a running simulator's,
         # whose events come in real time), so the wait is on the wall clock.
@@ -231,10 +234,23 @@ class Stream:
         assert event is not None
         return event
 
+    def _events(self) -> Iterator[Event]:
+        """Events as they arrive, never moving the clock: the callback thread only delivers
+        (in lock-step the bot's own waits move the clock, and their barrier buffers the
+        events, which this thread then hands to the callback)."""
+        stream = self._async()
+        while True:
+            try:
+                event = self._wait(stream, None)
+            except StreamClosedError:
+                return
+            assert event is not None
+            yield event
+
     def _dispatch_loop(self) -> None:
         callback = self._on_event
         assert callback is not None
-        for event in self:
+        for event in self._events():
             try:
                 callback(event)
             except Exception:

@@ -189,3 +189,28 @@ def test_a_relogin_that_waits_on_the_clock_does_not_deadlock_the_barrier(
         assert stream.stats.logins == 2  # the first one, then the replacement
         events = [stream.get(timeout=60) for _ in range(4)]
         assert _bars(events) == _grid(START_MS, 2, MINUTE_MS)
+
+
+def test_for_loop_and_callbacks_in_lockstep(sim: SimHandle) -> None:
+    """``for event in stream`` moves the clock bar by bar; an ``on_event`` callback thread
+    never moves it (the bot's waits do, and the callback gets what they buffered)."""
+    with Client(**sim.client_kwargs(), clock="simulator") as client:
+        with client.stream() as stream:
+            stream.subscribe_ohlc("GOLD", "MINUTE")
+            events = []
+            for event in stream:
+                events.append(event)
+                if len(events) == 4:
+                    break
+            assert _bars(events) == _grid(START_MS, 2, MINUTE_MS)
+        received: list[object] = []
+        with client.stream(on_event=received.append) as stream:
+            stream.subscribe_ohlc("GOLD", "MINUTE")
+            now = sim.state.clock.now_ms()
+            time.sleep(0.3)  # the callback thread waits; it does not drive the clock
+            assert sim.state.clock.now_ms() == now
+            client.sleep(180)
+            deadline = time.monotonic() + 5
+            while len(received) < 6 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _bars(received) == _grid(now, 3, MINUTE_MS)
