@@ -39,6 +39,18 @@ def _number(body: dict[str, Any], key: str) -> float | None:
     return float(value)
 
 
+def _bid_offer(body: dict[str, Any]) -> dict[str, float]:
+    """``{"bid": b, "offer": o}``: both finite > 0, offer >= bid, nothing else (400 naming it)."""
+    if "mid" in body:
+        raise _invalid("mid")
+    bid, offer = _number(body, "bid"), _number(body, "offer")
+    if bid is None or bid <= 0 or bid > 1e12:
+        raise _invalid("bid")
+    if offer is None or offer <= 0 or offer > 1e12 or offer < bid:
+        raise _invalid("offer")
+    return {"bid": bid, "offer": offer}
+
+
 def _engine_call(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call an engine method; 501 while the engine has not implemented it."""
     try:
@@ -138,6 +150,8 @@ async def post_price(request: Request) -> Response:
         if any(b[0] <= a[0] for a, b in itertools.pairwise(parsed)):
             raise _invalid("path")
         bid_now, offer_now = _engine_call(engine.set_path, epic, parsed)
+    elif "offer" in body:
+        bid_now, offer_now = _engine_call(engine.set_price, epic, **_bid_offer(body))
     else:
         mid, bid = _number(body, "mid"), _number(body, "bid")
         if (mid is None) == (bid is None):

@@ -14,11 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route
 
+from capitalcom_sdk import Client
 from capitalcom_sim.config import SimConfig, single_user
 from capitalcom_sim.middleware import UNMATCHED, RouteTemplates
 from capitalcom_sim.openapi import endpoint_count
 from capitalcom_sim.server import SimServer
 from tests.conftest import SimHandle
+
+WEDNESDAY_MS = int(datetime(2026, 11, 25, 15, 0, tzinfo=UTC).timestamp() * 1000)  # GOLD open
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +296,16 @@ def test_price_path_is_followed_on_the_clock(
         ({"path": []}, "path"),
         ({"path": [[2, 1.0], [1, 2.0]]}, "path"),
         ({"path": [["x", 1.0]]}, "path"),
+        ({"offer": 2.0}, "bid"),
+        ({"bid": 2.0, "offer": 1.0}, "offer"),
+        ({"bid": 0, "offer": 1.0}, "bid"),
+        ({"bid": -1.0, "offer": 1.0}, "bid"),
+        ({"bid": 1.0, "offer": None}, "offer"),
+        ({"bid": 1.0, "offer": "2"}, "offer"),
+        ({"bid": 1.0, "offer": True}, "offer"),
+        ({"bid": 1.0, "offer": 1e300}, "offer"),
+        ({"bid": "x", "offer": 1.0}, "bid"),
+        ({"mid": 1.0, "bid": 1.0, "offer": 1.0}, "mid"),
     ],
 )
 def test_bad_price_controls(control: httpx.Client, body: dict[str, Any], field: str) -> None:
@@ -301,6 +314,27 @@ def test_bad_price_controls(control: httpx.Client, body: dict[str, Any], field: 
         400,
         {"errorCode": f"error.sim.invalid.{field}"},
     )
+
+
+def test_price_pin_of_a_bid_and_offer_quotes_and_fills_at_them(
+    sim: SimHandle, control: httpx.Client
+) -> None:
+    control.post("/clock", json={"set": WEDNESDAY_MS, "speed": 0})
+    with Client(**sim.client_kwargs()) as client:
+        pinned = control.post("/prices/GOLD", json={"bid": 2050.11, "offer": 2050.98})
+        assert pinned.json() == {"epic": "GOLD", "bid": 2050.11, "offer": 2050.98}
+        control.post("/clock", json={"advance": 90})
+        snapshot = client.markets.get("GOLD").snapshot
+        assert snapshot is not None
+        assert (snapshot.bid, snapshot.offer) == (2050.11, 2050.98)
+        assert client.positions.open("GOLD", "BUY", size=1).level == 2050.98
+        assert client.positions.open("GOLD", "SELL", size=1).level == 2050.11
+        flat = control.post("/prices/GOLD", json={"bid": 2049.5, "offer": 2049.5}).json()
+        assert (flat["bid"], flat["offer"]) == (2049.5, 2049.5)  # a zero spread stays zero
+        control.post("/prices/GOLD", json={"mid": 2100.0})  # a mid keeps the spread last set
+        snapshot = client.markets.get("GOLD").snapshot
+        assert snapshot is not None
+        assert (snapshot.bid, snapshot.offer) == (2100.0, 2100.0)
 
 
 def test_price_control_of_an_unknown_market(control: httpx.Client) -> None:

@@ -165,12 +165,33 @@ class Engine:
 
     # ---- price control (the /_sim/ control plane) --------------------------------------------
     def set_price(
-        self, epic: str, *, mid: float | None = None, bid: float | None = None
+        self,
+        epic: str,
+        *,
+        mid: float | None = None,
+        bid: float | None = None,
+        offer: float | None = None,
     ) -> tuple[float, float]:
-        """Pin the price from now on (spread kept); returns the new (bid, offer)."""
+        """Pin the price from now on; returns the new (bid, offer).
+
+        ``mid`` or ``bid`` alone keep the instrument's spread; ``bid`` with ``offer`` quote exactly
+        that bid and offer (the instrument's spread becomes ``offer - bid`` on the price grid).
+        """
         inst = self.instruments.require(epic)
-        if (mid is None) == (bid is None):
+        if (mid is None) == (bid is None) or (offer is not None and bid is None):
             raise ApiError(400, "error.invalid.price")
+        if offer is not None and bid is not None:
+            bid_units = self._price_units(inst, bid)
+            spread_units = self._price_units(inst, offer) - bid_units
+            if spread_units < 0:
+                raise ApiError(400, "error.invalid.price")
+            with self.lock:
+                now = self.clock.now_ms()
+                self.triggers.run(now)
+                self.instruments.set_spread(epic, spread_units / inst.scale)
+                self.prices.pin(epic, now, bid_units + spread_units // 2)
+                self.snapshots.clear()
+                return self.prices.quote(epic, now)
         value = mid if mid is not None else float(bid) + inst.spread / 2  # type: ignore[arg-type]
         units = self._price_units(inst, value)
         with self.lock:

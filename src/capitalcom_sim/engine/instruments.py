@@ -206,6 +206,9 @@ class Instrument:
 
     @property
     def spread_units(self) -> int:
+        """offer - bid in price units: at least one unit, except a spread set to exactly zero."""
+        if self.spread == 0:
+            return 0
         return max(1, round(self.spread * self.scale))
 
     @property
@@ -478,6 +481,17 @@ class InstrumentTable:
                 for inst in self.all
             )
         )
+
+    def set_spread(self, epic: str, spread: float) -> Instrument:
+        """Give ``epic`` a new spread (offer - bid, price units) from now on; the new instrument.
+
+        The simulator keeps one spread per instrument, so bars already past are quoted with it
+        too (the control plane's ``{"bid", "offer"}`` prices set it).
+        """
+        instrument = replace(self.require(epic), spread=spread)
+        self._by_epic[epic] = instrument
+        self.all = tuple(instrument if i.epic == epic else i for i in self.all)
+        return instrument
 
     def get(self, epic: str) -> Instrument | None:
         return self._by_epic.get(epic)
