@@ -113,10 +113,7 @@ class AsyncStream:
     async def open(self) -> Self:
         """Connections open on the first subscription; on a frozen simulator clock the stream
         follows its moves from now on (lock-step)."""
-        self._loop = asyncio.get_running_loop()
-        if await self._in_lockstep() and self._unhook is None:
-            assert self._sim is not None
-            self._unhook = self._sim.on_advance(self._on_clock_moved)
+        await self._in_lockstep()
         return self
 
     async def close(self) -> None:
@@ -203,8 +200,13 @@ class AsyncStream:
     # -- lock-step ---------------------------------------------------------------------------------
 
     async def _in_lockstep(self) -> bool:
+        """Whether the stream runs in lock-step (decided once); from then on it follows the
+        clock's moves (also when used without ``async with``)."""
         if self._lockstep is None:
+            self._loop = asyncio.get_running_loop()
             self._lockstep = self._sim is not None and await self._sim.afrozen()
+            if self._lockstep and self._sim is not None and not self._closed:
+                self._unhook = self._sim.on_advance(self._on_clock_moved)
         return self._lockstep
 
     def _on_clock_moved(self, now_ms: int) -> Awaitable[None] | None:

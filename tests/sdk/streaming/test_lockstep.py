@@ -214,3 +214,16 @@ def test_for_loop_and_callbacks_in_lockstep(sim: SimHandle) -> None:
             while len(received) < 6 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert _bars(received) == _grid(now, 3, MINUTE_MS)
+
+
+async def test_an_async_stream_used_without_async_with_follows_the_clock(sim: SimHandle) -> None:
+    async with AsyncClient(**sim.client_kwargs(), clock="simulator") as client:
+        stream = client.stream()
+        try:
+            await stream.subscribe_ohlc("GOLD", "MINUTE")
+            await client.sleep(120)
+            assert stream.stats.queued == 4  # buffered before sleep() returned
+        finally:
+            await stream.close()
+        await client.sleep(60)  # a closed stream no longer follows the clock
+        assert sim.state.clock.now_ms() == START_MS + 180_000
