@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
+import os
 import socket
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +26,7 @@ from capitalcom_sim.config import (
     TOP_UP_CAP_ERRORS,
     ConfigError,
     SimConfig,
+    UserConfig,
     single_user,
 )
 
@@ -89,6 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the worst positions below this equity/margin fraction; 'off' disables "
         "(default 0.5)",
     )
+    backtest = parser.add_argument_group(
+        "backtest", "what capitalcom backtest starts the simulator with (docs/backtest.md)"
+    )
+    backtest.add_argument(
+        "--end-ms",
+        type=int,
+        default=None,
+        help="the clock never moves past this time, epoch ms (a move from it answers 409)",
+    )
+    backtest.add_argument(
+        "--deterministic-ids",
+        action="store_true",
+        help="deal ids and references drawn from the seed (reproducible runs)",
+    )
+    backtest.add_argument(
+        "--equity-sample-ms",
+        type=int,
+        default=None,
+        help="sample equity after clock moves, one point per this many ms at most "
+        "(0: every move; default off); read at GET /_sim/ledger",
+    )
+    backtest.add_argument(
+        "--balance", type=float, default=None, help="the user's first account's balance"
+    )
+    backtest.add_argument(
+        "--currency", default=None, help="the user's first account's currency (e.g. USD)"
+    )
     fidelity = parser.add_argument_group(
         "fidelity choices", "where the real servers' behaviour is weakly known (docs/simulator.md)"
     )
@@ -137,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="warning", help="uvicorn log level (default warning)"
     )
+    parser.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="exit when standard input closes (a parent process holding a pipe to it died)",
+    )
     return parser
 
 
@@ -147,6 +184,16 @@ def _stop_out_level(text: str) -> float | None:
         return float(text)
     except ValueError:
         raise ConfigError(f"--stop-out-level: a number in (0, 1] or 'off', got {text!r}") from None
+
+
+def _exit_on_eof() -> None:
+    """Exit at once when standard input reaches EOF: the parent that holds its pipe is gone."""
+    try:
+        while os.read(0, 65536):  # the raw descriptor: no buffer lock held at shutdown
+            pass
+    except (OSError, ValueError):
+        pass
+    os._exit(0)
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -187,9 +234,33 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
+    if args.end_ms is not None:
+        settings["end_ms"] = args.end_ms
+    if args.deterministic_ids:
+        settings["deterministic_ids"] = True
+    if args.equity_sample_ms is not None:
+        settings["equity_sample_ms"] = args.equity_sample_ms
     if args.users:
         return SimConfig.from_file(args.users, **settings)
-    return SimConfig(users=(single_user(args.api_key, args.identifier, args.password),), **settings)
+    user = single_user(args.api_key, args.identifier, args.password)
+    if args.balance is not None or args.currency is not None:
+        user = _first_account(user, args.balance, args.currency)
+    return SimConfig(users=(user,), **settings)
+
+
+def _first_account(user: UserConfig, balance: float | None, currency: str | None) -> UserConfig:
+    """The user with its first account's balance and currency replaced."""
+    first = user.accounts[0]
+    if balance is not None:
+        if not math.isfinite(balance) or balance < 0:
+            raise ConfigError(f"--balance: a number >= 0, got {balance!r}")
+        first = dataclasses.replace(first, balance=balance)
+    if currency is not None:
+        if not (len(currency) == 3 and currency.isalpha()):
+            raise ConfigError(f"--currency: a 3-letter code, got {currency!r}")
+        code = currency.upper()
+        first = dataclasses.replace(first, currency=code, account_name=code)
+    return dataclasses.replace(user, accounts=(first, *user.accounts[1:]))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"capitalcom-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=_exit_on_eof, name="stdin-watch", daemon=True).start()
     app = create_app(config)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level=args.log_level, lifespan="off", timeout_graceful_shutdown=2)

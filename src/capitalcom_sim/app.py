@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from capitalcom_sim import control, stream_control
+from capitalcom_sim import control, recording, stream_control
 from capitalcom_sim.config import SimConfig
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.http import error_response, json_response
@@ -88,6 +88,7 @@ def create_app(config: SimConfig | None = None) -> SimApp:
         *sentiment.routes,
         *watchlists.routes,
         *control.routes,
+        *recording.routes,
         *stream_control.routes,  # /connect websocket and /_sim/stream/*
     ]
     app = SimApp(

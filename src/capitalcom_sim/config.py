@@ -35,6 +35,9 @@ _FILE_SETTINGS = {
     "confirmTtlMs": "confirm_ttl_ms",
     "overnightFeeClock": "overnight_fee_clock",
     "guaranteedStopRequiredEpics": "guaranteed_stop_required_epics",
+    "endMs": "end_ms",
+    "deterministicIds": "deterministic_ids",
+    "equitySampleMs": "equity_sample_ms",
 }
 
 # Values of the choice-valued options (docs/simulator.md "Evidence and choices").
@@ -175,9 +178,13 @@ class SimConfig:
     confirm_ttl_ms: int | None = None
     overnight_fee_clock: str = "new_york"
     guaranteed_stop_required_epics: tuple[str, ...] = ()
+    end_ms: int | None = None
+    deterministic_ids: bool = False
+    equity_sample_ms: int | None = None
 
     def __post_init__(self) -> None:
         validate_users(self.users)
+        self._check_backtest_options()
         if self.session_idle_seconds <= 0 or self.session_max_seconds <= 0:
             raise ConfigError("session lifetimes must be > 0")
         if self.clock_speed < 0:
@@ -219,6 +226,23 @@ class SimConfig:
         if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= 3_600_000:
             raise ConfigError(f"closed_bar_lag_ms must be an integer in [0, 3600000], got {lag!r}")
         self._check_engine_options()
+
+    def _check_backtest_options(self) -> None:
+        """``end_ms``: the clock never moves past it (a backtest's end; a move that would is cut
+        there, a move from there is refused with 409 ``error.sim.clock.end``).
+        ``deterministic_ids``: deal ids and references drawn from the seed.
+        ``equity_sample_ms``: the ledger samples equity after clock moves, at most one point per
+        interval of that length (0: every move; None: off)."""
+        for name in ("end_ms", "equity_sample_ms"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ConfigError(f"{name} must be an integer >= 0 or null, got {value!r}")
+        if not isinstance(self.deterministic_ids, bool):
+            raise ConfigError(
+                f"deterministic_ids must be true or false, got {self.deterministic_ids!r}"
+            )
 
     def _check_engine_options(self) -> None:
         ttl = self.confirm_ttl_ms

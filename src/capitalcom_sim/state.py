@@ -12,6 +12,7 @@ from capitalcom_sim.config import SimConfig, UserConfig
 from capitalcom_sim.crypto import EncryptionKeys
 from capitalcom_sim.engine import Engine
 from capitalcom_sim.engine.clock import Clock
+from capitalcom_sim.errors import ApiError
 from capitalcom_sim.faults import FaultStore
 from capitalcom_sim.ratelimit import LimitClock, RateLimiter
 from capitalcom_sim.sessions import Session, SessionStore
@@ -102,18 +103,34 @@ class SimState:
     ) -> int:
         """Set, then advance, then re-speed the clock; the engine processes the elapsed span.
 
-        Returns the new simulated time in ms.
+        Returns the new simulated time in ms. With ``config.end_ms`` (a backtest's end) the clock
+        stops there: a move past it is cut at it, a forward move from it is a 409
+        ``error.sim.clock.end`` (nothing changes).
         """
+        end = self.config.end_ms
         with self._clock_lock:
             before = self.clock.now_ms()
+            if (
+                end is not None
+                and before >= end
+                and (
+                    (set_ms is not None and set_ms > before)
+                    or (set_ms is None and advance_seconds is not None and advance_seconds > 0)
+                )
+            ):
+                self.engine.ledger.end_refusals += 1
+                raise ApiError(409, "error.sim.clock.end")
             if set_ms is not None:
                 self.clock.set(set_ms)
             if advance_seconds is not None:
                 self.clock.advance(advance_seconds)
+            if end is not None and self.clock.now_ms() > end:
+                self.clock.set(end)
             if speed is not None:
                 self.clock.set_speed(speed)
             now = self.clock.now_ms()
             self._engine_catch_up(before, now)
+            self.engine.sample_equity()
             return now
 
     def _engine_catch_up(self, before_ms: int, now_ms: int) -> None:

@@ -135,6 +135,7 @@ def root(
 def _register() -> None:
     from capitalcom_sdk.cli.commands import (
         accounts,
+        backtest,
         data,
         history,
         markets,
@@ -166,6 +167,11 @@ def _register() -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(sim.sim)
     app.command("mcp", help=mcp.HELP)(mcp.mcp)
+    app.command(
+        "backtest",
+        help=backtest.HELP,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(backtest.backtest)
 
 
 _register()

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
-import re
-import secrets
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import anyio
-import httpx
 
 from capitalcom_sdk import AsyncClient
 from capitalcom_sdk._environment import is_live
+from capitalcom_sdk._simprocess import SimOptions, SimulatorProcess
 from capitalcom_sdk.errors import ConfigurationError
 from capitalcom_sdk.mcp._policy import BuiltinPolicy, OrderPolicy
 from capitalcom_sdk.mcp._server import CapitalMcp, ServerOptions, check_http_bind, serve_http
@@ -104,80 +96,28 @@ def check(config: McpConfig) -> None:
         )
 
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
-
-
 class PracticeSimulator:
-    """The simulator of practice mode, in a child process (``python -m capitalcom_sim``, as
-    ``capitalcom sim`` runs it: the SDK never imports the simulator) on a free loopback port,
-    with a user made up for this run. Its output goes nowhere near the MCP wire."""
+    """The simulator of practice mode: a :class:`~capitalcom_sdk._simprocess.SimulatorProcess`
+    (``python -m capitalcom_sim`` on a free loopback port, a user made up for this run, gone
+    when this process dies). Its output goes nowhere near the MCP wire."""
 
-    def __init__(self, child: subprocess.Popen[str], base_url: str, user: dict[str, str]) -> None:
-        self.child = child
-        self.base_url = base_url
-        self.api_key = user["api_key"]
-        self.identifier = user["identifier"]
-        self.password = user["password"]
+    def __init__(self, process: SimulatorProcess) -> None:
+        self.process = process
+        self.base_url = process.base_url
+        self.api_key = process.api_key
+        self.identifier = process.identifier
+        self.password = process.password
 
     def __repr__(self) -> str:
-        return f"PracticeSimulator({self.base_url!r}, pid={self.child.pid})"
+        return f"PracticeSimulator({self.base_url!r}, pid={self.process.pid})"
 
     @classmethod
     def start(cls, seed: int | None = None, timeout: float = 30.0) -> PracticeSimulator:
         """Start it and wait until it answers."""
-        if importlib.util.find_spec("capitalcom_sim") is None or not all(
-            importlib.util.find_spec(m) for m in ("starlette", "uvicorn")
-        ):
-            raise ConfigurationError(
-                "practice mode needs the simulator: pip install 'capitalcom-sdk[mcp]'"
-            )
-        user = {
-            "api_key": "practice-" + secrets.token_urlsafe(12),
-            "identifier": "practice@example.com",
-            "password": secrets.token_urlsafe(12),
-        }
-        argv = [sys.executable, "-m", "capitalcom_sim", "--host", "127.0.0.1", "--port", "0"]
-        argv += ["--api-key", user["api_key"], "--identifier", user["identifier"]]
-        argv += ["--password", user["password"], "--log-level", "warning"]
-        if seed is not None:
-            argv += ["--seed", str(seed)]
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
-        )
-        assert child.stdout is not None
-        match = _LISTENING.search(child.stdout.readline())
-        if match is None:
-            child.kill()
-            child.wait()
-            raise ConfigurationError("the practice simulator did not start (see stderr)")
-        threading.Thread(target=_drain, args=(child.stdout,), daemon=True).start()
-        sim = cls(child, match.group(1), user)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                httpx.get(sim.base_url + "/api/v1/time", timeout=1.0)
-                return sim
-            except httpx.TransportError:
-                if child.poll() is not None or time.monotonic() > deadline:
-                    sim.stop()
-                    raise ConfigurationError(
-                        f"the practice simulator did not answer on {sim.base_url}"
-                    ) from None
-                time.sleep(0.05)
+        return cls(SimulatorProcess.start(SimOptions(seed=seed), timeout=timeout, extra="mcp"))
 
     def stop(self) -> None:
-        if self.child.poll() is None:
-            self.child.terminate()
-            try:
-                self.child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
-
-
-def _drain(stream: IO[str]) -> None:
-    for _ in stream:
-        pass
+        self.process.stop()
 
 
 def _safety(policy: OrderPolicy) -> Safety | None:

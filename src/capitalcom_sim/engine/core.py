@@ -23,9 +23,11 @@ from capitalcom_sim.engine.catalog import Catalog
 from capitalcom_sim.engine.clock import Clock
 from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
+from capitalcom_sim.engine.ledger import Ledger
 from capitalcom_sim.engine.money import Money
 from capitalcom_sim.engine.orders import WorkingOrders
 from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine
+from capitalcom_sim.engine.records import Ids
 from capitalcom_sim.engine.snapshots import Snapshots
 from capitalcom_sim.engine.stops import StopRules
 from capitalcom_sim.engine.trading import Trading
@@ -117,7 +119,10 @@ class Engine:
             tick_ms=tick_ms,
             guaranteed_stop_required=config.guaranteed_stop_required_epics,
         )
+        self.trading.ids = Ids(config.seed if config.deterministic_ids else None)
         self.orders = WorkingOrders(self.instruments, self.money, self.stops, self.trading)
+        self.ledger = Ledger(config.equity_sample_ms)
+        self.trading.ledger = self.costs.ledger = self.ledger
         self.triggers = Triggers(
             self.accounts,
             self.instruments,
@@ -297,6 +302,35 @@ class Engine:
     def sentiment(self, epic: str) -> Sentiment:
         """Client sentiment of a market (deterministic per seed and hour; sums to 100)."""
         return self.catalog.sentiment(epic, self.clock.now_ms())
+
+    # ---- the backtest's ledger ---------------------------------------------------------------
+    def sample_equity(self) -> None:
+        """Record every account's balance and equity now (after a clock move), if sampling."""
+        if self.ledger.sample_ms is None:
+            return
+        with self.lock:
+            now = self.clock.now_ms()
+            for account in self.accounts.values():
+                upl = sum(self.money.upl(account, p, now) for p in account.positions.values())
+                self.ledger.sample(account.account_id, now, account.deposit, account.deposit + upl)
+
+    def ledger_json(self, account_id: str) -> dict[str, object]:
+        """The account's trades (closed and open, with their costs) and equity points."""
+        with self.lock:
+            account = self._account(account_id)
+            return self.ledger.to_json(account_id, account.currency)
+
+    def close_all(self, account_id: str, source: str = "END") -> int:
+        """Close every open position of the account at the current closing price (whether the
+        market is open or not: the end of a backtest); returns how many were closed."""
+        with self._write(account_id) as (account, now):
+            positions = list(account.positions.values())
+            for position in positions:
+                inst = self.instruments.require(position.epic)
+                price = self.money.closing_price(inst, position.direction, now)
+                self.trading.close(account, inst, position, position.size, price, now, source)
+            self.sample_equity()
+            return len(positions)
 
     # ---- accounts ----------------------------------------------------------------------------
     def _account(self, account_id: str) -> AccountState:

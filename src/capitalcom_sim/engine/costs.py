@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
+from capitalcom_sim.engine.ledger import Ledger
 from capitalcom_sim.engine.money import DAY_MS, Money
 from capitalcom_sim.engine.records import add_activity, details
 from capitalcom_sim.engine.types import Position, Transaction
@@ -92,6 +93,7 @@ class Costs:
         self.money = money
         self.overnight_fees = overnight_fees
         self.overnight_fee_clock = overnight_fee_clock
+        self.ledger: Ledger | None = None
 
     def next_overnight_charge(self, after_ms: int, leverage: int) -> int | None:
         """When a position opened at ``after_ms`` is next charged.
@@ -113,6 +115,8 @@ class Costs:
         if amount == 0:
             return
         _book(account, position, inst.name, when, amount, "SWAP", "Overnight fee")
+        if self.ledger is not None:
+            self.ledger.fee(position, amount, "SWAP")
         record = details(
             inst,
             position.deal_reference,
@@ -142,6 +146,8 @@ class Costs:
             "TRADE_COMMISSION_GSL",
             "Guaranteed stop fee",
         )
+        if self.ledger is not None:
+            self.ledger.fee(position, amount, "TRADE_COMMISSION_GSL")
 
 
 def _book(

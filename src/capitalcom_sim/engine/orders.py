@@ -14,8 +14,6 @@ from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
 from capitalcom_sim.engine.money import Money, closing_units, sides, sign_of, to_price
 from capitalcom_sim.engine.records import (
     level_of,
-    new_deal_id,
-    new_order_reference,
     order_activity,
     order_confirm,
     reject,
@@ -47,6 +45,7 @@ class WorkingOrders:
         self.money = money
         self.stops = stops
         self.trading = trading
+        self.ids = trading.ids
 
     def checked_request(self, request: WorkingOrderRequest) -> tuple[Instrument, float]:
         """Instrument and rounded level of a new order (404 epic, 400 size or level)."""
@@ -63,7 +62,7 @@ class WorkingOrders:
             account, inst, request.direction, request.size, level, level, request.stops, now
         )
         self.trading.require_guaranteed_stop(inst, stops)
-        reference = new_order_reference()
+        reference = self.ids.order_reference()
         reason = stop_rejection(account, inst, stops) or self.wrong_side(
             inst, request.direction, request.order_type, level, now
         )
@@ -79,7 +78,7 @@ class WorkingOrders:
                 level,
                 kind="WORKING_ORDER",
             )
-        deal_id = new_deal_id()
+        deal_id = self.ids.deal_id()
         order = WorkingOrder(
             deal_id=deal_id,
             account_id=account.account_id,
@@ -173,7 +172,7 @@ class WorkingOrders:
             account, inst, order.direction, order.size, level, level, amend.stops, now, keep=keep
         )
         self.trading.require_guaranteed_stop(inst, stops)
-        reference = new_order_reference()
+        reference = self.ids.order_reference()
         reason = stop_rejection(account, inst, stops) or self.wrong_side(
             inst, order.direction, order.order_type, level, now
         )
@@ -201,7 +200,7 @@ class WorkingOrders:
         if order is None:
             raise ApiError(404, "error.not-found.dealId")
         inst = self.instruments.require(order.epic)
-        reference = new_order_reference()
+        reference = self.ids.order_reference()
         order_confirm(account, inst, order, reference, now, "DELETED", "DELETED")
         order_activity(account, inst, order, reference, now, "CANCELLED")
         return reference

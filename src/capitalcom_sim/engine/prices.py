@@ -12,6 +12,7 @@ aggregated piecewise. :class:`PriceEngine` owns both, the path searches the trig
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Sequence
 
@@ -242,11 +243,12 @@ class PriceEngine:
             last = ((open_e - 1) // tick) * tick
             if last < first:
                 continue
-            candidates = [first, last] + [t for t in seg.knots_t if first < t < last]
-            values = [seg.value(t) for t in candidates]
-            seeded = self._tree.aggregate(inst, first, last + tick)
+            knots = seg.knots_t
+            inner = knots[bisect.bisect_right(knots, first) : bisect.bisect_left(knots, last)]
+            values = [seg.value(t) for t in (first, last, *inner)]
             volume = self._segment_volume(seg, first, last + tick)
             if volume is None:
+                seeded = self._tree.aggregate(inst, first, last + tick)
                 volume = seeded[4] if seeded is not None else 0
             parts.append((values[0], max(values), min(values), values[1], volume))
         return combine(parts)
@@ -256,7 +258,13 @@ class PriceEngine:
         if not seg.volumes:
             return None
         total = 0.0
-        for vs, ve, vol in seg.volumes:
+        # The volumes are the bars' spans, in time order and disjoint: start at the first that
+        # ends after s (a replay of many bars is read a bar at a time).
+        volumes = seg.volumes
+        for index in range(bisect.bisect_right(volumes, s, key=lambda v: v[1]), len(volumes)):
+            vs, ve, vol = volumes[index]
+            if vs >= e:
+                break
             overlap = min(e, ve) - max(s, vs)
             if overlap > 0:
                 total += vol * overlap / (ve - vs)

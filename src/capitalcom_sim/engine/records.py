@@ -5,6 +5,7 @@ Plain functions over an :class:`AccountState`; no prices, no rules.
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import replace
 
@@ -19,6 +20,25 @@ def new_deal_id() -> str:
 
 def new_order_reference() -> str:
     return "o_" + str(uuid.uuid4())
+
+
+class Ids:
+    """Deal ids and order references: random (uuid4), or drawn from ``seed`` (reproducible
+    runs: the same requests give the same ids, as a backtest's determinism needs)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._random = None if seed is None else random.Random(seed)
+
+    def _uuid(self) -> str:
+        if self._random is None:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    def deal_id(self) -> str:
+        return self._uuid()
+
+    def order_reference(self) -> str:
+        return "o_" + self._uuid()
 
 
 def signed_distance(inst: Instrument, level: float | None, reference: float) -> float | None:

@@ -12,12 +12,12 @@ from collections.abc import Callable, Collection
 from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
+from capitalcom_sim.engine.ledger import Ledger
 from capitalcom_sim.engine.money import Money, opposite, sides, sign_of, to_price
 from capitalcom_sim.engine.records import (
+    Ids,
     add_activity,
     details,
-    new_deal_id,
-    new_order_reference,
     position_confirm,
     reject,
     replace_confirm,
@@ -70,6 +70,8 @@ class Trading:
         self.costs = costs
         self.tick_ms = tick_ms
         self._recent: dict[str, list[str]] = {}
+        self.ids = Ids()
+        self.ledger: Ledger | None = None
 
     # ---- navigation's "recently traded" ------------------------------------------------------
     def remember_traded(self, client_id: str, epic: str) -> None:
@@ -107,7 +109,7 @@ class Trading:
             account, inst, request.direction, request.size, closing, fill, request.stops, now
         )
         self.require_guaranteed_stop(inst, stops)
-        reference = new_order_reference()
+        reference = self.ids.order_reference()
         reason = None
         if inst.market_order_preference == "NOT_AVAILABLE":
             reason = "MARKET_ORDERS_NOT_ALLOWED_ON_INSTRUMENT"
@@ -119,7 +121,7 @@ class Trading:
             return reject(
                 account, now, inst, reference, reason, request.direction, request.size, fill
             )
-        order_id = new_deal_id()
+        order_id = self.ids.deal_id()
 
         def record_market_order() -> None:
             # the market order's own records, under its id, before the deal's (recorded example)
@@ -215,7 +217,7 @@ class Trading:
             affected.append(AffectedDeal(pos.deal_id, status))
         position = None
         if remaining > 1e-12:
-            deal_id = new_deal_id()
+            deal_id = self.ids.deal_id()
             position = Position(
                 deal_id=deal_id,
                 working_order_id=order_id,
@@ -236,6 +238,8 @@ class Trading:
                 next_swap_ms=self.costs.next_overnight_charge(now, leverage),
             )
             account.positions[deal_id] = position
+            if self.ledger is not None:
+                self.ledger.opened(position)
             affected.append(AffectedDeal(deal_id, "OPENED"))
             record = details(
                 inst,
@@ -292,6 +296,8 @@ class Trading:
         pnl_instrument = (price - position.level) * size * sign_of(position.direction)
         pnl = round(pnl_instrument * self.money.fx_rate(inst.currency, account.currency, now), 2)
         account.deposit += pnl
+        if self.ledger is not None:
+            self.ledger.closed(position, size, price, now, source, pnl)
         full = size >= position.size - 1e-12
         if full:
             del account.positions[position.deal_id]
