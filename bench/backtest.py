@@ -59,8 +59,15 @@ def _bars(path: Path, start: datetime, resolution_s: int, count: int) -> int:
     return written
 
 
-def _run(script: Path, args: list[str], data: Path, resolution: str, start: datetime,
-         end: datetime, out: Path | None) -> tuple[float, int, int, str]:
+def _run(
+    script: Path,
+    args: list[str],
+    data: Path,
+    resolution: str,
+    start: datetime,
+    end: datetime,
+    out: Path | None,
+) -> tuple[float, int, int, str]:
     from capitalcom_sdk.backtest import Backtest
 
     started = time.perf_counter()
