@@ -88,6 +88,14 @@ BENCHES = [
         {},
         {"writes": 50, "rounds": 1},
     ),
+    Bench(
+        "backtest",
+        "9. Backtest throughput",
+        "bench.backtest",
+        "BACKTEST",
+        {},
+        {"hour_bars": 300, "minute_bars": 300},
+    ),
 ]
 
 

@@ -21,6 +21,15 @@ Where it trades:
   one decision per bar, so --iterations 20 on MINUTE bars takes about 19 minutes (on HOUR bars
   about 19 hours). A heartbeat line shows that it is alive while it waits.
 
+* In a backtest (docs/backtest.md), unchanged: `capitalcom backtest` runs this file against a
+  simulator replaying recorded bars, pointed at it by CAPITAL_BASE_URL and CAPITAL_CLOCK=simulator.
+  The bot's waits (`client.sleep`) then move the simulator's clock one bar at a time, and the
+  run ends where the data ends:
+
+      capitalcom backtest examples/ma_crossover.py --epics GOLD --resolution MINUTE \
+          --from 2026-01-05 --to 2026-01-06 --data GOLD.csv --warmup 25 --out report \
+          -- --epic GOLD --iterations 100000
+
 The run is bounded (--iterations). The positions the bot opened are closed at the end unless
 --keep-positions is given. The live server is refused unless --i-understand-live-trading is
 given.
@@ -38,13 +47,19 @@ import logging
 import math
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from capitalcom_sdk import CapitalError, Client, Resolution
+from capitalcom_sdk import (
+    BacktestEnded,
+    CapitalError,
+    Client,
+    DealRejectedError,
+    Resolution,
+    SimulatorClock,
+)
 from capitalcom_sdk.trading import OrderJournal, Safety
 
 log = logging.getLogger("ma_crossover")
@@ -198,21 +213,23 @@ class Report:
 
 
 class Bot:
-    """The strategy loop over a :class:`~capitalcom_sdk.Client`; no I/O besides the client, the
-    state file and the injected ``sleep``."""
+    """The strategy loop over a :class:`~capitalcom_sdk.Client`; no I/O besides the client and
+    the state file. It waits with ``client.sleep`` (or an injected ``sleep``), so the same loop
+    runs in real time on a server and in lock-step in a backtest (``capitalcom backtest``)."""
 
     def __init__(
         self,
         client: Client,
         settings: Settings,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         owned: OwnedDeals | JournalDeals | None = None,
     ) -> None:
         if not 0 < settings.fast < settings.slow:
             raise ValueError("need 0 < fast < slow")
         self.client = client
         self.settings = settings
-        self.sleep = sleep
+        # The client's own clock: real time on a server, the simulator's in a backtest.
+        self.sleep = sleep or client.sleep
         self.owned: OwnedDeals | JournalDeals = (
             owned if owned is not None else OwnedDeals(None, f"{client.base_url} {settings.epic}")
         )
@@ -297,9 +314,15 @@ class Bot:
             )
             return signal
         log.info("%s: %s signal", number, signal)
-        for deal_id in positions:
-            self.close(deal_id)
-        confirm = self.client.positions.open(self.settings.epic, signal, self.size)
+        try:
+            for deal_id in positions:
+                self.close(deal_id)
+            confirm = self.client.positions.open(self.settings.epic, signal, self.size)
+        except DealRejectedError as exc:
+            if exc.reason != "MARKET_CLOSED":
+                raise
+            log.info("%s: %s signal not traded: the market is closed", number, signal)
+            return signal
         opened = confirm.opened_deal_ids
         self.owned.add(opened)
         self.report.opened.extend(opened)
@@ -324,10 +347,14 @@ class Bot:
         log.info("closed %s at %s (P&L %s)", deal_id, confirm.level, confirm.profit)
 
     def wait(self, seconds: float) -> None:
-        """Wait for the next decision, with a heartbeat line every ``heartbeat`` seconds."""
+        """Wait for the next decision, with a heartbeat line every ``heartbeat`` seconds (none on
+        a simulator's clock: there the wait passes at once)."""
+        heartbeat = self.settings.heartbeat
+        if isinstance(self.client.clock, SimulatorClock):
+            heartbeat = math.inf
         remaining = seconds
         while remaining > 1e-9:
-            chunk = min(self.settings.heartbeat, remaining)
+            chunk = min(heartbeat, remaining)
             self.sleep(chunk)
             remaining -= chunk
             if remaining > 1e-9:
@@ -342,7 +369,11 @@ class Bot:
                 self.report.iterations = index + 1
                 self.step()
                 if index + 1 < self.settings.iterations:
-                    self.wait(interval)
+                    try:
+                        self.wait(interval)
+                    except BacktestEnded:  # in a backtest: the data ends here
+                        log.info("the backtest's end is reached after %d decisions", index + 1)
+                        break
         finally:
             if not self.settings.keep_positions:
                 for deal_id in self.my_positions():
@@ -478,7 +509,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedded = args.simulator or not (
         _credentials_given(environ) or environ.get("CAPITAL_BASE_URL")
     )
-    sleep: Callable[[float], None] = time.sleep
     journal = OrderJournal(args.journal) if args.journal else None
     safety = Safety(journal=journal) if journal is not None else None
     with ExitStack() as stack:
@@ -498,8 +528,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             client = stack.enter_context(Client.from_env(safety=safety))
             speed = 1.0
             log.info(
-                "trading on %s in real time: one decision per %s bar",
+                "trading on %s %s: one decision per %s bar",
                 client.base_url,
+                "on the simulator's clock (a backtest)"
+                if isinstance(client.clock, SimulatorClock)
+                else "in real time",
                 settings.resolution,
             )
         else:
@@ -507,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from capitalcom_sim.server import SimServer
 
             speed = 0.0 if args.fast_forward else args.speed
-            server = stack.enter_context(SimServer(SimConfig(clock_speed=speed or 1.0)))
+            server = stack.enter_context(SimServer(SimConfig(clock_speed=speed)))
             user = server.config.users[0]
             client = stack.enter_context(
                 Client(
@@ -516,17 +549,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     user.password,
                     base_url=server.base_url,
                     safety=safety,
+                    # fast-forward: the simulator's clock, moved by the bot's own waits
+                    clock="simulator" if args.fast_forward else "wall",
                 )
             )
             if args.fast_forward:
-                state = server.state
-                state.move_clock(speed=0)
-
-                def sleep(seconds: float) -> None:
-                    state.move_clock(advance_seconds=seconds)
-                    log.info("moved the simulator clock %.0f s ahead", seconds)
-
-                settings.heartbeat = math.inf
                 log.info(
                     "embedded simulator on %s, clock moved one bar per decision", server.base_url
                 )
@@ -535,7 +562,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         interval = settings.interval
         if interval is None:
             interval = bar_seconds if args.fast_forward or not embedded else bar_seconds / speed
-        state_file = args.state or (None if embedded else DEFAULT_STATE)
+        # No state file by default where positions end with the simulator (embedded, backtest).
+        on_simulator = embedded or isinstance(client.clock, SimulatorClock)
+        state_file = args.state or (None if on_simulator else DEFAULT_STATE)
         try:
             # per server, account and market: deal ids of another account are not "gone"
             account = client.session.details().account_id
@@ -557,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             owned = OwnedDeals(state_file, f"{client.base_url} {account} {settings.epic}")
         try:
-            report = Bot(client, settings, sleep=sleep, owned=owned).run(interval)
+            report = Bot(client, settings, owned=owned).run(interval)
         except CapitalError as exc:
             log.error("stopped: %s", exc)
             return 1

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from capitalcom_sdk.errors import (
     APIError,
     AuthenticationError,
+    BacktestEnded,
     CapitalError,
     ClientRateLimitError,
     ConfigurationError,
@@ -128,6 +129,7 @@ __all__ = [
     "AsyncClient",
     "AsyncStream",
     "AuthenticationError",
+    "BacktestEnded",
     "CapitalError",
     "Client",
     "ClientRateLimitError",

@@ -14,6 +14,7 @@ Cheap to import: httpx is loaded by the simulator clock only when it is first us
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
@@ -21,7 +22,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from capitalcom_sdk.errors import ConfigurationError, RequestValidationError, SimulatorClockError
+from capitalcom_sdk.errors import (
+    BacktestEnded,
+    ConfigurationError,
+    RequestValidationError,
+    SimulatorClockError,
+)
 
 if TYPE_CHECKING:
     import http.client
@@ -279,7 +285,6 @@ class SimulatorClock:
         """One control request over a kept-alive ``http.client`` connection: a lock-step step
         is one of these, and it costs half of httpx's time (loopback, plain HTTP only)."""
         import http.client
-        import json
         from urllib.parse import urlsplit
 
         payload = None if body is None else json.dumps(body)
@@ -309,10 +314,7 @@ class SimulatorClock:
                             f"{type(exc).__name__}"
                         ) from None
         if status != 200:
-            raise SimulatorClockError(
-                f"{method} {self._url} answered {status}: the server is not a capitalcom "
-                "simulator (clock='simulator' needs one)"
-            )
+            raise self._refusal(method, status, data)
         try:
             answer = json.loads(data)
         except ValueError:
@@ -339,12 +341,26 @@ class SimulatorClock:
             ) from None
         return self._answer(response)
 
+    def _refusal(self, method: str, status: int, data: bytes) -> SimulatorClockError:
+        """The error of a clock request answered ``status``: the end of a backtest (409
+        ``error.sim.clock.end``), or a server that is no simulator."""
+        if status == 409:
+            try:
+                code = json.loads(data).get("errorCode")
+            except (ValueError, AttributeError):
+                code = None
+            if code == "error.sim.clock.end":
+                return BacktestEnded(
+                    "the backtest's end is reached: the simulator's clock moves no further"
+                )
+        return SimulatorClockError(
+            f"{method} {self._url} answered {status}: the server is not a capitalcom "
+            "simulator (clock='simulator' needs one)"
+        )
+
     def _answer(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code != 200:
-            raise SimulatorClockError(
-                f"{response.request.method} {self._url} answered {response.status_code}: the "
-                "server is not a capitalcom simulator (clock='simulator' needs one)"
-            )
+            raise self._refusal(response.request.method, response.status_code, response.content)
         try:
             answer = response.json()
         except ValueError:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "BacktestEnded",
     "CapitalError",
     "ClientRateLimitError",
     "ConfigurationError",
@@ -50,6 +51,12 @@ class ConfigurationError(CapitalError):
 class SimulatorClockError(CapitalError):
     """A client on the simulator's clock (``clock="simulator"``) could not read or move it: the
     server is not a capitalcom simulator, or it is unreachable."""
+
+
+class BacktestEnded(SimulatorClockError):
+    """A wait on the simulator's clock reached the end of the backtest (the simulator's 409
+    ``error.sim.clock.end``): the run is over. A bot may catch it to finish cleanly; the
+    backtest runner treats it as the normal end of a script."""
 
 
 class RequestValidationError(CapitalError, ValueError):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import itertools
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -295,7 +299,11 @@ def test_fast_forward_runs_twenty_decisions_in_seconds(tmp_path: Path) -> None:
     assert "clock moved one bar per decision" in log
     for number in range(1, 21):
         assert f"decision {number}/20 (bar of " in log
-    assert log.count("moved the simulator clock 60 s ahead") == 19
+    # the bot's own waits (client.sleep on the simulator's clock) moved it one bar each time
+    bars = re.findall(r"decision \d+/20 \(bar of (\d{4}-\d\d-\d\d \d\d:\d\d) UTC\)", log)
+    minutes = [datetime.strptime(b, "%Y-%m-%d %H:%M") for b in bars]
+    assert len(minutes) == 20
+    assert all(b - a == timedelta(minutes=1) for a, b in itertools.pairwise(minutes)), bars
     assert "done: 20 iterations, " in log
     assert "HTTP Request:" not in log
     assert "signals" in log or "1 signal," in log
@@ -369,3 +377,36 @@ def test_help_is_complete_and_says_how_long_a_run_takes() -> None:
 def test_counts_are_pluralised() -> None:
     bot = _load("ma_crossover")
     assert [bot.plural(n, "signal") for n in (0, 1, 2)] == ["0 signals", "1 signal", "2 signals"]
+
+
+# ---- the same file in a backtest ------------------------------------------------------------
+def _wave_bars(path: Path, count: int) -> None:
+    """MINUTE bars of a slow wave: crossovers every few dozen bars."""
+    start = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp() * 1000)
+    rows, price = ["time,open,high,low,close"], 60_000.0
+    for i in range(count):
+        close = 60_000.0 + 400.0 * math.sin(i / 9.0)
+        rows.append(
+            f"{start + i * 60_000},{price:.2f},{max(price, close) + 5:.2f},"
+            f"{min(price, close) - 5:.2f},{close:.2f}"
+        )
+        price = close
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_the_example_bot_runs_unchanged_in_a_backtest(tmp_path: Path) -> None:
+    from capitalcom_sdk.backtest import Backtest
+
+    data = tmp_path / "BTCUSD.csv"
+    _wave_bars(data, 260)
+    result = Backtest(
+        "BTCUSD", "MINUTE", "2026-01-05T00:25", "2026-01-06", data=data, warmup=25
+    ).run(str(EXAMPLES / "ma_crossover.py"), ["--epic", "BTCUSD", "--iterations", "100000"])
+    assert result.exit == "ok", result.message
+    assert "on the simulator's clock (a backtest)" in result.log
+    assert "the backtest's end is reached after" in result.log
+    assert len(result.trades) >= 4  # the wave crosses its averages every ~30 bars
+    opened = [t.opened_at for t in result.trades]
+    assert opened == sorted(opened)
+    assert all(t.opened_at.second == 0 for t in result.trades)  # one decision per bar
+    assert not (tmp_path / "ma_crossover.state.json").exists()

@@ -290,6 +290,7 @@ class Backtest:
         replayed = sum(
             1 for bars in history.values() for b in bars if start_ms <= b.time_ms < end_ms
         )
+        lifetime = str((end_ms - start_ms) // 60_000 + 24 * 60)  # minutes: the span and a day
         options = SimOptions(
             seed=self.seed,
             start_ms=start_ms,
@@ -300,6 +301,9 @@ class Backtest:
             rate_limits=self.rate_limits,
             deterministic_ids=True,
             equity_sample_ms=bar_ms,
+            # Sessions outlive the run: a bot waiting an HOUR bar would otherwise log in again
+            # at every bar (the 10-minute idle lifetime), ~45 ms each, on every bar of the run.
+            extra_args=("--session-max-minutes", lifetime, "--session-idle-minutes", lifetime),
         )
         sim = SimulatorProcess.start(options)
         control = _Control(sim)

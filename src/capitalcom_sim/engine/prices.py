@@ -68,6 +68,11 @@ class PriceEngine:
         )
         self._overrides = Overrides(tick_ms)
         self._search = PathSearch(instruments, self._tree, self._overrides)
+        # Closed bars of overridden epics, aggregated once (a backtest's bot reads the same
+        # closed bars at every step): (level, start) -> mid node, per epic; dropped whenever the
+        # epic's overrides change. Mid units only, so a change of spread needs no invalidation.
+        self._closed: dict[str, dict[tuple[int, int], Node | None]] = {}
+        self._closed_limit = 100_000
 
     def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
         """(bid, offer) at time ``t`` (the last open tick's price while the market is closed)."""
@@ -164,11 +169,13 @@ class PriceEngine:
     def pin(self, epic: str, t_ms: int, mid: int) -> None:
         """Hold mid at ``mid`` (units) from the tick containing ``t`` on."""
         with self._lock:
+            self._closed.pop(epic, None)
             self._overrides.pin(epic, t_ms, mid)
 
     def set_path(self, epic: str, points: Sequence[tuple[int, int]]) -> None:
         """Follow (t, mid units) points linearly; pinned after the last one."""
         with self._lock:
+            self._closed.pop(epic, None)
             self._overrides.set_path(epic, points)
 
     def replay_bars(
@@ -176,11 +183,13 @@ class PriceEngine:
     ) -> None:
         """Prices follow bars given as (start, duration, open, high, low, close, volume|None)."""
         with self._lock:
+            self._closed.pop(epic, None)
             self._overrides.replay_bars(epic, bars)
 
     def release(self, epic: str, t_ms: int) -> None:
         """Back to the seeded process from the tick containing ``t`` on."""
         with self._lock:
+            self._closed.pop(epic, None)
             self._overrides.release(epic, t_ms)
 
     def overridden(self, epic: str) -> bool:
@@ -196,7 +205,15 @@ class PriceEngine:
             tick_end = now_ms - now_ms % self.tick_ms + self.tick_ms
             return self._aggregate(inst, start, min(end, tick_end))
         if self._overrides.overridden(inst.epic) and self._overrides.within(inst.epic, start, end):
-            return self._aggregate(inst, start, end)
+            closed = self._closed.setdefault(inst.epic, {})
+            key = (level, start)
+            if key in closed:
+                return closed[key]
+            node = self._aggregate(inst, start, end)
+            if len(closed) >= self._closed_limit:
+                closed.clear()
+            closed[key] = node
+            return node
         return self._tree.node(inst, level, start)
 
     def _tick_value(self, inst: Instrument, tick: int) -> int:

@@ -228,6 +228,35 @@ def test_replayed_bars_come_back_exactly(engine: Engine) -> None:
     assert engine.prices.quote("SILVER", later) == fresh.prices.quote("SILVER", later)
 
 
+def test_closed_bars_read_again_follow_a_change_of_the_overrides(engine: Engine) -> None:
+    """Closed bars of a replayed epic are aggregated once and served again (a backtest reads
+    them at every step); replaying other bars, pinning or releasing must show at once."""
+    start = WEDNESDAY_NOON - 2 * HOUR
+
+    def replay(base: float) -> None:
+        rows = ["time,open,high,low,close"]
+        rows += [f"{start + i * 60_000},{base},{base + 1},{base - 1},{base}" for i in range(5)]
+        engine.replay_bars("SILVER", "\n".join(rows))
+
+    def closes() -> list[float]:
+        bars = engine.prices.bars("SILVER", "MINUTE", start, start + 4 * 60_000)
+        return [round(b.bid.close + 0.01, 3) for b in bars]
+
+    replay(20.0)
+    assert closes() == [20.0] * 5
+    assert closes() == [20.0] * 5  # served again, unchanged
+    replay(30.0)
+    assert closes() == [30.0] * 5
+    engine.prices.pin("SILVER", start + 2 * 60_000, 40_000)  # mid 40.000 from the third bar
+    assert closes() == [30.0, 30.0, 40.0, 40.0, 40.0]
+    engine.prices.release("SILVER", start)
+    fresh = Engine(make_config(), Clock(WEDNESDAY_NOON, speed=0))
+    assert closes() == [
+        round(b.bid.close + 0.01, 3)
+        for b in fresh.prices.bars("SILVER", "MINUTE", start, start + 4 * 60_000)
+    ]
+
+
 def test_bad_control_input_is_rejected(engine: Engine) -> None:
     from capitalcom_sim.errors import ApiError
 
