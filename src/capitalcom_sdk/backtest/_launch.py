@@ -17,13 +17,14 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from capitalcom_sdk._simprocess import SimulatorProcess
+from capitalcom_sdk._simprocess import SimOptions, SimulatorProcess
 from capitalcom_sdk.errors import ConfigurationError, RateLimitError, SimulatorClockError
 
 if TYPE_CHECKING:
@@ -121,14 +122,26 @@ class Control:
         counts = self.call("GET", "/_sim/stats")["rejected_429"]
         return {str(k): int(v) for k, v in counts.items() if int(v)}
 
-    def close_all(self) -> dict[str, Any]:
-        """Close what is still open (``END`` trades) and read the ledger back."""
+    def close_all(self) -> tuple[dict[str, Any], int]:
+        """Close what is still open (``END`` trades); the ledger and the time (ms) then."""
         self.call("POST", "/_sim/ledger/close-all", json={})
         ledger: dict[str, Any] = self.call("GET", "/_sim/ledger")
-        return ledger
+        return ledger, int(self.call("GET", "/_sim/clock")["now"])
 
     def close(self) -> None:
         self.http.close()
+
+
+@contextlib.contextmanager
+def simulator(options: SimOptions) -> Iterator[tuple[SimulatorProcess, Control]]:
+    """A simulator child started with ``options`` and its control plane, stopped at the end."""
+    sim = SimulatorProcess.start(options)
+    control = Control(sim)
+    try:
+        yield sim, control
+    finally:
+        control.close()
+        sim.stop()
 
 
 def verdict(control: Control, what: str, error: BaseException | None) -> Outcome:
@@ -215,22 +228,30 @@ class BotProcess:
         return verdict(control, f"{how}: {self.output.last_line() or 'no output'}", None)
 
 
+class RunSettings(Protocol):
+    """What a run was asked for (a :class:`Backtest` or a :class:`Paper`)."""
+
+    epics: tuple[str, ...]
+    balance: float
+    currency: str
+    seed: int
+    out: str | os.PathLike[str] | None
+
+
 def result_of(
+    run: RunSettings,
     ledger: Mapping[str, Any],
     outcome: Outcome,
     *,
-    epics: tuple[str, ...],
     resolution: str,
-    initial_balance: float,
-    currency: str,
-    seed: int,
-    log_text: str,
+    output: LogBuffer,
     bars: int,
     start_ms: int,
     finished_ms: int,
-    wall_seconds: float,
+    began: float,
 ) -> BacktestResult:
-    """The result of a run: the ledger's trades and equity points, how it ended."""
+    """The result of a run (the ledger's trades and equity points, how it ended), its report
+    written into ``run.out`` when set; ``began``: the run's start on ``time.monotonic()``."""
     from capitalcom_sdk.backtest._results import BacktestResult, EquityPoint, Trade
 
     trades = tuple(
@@ -254,22 +275,25 @@ def result_of(
         EquityPoint(at=at_ms(p["t"]), balance=p["balance"], equity=p["equity"])
         for p in ledger["equity"]
     )
-    return BacktestResult(
-        epics=epics,
+    result = BacktestResult(
+        epics=run.epics,
         resolution=resolution,
         start=at_ms(start_ms),
         end=at_ms(max(start_ms, finished_ms)),
-        initial_balance=initial_balance,
-        currency=str(ledger.get("currency", currency)),
-        seed=seed,
+        initial_balance=run.balance,
+        currency=str(ledger.get("currency", run.currency)),
+        seed=run.seed,
         trades=trades,
         equity=equity,
-        log=log_text,
+        log=output.text(),
         exit=outcome.exit,  # type: ignore[arg-type]
         message=outcome.message,
         bars=bars,
-        wall_seconds=wall_seconds,
+        wall_seconds=time.monotonic() - began,
     )
+    if run.out is not None:
+        write_report(result, run.out)
+    return result
 
 
 def write_report(result: BacktestResult, out: str | os.PathLike[str]) -> None:

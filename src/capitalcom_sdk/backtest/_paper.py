@@ -36,7 +36,7 @@ from capitalcom_sdk.backtest._launch import (
     Outcome,
     error_code,
     result_of,
-    write_report,
+    simulator,
 )
 from capitalcom_sdk.errors import ConfigurationError, NotFoundError
 
@@ -140,37 +140,24 @@ class Paper:
             extra_args=("--tick-ms", str(TICK_MS)),
         )
         output = LogBuffer()
-        with self._signals_stop():
-            sim = SimulatorProcess.start(options)
-            control = Control(sim)
-            try:
-                self._check_epics(control)
-                with self._bridge(sim) as bridge:
-                    start_ms = int(control.call("POST", "/_sim/clock", json={"advance": 0})["now"])
-                    outcome = self._run_bot(sim, control, bridge, script, args, output)
-                    pushed = bridge.stats.pushed
-                ledger = control.close_all()
-                finished_ms = int(control.call("GET", "/_sim/clock")["now"])
-            finally:
-                control.close()
-                sim.stop()
-        result = result_of(
+        with self._signals_stop(), simulator(options) as (sim, control):
+            self._check_epics(control)
+            with self._bridge(sim) as bridge:
+                start_ms = int(control.call("POST", "/_sim/clock", json={"advance": 0})["now"])
+                outcome = self._run_bot(sim, control, bridge, script, args, output)
+                pushed = bridge.stats.pushed
+            ledger, finished_ms = control.close_all()
+        return result_of(
+            self,
             ledger,
             outcome,
-            epics=self.epics,
             resolution=RESOLUTION,
-            initial_balance=self.balance,
-            currency=self.currency,
-            seed=self.seed,
-            log_text=output.text(),
+            output=output,
             bars=pushed,
             start_ms=start_ms,
             finished_ms=finished_ms,
-            wall_seconds=time.monotonic() - began,
+            began=began,
         )
-        if self.out is not None:
-            write_report(result, self.out)
-        return result
 
     # -- setting up ----------------------------------------------------------------------------
     def _check_epics(self, control: Control) -> None:

@@ -40,8 +40,8 @@ from capitalcom_sdk.backtest._launch import (
     error_code,
     ms_of,
     result_of,
+    simulator,
     verdict,
-    write_report,
 )
 from capitalcom_sdk.errors import CapitalError, ConfigurationError, SimulatorClockError
 from capitalcom_sdk.models.enums import Resolution
@@ -213,10 +213,8 @@ class Backtest:
             deterministic_ids=True,
             equity_sample_ms=bar_ms,
         )
-        sim = SimulatorProcess.start(options)
-        control = Control(sim)
         output = LogBuffer()
-        try:
+        with simulator(options) as (sim, control):
             for epic, bars in history.items():
                 self._set_spread(control, epic, bars)
                 self._load(control, epic, [b for b in bars if b.time_ms < end_ms], bar_ms)
@@ -225,28 +223,18 @@ class Backtest:
                 outcome = self._run_script(sim, control, script, args, output, end_ms)
             else:
                 outcome = self._run_callable(sim, control, bot, output, end_ms)  # type: ignore[arg-type]
-            ledger = control.close_all()
-            finished_ms = int(control.call("GET", "/_sim/clock")["now"])
-        finally:
-            control.close()
-            sim.stop()
-        result = result_of(
+            ledger, finished_ms = control.close_all()
+        return result_of(
+            self,
             ledger,
             outcome,
-            epics=self.epics,
             resolution=self.resolution.value,
-            initial_balance=self.balance,
-            currency=self.currency,
-            seed=self.seed,
-            log_text=output.text(),
+            output=output,
             bars=replayed,
             start_ms=start_ms,
             finished_ms=finished_ms,
-            wall_seconds=time.monotonic() - began,
+            began=began,
         )
-        if self.out is not None:
-            write_report(result, self.out)
-        return result
 
     def _first(self, bars: list[Bar]) -> int:
         start = ms_of(self.start)

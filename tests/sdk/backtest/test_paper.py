@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,10 +18,8 @@ import pytest
 from capitalcom_sdk import Client
 from capitalcom_sdk.backtest import BacktestResult, Paper
 from capitalcom_sdk.errors import ConfigurationError
-from capitalcom_sim.server import SimServer
-from tests.conftest import SimHandle, handle_for, start_sim
+from tests.conftest import SimHandle
 from tests.sdk.backtest._bars import write_bot
-from tests.sdk.streaming.support import stream_config
 
 EPIC = "BTCUSD"
 FIRST = (76_500.25, 76_530.75)  # bid, offer on the source when the bot starts
@@ -62,15 +59,6 @@ HOLDING_BOT = """
     while True:
         client.sleep(0.2)
 """
-
-
-@pytest.fixture
-def source() -> Iterator[SimHandle]:
-    server: SimServer = start_sim(stream_config())
-    try:
-        yield handle_for(server)
-    finally:
-        server.stop()
 
 
 def quote_on(source: SimHandle, bid: float, offer: float) -> None:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import signal
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from capitalcom_sdk.cli._exit import ExitCode
 from capitalcom_sdk.cli._options import JsonFlag
 from capitalcom_sdk.cli._state import handle_errors, state_of
-from capitalcom_sdk.cli.commands.backtest import EXIT_OF_RUN
+from capitalcom_sdk.cli.commands.backtest import (
+    BalanceOpt,
+    BotArg,
+    CurrencyOpt,
+    NoRateLimitsFlag,
+    OutOpt,
+    finish_run,
+)
 from capitalcom_sdk.errors import ConfigurationError
 
 HELP = """Paper-trade a bot file: the same script that runs live, against a local simulator \
@@ -43,22 +48,20 @@ def _source(prices: str) -> tuple[str, str | None]:
 @handle_errors
 def paper(
     ctx: typer.Context,
-    bot: Annotated[Path, typer.Argument(help="The bot script (run as __main__).")],
+    bot: BotArg,
     prices: Annotated[
         str, typer.Option(help="Where the quotes come from: demo, live or a base URL.")
     ],
     epics: Annotated[str, typer.Option(help="Epics to bridge, comma separated.")],
-    balance: Annotated[float, typer.Option(help="Starting balance.", min=0)] = 10_000.0,
-    currency: Annotated[str, typer.Option(help="Account currency.")] = "USD",
+    balance: BalanceOpt = 10_000.0,
+    currency: CurrencyOpt = "USD",
     seed: Annotated[int, typer.Option(help="Simulator seed (deal ids).")] = 42,
-    out: Annotated[Path | None, typer.Option(help="Folder to write the report into.")] = None,
+    out: OutOpt = None,
     duration: Annotated[
         float | None,
         typer.Option(help="Stop after this many seconds (default: until the bot exits).", min=0),
     ] = None,
-    no_rate_limits: Annotated[
-        bool, typer.Option("--no-rate-limits", help="Do not enforce the API's rate limits.")
-    ] = False,
+    no_rate_limits: NoRateLimitsFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Paper-trade a bot file on real quotes."""
@@ -85,33 +88,4 @@ def paper(
             rate_limits=not no_rate_limits,
         )
         result = runner.run(bot, list(ctx.args))
-    final = result.equity[-1].balance if result.equity else result.initial_balance
-    summary = {
-        "exit": result.exit,
-        "message": result.message,
-        "quotes": result.bars,
-        "trades": len(result.trades),
-        "start": result.start.isoformat(),
-        "end": result.end.isoformat(),
-        "initialBalance": result.initial_balance,
-        "finalBalance": final,
-        "currency": result.currency,
-        "wallSeconds": round(result.wall_seconds, 2),
-        "out": None if out is None else str(out),
-    }
-
-    def render(console: Any) -> None:
-        console.print(
-            f"{result.exit}: {result.bars:,} quotes, {len(result.trades)} trades, balance "
-            f"{result.initial_balance:,.2f} -> {final:,.2f} {result.currency} "
-            f"in {result.wall_seconds:.1f} s" + (f"; report in {out}" if out is not None else "")
-        )
-        if result.message:
-            console.print(result.message)
-
-    state.output.result(summary, render)
-    code = EXIT_OF_RUN.get(result.exit, ExitCode.UNEXPECTED)
-    if code is ExitCode.OK and runner.stopped_by == signal.SIGTERM:
-        code = ExitCode.TERMINATED
-    if code is not ExitCode.OK:
-        raise typer.Exit(code)
+    finish_run(state, result, out, unit="quotes", terminated=runner.stopped_by == signal.SIGTERM)
