@@ -220,7 +220,7 @@ class _ClientBase:
         if safety is not None:
             from capitalcom_sdk.trading import Guard
 
-            self._core.guard = Guard(safety, live=self.env == "live")
+            self._core.guard = Guard(safety, live=self.env == "live", clock=self._core.clock)
 
     @property
     def guard(self) -> Guard | None:
@@ -464,6 +464,7 @@ class Client(_ClientBase):
             clock_skew=clock_skew,
             late_apply_window=late_apply_window,
             wait=wait,
+            clock=self._core.clock.time,
         )
         return self._transport.run(flow)
 
@@ -698,6 +699,7 @@ class AsyncClient(_ClientBase):
             clock_skew=clock_skew,
             late_apply_window=late_apply_window,
             wait=wait,
+            clock=self._core.clock.time,
         )
         return await self._transport.run(flow)
 

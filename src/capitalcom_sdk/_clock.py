@@ -17,13 +17,15 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from capitalcom_sdk.errors import ConfigurationError, RequestValidationError, SimulatorClockError
 
 if TYPE_CHECKING:
+    import http.client
+
     import httpx
 
 __all__ = [
@@ -92,8 +94,9 @@ class WallClock:
         await asyncio.sleep(seconds)
 
 
-AdvanceHook = Callable[[int], None]
-"""Called with the simulator's new time (ms) after each move of a :class:`SimulatorClock`."""
+AdvanceHook = Callable[[int], "Awaitable[None] | None"]
+"""Called with the simulator's new time (ms) after each move of a :class:`SimulatorClock`; an
+awaitable it returns is awaited by the async waits (a stream's barrier on its own loop)."""
 
 
 class SimulatorClock:
@@ -130,6 +133,9 @@ class SimulatorClock:
         self._frozen = False
         self._http: httpx.Client | None = None
         self._ahttp: httpx.AsyncClient | None = None
+        self._plain: http.client.HTTPConnection | None = None
+        self._plain_lock = threading.Lock()
+        self._path = "/" + self._url.split("://", 1)[-1].split("/", 1)[-1]
         self._hooks: list[AdvanceHook] = []
         self.moves = 0  # waits that moved the simulator's clock
 
@@ -151,33 +157,90 @@ class SimulatorClock:
                 return known
         return self._remember(self._request("GET", None))
 
+    @property
+    def frozen(self) -> bool:
+        """Whether the simulator's clock is frozen (lock-step: it moves only by waits)."""
+        with self._lock:
+            known = self._now_ms is not None
+        if not known:
+            self.now_ms()
+        return self._frozen
+
+    async def afrozen(self) -> bool:
+        """:attr:`frozen`, reading the simulator without blocking the event loop."""
+        if self._now_ms is None:
+            # The blocking control client, in a worker thread: the async one is bound to the
+            # first event loop that uses it, and a blocking client's stream has its own loop.
+            await asyncio.to_thread(self.now_ms)
+        return self._frozen
+
     def on_advance(self, hook: AdvanceHook) -> Callable[[], None]:
         """Call ``hook(now_ms)`` after each move (e.g. a stream waiting for its events); returns
-        a function that removes it."""
+        a function that removes it. While hooks are registered the moves ask the simulator to
+        count the open streams as pinged through the move (``"keepalive"``): their keep-alive
+        runs on this clock and cannot ping during a jump."""
         self._hooks.append(hook)
         return lambda: self._hooks.remove(hook) if hook in self._hooks else None
 
     # -- waiting ---------------------------------------------------------------------------------
+    def _body(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self._hooks:
+            body["keepalive"] = True
+        return body
+
     def sleep(self, seconds: float) -> None:
         seconds = check_seconds(seconds)
         if seconds > 0:
-            self._moved(self._remember(self._request("POST", {"advance": seconds})))
+            self._moved(self._remember(self._request("POST", self._body({"advance": seconds}))))
 
     async def asleep(self, seconds: float) -> None:
         seconds = check_seconds(seconds)
         if seconds > 0:
-            self._moved(self._remember(await self._arequest({"advance": seconds})))
+            now = self._remember(await self._arequest(self._body({"advance": seconds})))
+            await self._amoved(now)
+
+    def advance_to_next(self, at_most: float | None = None) -> tuple[int, int | None]:
+        """Move to when the simulator's streams have their next subscribed event due (the next
+        quote grid point or bar close), at most ``at_most`` seconds on (None: no bound).
+
+        Returns ``(now_ms, due_ms)``; ``due_ms`` is None when nothing is subscribed (then the
+        clock moved by ``at_most``, or not at all without it). The hooks run after the move.
+        """
+        answer = self._request("POST", self._next_body(at_most))
+        self._moved(now := self._remember(answer))
+        return now, _due(answer)
+
+    async def aadvance_to_next(self, at_most: float | None = None) -> tuple[int, int | None]:
+        """:meth:`advance_to_next`, awaiting the hooks' awaitables."""
+        answer = await self._arequest(self._next_body(at_most))
+        await self._amoved(now := self._remember(answer))
+        return now, _due(answer)
+
+    def _next_body(self, at_most: float | None) -> dict[str, Any]:
+        body: dict[str, Any] = {"next": True}
+        if at_most is not None:
+            body["max"] = check_seconds(at_most, "timeout")
+        return self._body(body)
 
     def set_ms(self, when_ms: int) -> int:
         """Move the simulator's clock to ``when_ms`` (the runner's start); the new time."""
-        now = self._remember(self._request("POST", {"set": int(when_ms)}))
+        now = self._remember(self._request("POST", self._body({"set": int(when_ms)})))
         self._moved(now)
         return now
 
     def _moved(self, now_ms: int) -> None:
         self.moves += 1
         for hook in list(self._hooks):
-            hook(now_ms)
+            pending = hook(now_ms)
+            if pending is not None:  # an async hook under a blocking wait: it runs on its own
+                _discard(pending)
+
+    async def _amoved(self, now_ms: int) -> None:
+        self.moves += 1
+        for hook in list(self._hooks):
+            pending = hook(now_ms)
+            if pending is not None:
+                await pending
 
     def _remember(self, answer: dict[str, Any]) -> int:
         try:
@@ -194,6 +257,8 @@ class SimulatorClock:
 
     # -- the control requests --------------------------------------------------------------------
     def _request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        if self._transport is None and self._url.startswith("http://"):
+            return self._plain_request(method, body)
         import httpx
 
         with self._lock:
@@ -210,7 +275,53 @@ class SimulatorClock:
             ) from None
         return self._answer(response)
 
-    async def _arequest(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _plain_request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        """One control request over a kept-alive ``http.client`` connection: a lock-step step
+        is one of these, and it costs half of httpx's time (loopback, plain HTTP only)."""
+        import http.client
+        import json
+        from urllib.parse import urlsplit
+
+        payload = None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        with self._plain_lock:
+            for attempt in (1, 2):  # a kept-alive connection the server closed: once more
+                conn = self._plain
+                if conn is None:
+                    parts = urlsplit(self._url)
+                    conn = http.client.HTTPConnection(
+                        parts.hostname or "127.0.0.1", parts.port or 80, timeout=self._timeout
+                    )
+                    self._plain = conn
+                try:
+                    conn.request(method, self._path, payload, headers)
+                    response = conn.getresponse()
+                    status, data = response.status, response.read()
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    self._plain = None
+                    if attempt == 2 or not isinstance(
+                        exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
+                    ):
+                        raise SimulatorClockError(
+                            f"the simulator's clock at {self._url} is unreachable: "
+                            f"{type(exc).__name__}"
+                        ) from None
+        if status != 200:
+            raise SimulatorClockError(
+                f"{method} {self._url} answered {status}: the server is not a capitalcom "
+                "simulator (clock='simulator' needs one)"
+            )
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            raise SimulatorClockError(f"{self._url} answered something else than JSON") from None
+        if not isinstance(answer, dict):
+            raise SimulatorClockError(f"{self._url} answered something else than a clock")
+        return answer
+
+    async def _arequest(self, body: dict[str, Any] | None) -> dict[str, Any]:
         import httpx
 
         if self._ahttp is None:
@@ -218,7 +329,10 @@ class SimulatorClock:
                 timeout=self._timeout, transport=self._async_transport, trust_env=False
             )
         try:
-            response = await self._ahttp.post(self._url, json=body)
+            if body is None:
+                response = await self._ahttp.get(self._url)
+            else:
+                response = await self._ahttp.post(self._url, json=body)
         except httpx.HTTPError as exc:
             raise SimulatorClockError(
                 f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
@@ -244,12 +358,32 @@ class SimulatorClock:
         http, self._http = self._http, None
         if http is not None:
             http.close()
+        with self._plain_lock:
+            plain, self._plain = self._plain, None
+        if plain is not None:
+            plain.close()
 
     async def aclose(self) -> None:
         self.close()
         ahttp, self._ahttp = self._ahttp, None
         if ahttp is not None:
             await ahttp.aclose()
+
+
+def _due(answer: dict[str, Any]) -> int | None:
+    due = answer.get("due")
+    return int(due) if isinstance(due, int | float) and not isinstance(due, bool) else None
+
+
+def _discard(pending: Awaitable[None]) -> None:
+    close = getattr(pending, "close", None)  # a coroutine never awaited: no warning
+    if close is not None:
+        close()
+
+
+def lockstep(clock: Clock) -> SimulatorClock | None:
+    """``clock`` when it is a frozen simulator clock (a backtest in lock-step), else None."""
+    return clock if isinstance(clock, SimulatorClock) and clock.frozen else None
 
 
 def resolve_clock(clock: object, base_url: str) -> Clock:

@@ -316,6 +316,7 @@ def _by_search(
     request: dict[str, Any],
     clock_skew: float,
     late_apply_window: float,
+    clock: Callable[[], float],
 ) -> Check:
     """Look for the placed deal among positions, working orders and recent activity."""
     twins = registry.twins(
@@ -324,7 +325,7 @@ def _by_search(
     body = dict(intent.body)
     server: ServerTime = yield ep.SERVER_TIME.call()
     server_now = server.server_time / 1000.0
-    offset = server_now - time.time()
+    offset = server_now - clock()  # the client's clock: sent_at was read on it
     sent_ts = intent.sent_at + offset
     sent = datetime.fromtimestamp(sent_ts, tz=UTC)
     since = datetime.fromtimestamp(sent_ts - clock_skew, tz=UTC)
@@ -394,6 +395,10 @@ def reconcile_flow(
 ) -> Generator[ep.ApiCall[Any] | Sleep, Any, ReconcileResult]:
     """The reconcile flow of any order write (run by a transport).
 
+    ``clock`` is the client's ``clock.time`` (the one ``sent_at`` and ``gave_up_at`` were read
+    on): the late-apply window and the clock offset are measured on it, so in a backtest they
+    are simulated seconds, and ``wait=True`` waits through the client's clock (``Sleep``).
+
     Raises:
         ReconcileAccountError: the session is on another account than the write was sent on.
         ValueError: the exception is not about an order write.
@@ -414,7 +419,7 @@ def reconcile_flow(
         if verdict is None:
             if intent.placement:
                 verdict = yield from _by_search(
-                    intent, registry, request, clock_skew, late_apply_window
+                    intent, registry, request, clock_skew, late_apply_window, clock
                 )
             else:
                 verdict = yield from _by_change(intent, request)

@@ -67,28 +67,59 @@ async def get_clock(request: Request) -> Response:
     return json_response(_clock_json(sim_state(request)))
 
 
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise _invalid(key)
+    return value
+
+
 async def post_clock(request: Request) -> Response:
+    """Move the clock: ``set`` (epoch ms), then ``advance`` (seconds), then ``speed``; or
+    ``next`` (to when the next subscribed quote or bar is due on the streams, at most ``max``
+    seconds on). ``keepalive``: the open streams count as pinged through the move (the lock-step
+    client's keep-alive). The answer carries ``now``, ``speed`` and, for ``next``, ``due`` (ms,
+    None when nothing is subscribed)."""
     state = sim_state(request)
     body = await json_body(request)
-    unknown = set(body) - {"advance", "set", "speed"}
+    unknown = set(body) - {"advance", "set", "speed", "next", "max", "keepalive"}
     if unknown:
         raise _invalid(sorted(unknown)[0])
     set_ms = _number(body, "set")
     advance = _number(body, "advance")
     speed = _number(body, "speed")
+    to_next = _flag(body, "next")
+    keepalive = _flag(body, "keepalive")
+    at_most = _number(body, "max")
     if set_ms is not None and not 0 <= set_ms < 2**53:
         raise _invalid("set")
     if advance is not None and advance < 0:
         raise _invalid("advance")
     if speed is not None and not 0 <= speed <= 1_000_000:
         raise _invalid("speed")
+    if to_next and (set_ms is not None or advance is not None):
+        raise _invalid("next")  # one way of moving at a time
+    if at_most is not None and (not to_next or not 0 <= at_most < 2**53 / 1000):
+        raise _invalid("max")
+    extra: dict[str, Any] = {}
+    if to_next:
+        now = state.clock.now_ms()
+        due = state.streams.next_due(now)
+        extra["due"] = due
+        target = due
+        if at_most is not None:
+            limit = now + math.ceil(at_most * 1000)
+            target = limit if target is None else min(target, limit)
+        set_ms = float(target) if target is not None and target > now else None
+    alive = state.streams.kept_alive() if keepalive else []
     state.move_clock(
         set_ms=None if set_ms is None else int(set_ms), advance_seconds=advance, speed=speed
     )
+    state.streams.credit_pings(alive)
     # The streams' frames up to the new time are queued before this answer: a client that
     # pings its stream after it has them all (the lock-step of a backtest).
     state.streams.flush()
-    return json_response(_clock_json(state))
+    return json_response({**_clock_json(state), **extra})
 
 
 async def post_price(request: Request) -> Response:

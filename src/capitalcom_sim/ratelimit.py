@@ -1,4 +1,9 @@
-"""The documented rate limits (CONTRACTS section 3) on real monotonic time.
+"""The documented rate limits (CONTRACTS section 3) on the time requests are made in.
+
+The state's limiter runs on :class:`LimitClock`: real monotonic time while the simulator's clock
+runs (a client's real request rate), the simulator's clock while it is frozen (a backtest in
+lock-step, whose requests are spread over simulated time: two requests per simulated minute
+bar are never throttled, eleven in one simulated second are).
 
 Two modes. ``"window"`` (the default): exact sliding windows, at most N requests in any span of
 the limit's length. ``"bucket"``: a token bucket per limit with capacity N, refilled at N per
@@ -18,6 +23,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from capitalcom_sim.engine.clock import Clock as SimClock
 
 # Limits by name: (max requests, window seconds). The name is what /_sim/stats reports.
 GENERAL = "general"  # 10 requests/s per user, every endpoint
@@ -66,6 +75,33 @@ def limits_for(method: str, path: str, caller: Caller, demo: bool) -> list[tuple
         applicable.append((TOPUP, caller.account_id))
         applicable.append((TOPUP_DAILY, caller.account_id))
     return applicable
+
+
+class LimitClock:
+    """Seconds for the limits: the simulator's clock while it is frozen, real monotonic time
+    while it runs. Continuous and never going back across a change of speed (each base goes on
+    from where the other stopped), so windows stay valid when a test freezes the clock."""
+
+    def __init__(self, clock: SimClock, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._frozen: bool | None = None
+        self._origin = 0.0  # the base's reading when it took over
+        self._offset = 0.0  # the limit clock's value then
+        self._last = 0.0
+        self._reading = 0.0
+
+    def __call__(self) -> float:
+        clock = self._clock
+        frozen = clock.speed <= 0
+        reading = clock.now_ms() / 1000.0 if frozen else self._monotonic()
+        with self._lock:
+            if frozen is not self._frozen or reading < self._reading:  # new base, or set back
+                self._frozen, self._origin, self._offset = frozen, reading, self._last
+            self._reading = reading
+            self._last = self._offset + reading - self._origin
+            return self._last
 
 
 MODES = ("window", "bucket")

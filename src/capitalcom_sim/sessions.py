@@ -98,6 +98,13 @@ class SessionStore:
             session.last_used_ms = now
             return session
 
+    def touch(self, session: Session, now: int) -> None:
+        """Extend ``session``'s idle lifetime to ``now`` (a ping credited through a lock-step
+        move of the clock); the hard lifetime is unchanged."""
+        with self._lock:
+            if self._by_cst.get(session.cst) is session:
+                session.last_used_ms = max(session.last_used_ms, now)
+
     def _token_matches(self, session: Session, security_token: str) -> bool:
         candidates = [session.security_token]
         if self.accept_previous_security_token:

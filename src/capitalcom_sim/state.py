@@ -14,7 +14,7 @@ from capitalcom_sim.engine import Engine
 from capitalcom_sim.engine.clock import Clock
 from capitalcom_sim.errors import ApiError
 from capitalcom_sim.faults import FaultStore
-from capitalcom_sim.ratelimit import RateLimiter
+from capitalcom_sim.ratelimit import LimitClock, RateLimiter
 from capitalcom_sim.sessions import Session, SessionStore
 from capitalcom_sim.stats import Stats
 from capitalcom_sim.streaming import StreamHub
@@ -78,7 +78,7 @@ class SimState:
                 accept_previous_security_token=config.accept_previous_security_token,
             ),
             keys=EncryptionKeys(int(config.encryption_key_window_seconds * 1000)),
-            limiter=RateLimiter(mode=config.rate_limit_mode),
+            limiter=RateLimiter(monotonic=LimitClock(clock), mode=config.rate_limit_mode),
             faults=FaultStore(config.seed),
             stats=Stats(),
             engine=_build_engine(config, clock),

@@ -24,7 +24,8 @@ BAR_TYPES = ("classic", "heikin-ashi")
 MAX_CATCHUP_TICKS = 600
 """After a clock jump, quotes are replayed for at most this many grid points per epic."""
 MAX_CATCHUP_BARS = 200
-"""After a clock jump, at most this many closed bars per subscription are sent."""
+"""After a jump of a running clock, at most this many closed bars per subscription are sent.
+On a frozen clock (a backtest in lock-step) there is no cap: every bar that closed is sent."""
 HEIKIN_ASHI_LOOKBACK = 20
 
 C = TypeVar("C", bound=Hashable)  # a subscriber (the hub's connection)
@@ -183,11 +184,34 @@ class Feed(Generic[C]):
 
     # -- emission ---------------------------------------------------------------------------------
 
-    def emit(self, now: int) -> int | None:
-        """Send everything due up to ``now``; the next quote grid point (None: no quotes)."""
+    def emit(self, now: int, *, every_bar: bool = False) -> int | None:
+        """Send everything due up to ``now``; the next quote grid point (None: no quotes).
+
+        ``every_bar``: send every bar that closed since the last emission, however many (a
+        frozen clock: a backtest must never lose a bar), instead of the last MAX_CATCHUP_BARS.
+        """
         next_due = self._emit_quotes(now)
-        self._emit_bars(now)
+        self._emit_bars(now, every_bar)
         return next_due
+
+    def next_due(self, now: int) -> int | None:
+        """When the next subscribed event is due (ms): the next quote grid point of a subscribed
+        epic or the next close of a subscribed bar, whichever comes first; None when nothing is
+        subscribed (paused epics do not count). A time <= ``now`` means something is due now."""
+        due: list[int] = []
+        if self._quote_subs:
+            tick = self._prices().tick_ms
+            due.extend(
+                max(ticks.last_grid_ms + tick, now - now % tick)
+                for epic, ticks in self._ticks.items()
+                if epic not in self.paused
+            )
+        due.extend(
+            seen + DURATION_MS[resolution]
+            for (epic, resolution), seen in self._bars_seen.items()
+            if epic not in self.paused
+        )
+        return min(due) if due else None
 
     def _emit_quotes(self, now: int) -> int | None:
         if not self._quote_subs:
@@ -217,7 +241,7 @@ class Feed(Generic[C]):
                 self._enqueue(conn, frame)
         return grid_now + tick
 
-    def _emit_bars(self, now: int) -> None:
+    def _emit_bars(self, now: int, every_bar: bool) -> None:
         for (epic, resolution), seen in list(self._bars_seen.items()):
             current = align(resolution, now)
             if current <= seen:
@@ -226,8 +250,8 @@ class Feed(Generic[C]):
             if epic in self.paused:
                 continue
             size = DURATION_MS[resolution]
-            starts = list(range(seen, current, size))[-MAX_CATCHUP_BARS:]
-            for start in starts:
+            first = seen if every_bar else max(seen, current - MAX_CATCHUP_BARS * size)
+            for start in range(first, current, size):
                 self._emit_bar(epic, resolution, start)
 
     def _emit_bar(self, epic: str, resolution: str, start: int) -> None:

@@ -427,6 +427,37 @@ class StreamHub:
             self._safe_tick()
             self._wake_up()
 
+    def next_due(self, now: int) -> int | None:
+        """When the next subscribed quote or bar is due on the simulator's clock (ms), None when
+        no connection subscribes anything (``POST /_sim/clock {"next": true}``)."""
+        return self._feed.next_due(now)
+
+    def kept_alive(self) -> list[StreamConnection]:
+        """The open connections whose session is live now: the ones a client keeps alive
+        through a lock-step move of a frozen clock (see :meth:`credit_pings`)."""
+        sessions = self._state.sessions
+        return [
+            conn
+            for conn in self.connections.values()
+            if not conn.closing
+            and conn.session is not None
+            and sessions.peek(conn.session.cst) is conn.session
+        ]
+
+    def credit_pings(self, connections: list[StreamConnection]) -> None:
+        """Count ``connections`` as pinged at the simulator's now, their sessions as used.
+
+        In lock-step the client's keep-alive cannot ping during a jump of the frozen clock (its
+        pings run on the same clock): the client asks for this (``"keepalive": true``) so that a
+        bot waiting an hour for the next HOUR bar keeps its stream and session, as it would
+        live with a ping a minute. A session's hard lifetime still ends it.
+        """
+        now = self._state.clock.now_ms()
+        for conn in connections:
+            conn.last_ping_ms = max(conn.last_ping_ms, now)
+            if conn.session is not None:
+                self._state.sessions.touch(conn.session, now)
+
     def _wake_up(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -462,8 +493,8 @@ class StreamHub:
         clock = self._state.clock
         now = clock.now_ms()
         self._check_connections(now)
-        next_due = self._feed.emit(now)
         speed = clock.speed
+        next_due = self._feed.emit(now, every_bar=speed <= 0)
         self._idle = speed <= 0 or next_due is None
         if speed <= 0 or next_due is None:
             return _MAX_IDLE_SLEEP

@@ -130,3 +130,20 @@ def test_a_backtest_clock_does_not_share_the_wall_clock_login_limit(sim: SimHand
         backtest.session.login()
     with Client(**sim.client_kwargs()) as live:
         live.session.login()  # used to raise ClientRateLimitError: next slot in ~1.7e9 s
+
+
+def test_simulator_clock_over_plain_http_names_what_is_wrong(sim: SimHandle) -> None:
+    """The blocking control requests (http.client, kept alive) say what is wrong, as httpx's."""
+    not_a_simulator = SimulatorClock(sim.base_url + "/elsewhere")
+    with pytest.raises(SimulatorClockError, match="not a capitalcom simulator"):
+        not_a_simulator.sleep(1)
+    not_a_simulator.close()
+    unreachable = SimulatorClock("http://127.0.0.1:9")
+    with pytest.raises(SimulatorClockError, match="unreachable"):
+        unreachable.sleep(1)
+    clock = SimulatorClock(sim.base_url)
+    clock.sleep(1)
+    clock.close()  # a closed clock opens a new connection when used again
+    clock.sleep(1)
+    assert sim.state.clock.now_ms() == START_MS + 2_000
+    clock.close()

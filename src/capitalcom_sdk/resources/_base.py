@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
+
+from capitalcom_sdk._clock import utc
 
 if TYPE_CHECKING:  # the trading flow and its models load with the first trading call
     from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
@@ -31,9 +34,10 @@ def _deal_flow(
 
     timeout = _confirm_timeout(transport, confirm_timeout)
     registry = transport.core.deals
+    clock = transport.core.clock
 
     def inner(checked: ApiCall[DealReference]) -> Flow[Confirm | DealReference]:
-        return deal_flow(checked, confirm=confirm, timeout=timeout, registry=registry)
+        return deal_flow(checked, confirm=confirm, timeout=timeout, registry=registry, clock=clock)
 
     guard = transport.core.guard
     if guard is not None:
@@ -46,6 +50,10 @@ class SyncResource:
 
     def __init__(self, transport: SyncTransport) -> None:
         self._transport = transport
+
+    def _now(self) -> datetime:
+        """The client's time (``goodTillDate`` must be in its future: simulated in a backtest)."""
+        return utc(self._transport.core.clock.time())
 
     def _call(self, call: ApiCall[T]) -> T:
         return self._transport.execute(call)
@@ -68,6 +76,10 @@ class AsyncResource:
 
     def __init__(self, transport: AsyncTransport) -> None:
         self._transport = transport
+
+    def _now(self) -> datetime:
+        """The client's time (``goodTillDate`` must be in its future: simulated in a backtest)."""
+        return utc(self._transport.core.clock.time())
 
     async def _call(self, call: ApiCall[T]) -> T:
         return await self._transport.execute(call)

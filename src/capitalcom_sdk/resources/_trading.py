@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk import _validation as check
+from capitalcom_sdk._clock import Clock, WallClock
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow, OrderWrite, SentWrite, Sleep
 from capitalcom_sdk._intent import DealRegistry
@@ -107,7 +108,9 @@ def create_order(
         "type": check.order_type(order_type),
     }
     if good_till_date is not None:
-        fields["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
+        fields["goodTillDate"] = check.good_till_date(
+            good_till_date, now or datetime.now(UTC)
+        )  # the resources pass the client's now
     fields.update(_stops(options))
     check.sides_of_level(fields, fields["direction"], fields["level"])
     return ep.CREATE_ORDER.call(body=CreateOrderRequest(**fields))
@@ -126,7 +129,9 @@ def update_order(
     if level is not None:
         fields["level"] = check.positive(level, "level")
     if good_till_date is not None:
-        fields["goodTillDate"] = check.good_till_date(good_till_date, now or datetime.now(UTC))
+        fields["goodTillDate"] = check.good_till_date(
+            good_till_date, now or datetime.now(UTC)
+        )  # the resources pass the client's now
     fields.update(_stops(options))
     if not fields:
         raise RequestValidationError("body", "nothing to update")
@@ -148,9 +153,10 @@ def confirm_flow(
     deal_reference: str,
     *,
     timeout: float = DEFAULT_CONFIRM_TIMEOUT,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.monotonic,  # no client given: the wall clock
 ) -> Flow[Confirm]:
-    """Poll the confirmation of ``deal_reference`` until it exists.
+    """Poll the confirmation of ``deal_reference`` until it exists (``timeout`` seconds on
+    ``clock``, the client's ``clock.monotonic``: its waits are ``Sleep`` on the same clock).
 
     Raises:
         DealRejectedError: the confirm says REJECTED (``.confirm`` holds it).
@@ -194,6 +200,7 @@ def deal_flow(
     confirm: bool,
     timeout: float,
     registry: DealRegistry | None = None,
+    clock: Clock | None = None,
 ) -> Flow[Confirm | DealReference]:
     """Send a trading write; then, when ``confirm``, wait for and return its confirmation.
 
@@ -201,18 +208,23 @@ def deal_flow(
     with a deal reference, any failure other than the confirm saying REJECTED (a 5xx, a dropped
     connection, a timeout, a 401/404/400, no confirm in time, a garbled answer) raises
     :class:`~capitalcom_sdk.errors.OrderOutcomeUnknown` carrying the reference: the write is on
-    the server's side. A placement's confirmed deals are recorded in ``registry``.
+    the server's side. A placement's confirmed deals are recorded in ``registry``. The
+    confirm timeout and the give-up time are on ``clock``, the client's (default the wall
+    clock): simulated seconds in a backtest.
     """
+    clock = clock or WallClock()
     sent: SentWrite = yield OrderWrite(call)
     intent = sent.intent.answered(sent.reference.deal_reference)
     if not confirm:
         return sent.reference
     try:
-        result = yield from confirm_flow(intent.deal_reference or "", timeout=timeout)
+        result = yield from confirm_flow(
+            intent.deal_reference or "", timeout=timeout, clock=clock.monotonic
+        )
     except DealRejectedError:
         raise
     except CapitalError as exc:
-        gave_up = intent.given_up(time.time())
+        gave_up = intent.given_up(clock.time())
         if registry is not None:
             registry.unsettled(gave_up)
         raise OrderOutcomeUnknown(gave_up, f"confirmation poll failed: {exc}") from exc

@@ -14,7 +14,11 @@ class Confirms(SyncResource):
 
     def wait(self, deal_reference: str, confirm_timeout: float | None = None) -> Confirm:
         """Poll until the confirmation exists; raises DealRejectedError when REJECTED."""
-        flow = trading.confirm_flow(deal_reference, timeout=self._confirm_timeout(confirm_timeout))
+        flow = trading.confirm_flow(
+            deal_reference,
+            timeout=self._confirm_timeout(confirm_timeout),
+            clock=self._transport.core.clock.monotonic,
+        )
         return self._run(flow)
 
 
@@ -25,5 +29,9 @@ class AsyncConfirms(AsyncResource):
 
     async def wait(self, deal_reference: str, confirm_timeout: float | None = None) -> Confirm:
         """Poll until the confirmation exists; raises DealRejectedError when REJECTED."""
-        flow = trading.confirm_flow(deal_reference, timeout=self._confirm_timeout(confirm_timeout))
+        flow = trading.confirm_flow(
+            deal_reference,
+            timeout=self._confirm_timeout(confirm_timeout),
+            clock=self._transport.core.clock.monotonic,
+        )
         return await self._run(flow)

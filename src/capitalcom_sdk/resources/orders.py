@@ -68,7 +68,9 @@ class Orders(SyncResource):
             OrderOutcomeUnknown: sent, outcome unknown; never re-sent automatically.
         """
         return self._deal(
-            trading.create_order(epic, direction, size, level, type, good_till_date, stops),
+            trading.create_order(
+                epic, direction, size, level, type, good_till_date, stops, self._now()
+            ),
             confirm,
             confirm_timeout,
         )
@@ -107,7 +109,9 @@ class Orders(SyncResource):
     ) -> Confirm | DealReference:
         """Amend a working order's level, expiry, stops or profit."""
         return self._deal(
-            trading.update_order(deal_id, level, good_till_date, stops), confirm, confirm_timeout
+            trading.update_order(deal_id, level, good_till_date, stops, self._now()),
+            confirm,
+            confirm_timeout,
         )
 
     @overload
@@ -173,7 +177,9 @@ class AsyncOrders(AsyncResource):
     ) -> Confirm | DealReference:
         """Create a LIMIT or STOP order (see :meth:`Orders.create`)."""
         return await self._deal(
-            trading.create_order(epic, direction, size, level, type, good_till_date, stops),
+            trading.create_order(
+                epic, direction, size, level, type, good_till_date, stops, self._now()
+            ),
             confirm,
             confirm_timeout,
         )
@@ -212,7 +218,9 @@ class AsyncOrders(AsyncResource):
     ) -> Confirm | DealReference:
         """Amend a working order's level, expiry, stops or profit."""
         return await self._deal(
-            trading.update_order(deal_id, level, good_till_date, stops), confirm, confirm_timeout
+            trading.update_order(deal_id, level, good_till_date, stops, self._now()),
+            confirm,
+            confirm_timeout,
         )
 
     @overload

@@ -127,7 +127,8 @@ class BarSequencer:
             return int(await self._source.server_time_ms())
         except CapitalError as exc:
             logger.debug("stream: server time unavailable (%s), using the local clock", exc)
-        return int(time.time() * 1000)
+        clock = getattr(self._source, "clock", None)  # the client's (simulated in a backtest)
+        return int((clock.time() if clock is not None else time.time()) * 1000)
 
 
 def _events_of(key: OhlcKey, bar: PriceBar) -> list[OHLCBar]:

@@ -62,6 +62,8 @@ class Connection:
         self.request_timeout = request_timeout
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[Reply]] = {}
+        # Wall clock: the keep-alive watches the network (it does not run in lock-step, where
+        # the stream's barrier after each move of the simulated clock is the keep-alive).
         now = time.monotonic()
         self.last_frame = now
         self.last_ping = now
@@ -110,6 +112,8 @@ class Connection:
             self.fail(
                 ConnectionLost(f"closed while sending ({exc.rcvd.code if exc.rcvd else '-'})")
             )
+            if future.done() and not future.cancelled():
+                future.exception()  # failed by fail(), answered by the raise below
             raise self.done.result() from None
         try:
             return await asyncio.wait_for(future, timeout or self.request_timeout)

@@ -9,7 +9,9 @@ from capitalcom_sdk.errors import RequestValidationError
 
 @dataclass(frozen=True)
 class StreamOptions:
-    """Tuning of a stream. Times are wall-clock seconds.
+    """Tuning of a stream. Times are wall-clock seconds: they watch the network. In lock-step (a
+    frozen simulator clock, docs/streaming.md "Lock-step") the keep-alive, the silence watchdog
+    and the token poll do not run: the barrier after each move of the clock does their work.
 
     Attributes:
         url: the WebSocket URL; default ``<streamingHost>connect`` from the login response.

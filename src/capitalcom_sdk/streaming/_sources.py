@@ -18,6 +18,7 @@ from capitalcom_sdk._pagination import price_history_flow
 
 if TYPE_CHECKING:
     from capitalcom_sdk._auth import TokenStore
+    from capitalcom_sdk._clock import Clock
     from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
     from capitalcom_sdk._flow import Flow
     from capitalcom_sdk.models.general import ServerTime
@@ -67,6 +68,9 @@ class _Core(Protocol):
     @property
     def login_response(self) -> LoginResponse | None: ...
 
+    @property
+    def clock(self) -> Clock: ...
+
 
 class _Runner(Protocol):
     def __call__(self, flow: Flow[T], /) -> Awaitable[T]: ...
@@ -84,7 +88,10 @@ def _server_time_flow() -> Flow[int]:
 
 
 class TransportSession:
-    """A :class:`SessionSource` over a client's core and a way to run its flows."""
+    """A :class:`SessionSource` over a client's core and a way to run its flows.
+
+    ``clock`` is the client's (the stream follows it: in lock-step on a frozen simulator clock).
+    """
 
     def __init__(
         self, core: _Core, run: _Runner, relogin: Callable[[int], Awaitable[None]]
@@ -92,6 +99,7 @@ class TransportSession:
         self._core = core
         self._run = run
         self._relogin = relogin
+        self.clock: Clock = core.clock
 
     @property
     def tokens(self) -> TokenStore:

@@ -5,25 +5,37 @@ The facade of the streaming room. It validates calls, asks the subscription regi
 connection up and subscribed, passes bars through the bar sequencer (``_bars``: in order, never
 twice, gaps filled after a reconnect) and queues events in the buffer (``_buffer``) for the
 consumer. Events reach it through callbacks; none of the parts refers back to it.
+
+Lock-step (a backtest: the client's clock is a frozen :class:`~capitalcom_sdk._clock.
+SimulatorClock`): a wait on an empty stream moves the simulator's clock straight to the next
+subscribed event (``POST /_sim/clock {"next": true}``); after every move of that clock (the
+stream's own or the bot's ``client.sleep``) a barrier pings each connection, and since the
+simulator answers a ping after the frames it queued before, every event up to the new time is
+in the buffer before the bot reads again. The keep-alive's timers are not run then: the barrier
+is the keep-alive, on the simulated clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
 from capitalcom_sdk import _validation as check
+from capitalcom_sdk._clock import Clock, SimulatorClock, WallClock, check_seconds
 from capitalcom_sdk._logging import get_logger
-from capitalcom_sdk.errors import RequestValidationError
+from capitalcom_sdk.errors import SESSION_ERROR_CODES, RequestValidationError
 from capitalcom_sdk.streaming._bars import BarSequencer
 from capitalcom_sdk.streaming._buffer import EventBuffer
+from capitalcom_sdk.streaming._connection import Connection, ConnectionLost, SessionLost
 from capitalcom_sdk.streaming._events import BAR_TYPES, RESOLUTIONS, Event, OHLCBar, Quote
 from capitalcom_sdk.streaming._options import StreamOptions, StreamStats
 from capitalcom_sdk.streaming._registry import OhlcKey, Registry, Slot
 from capitalcom_sdk.streaming._sources import SessionSource
-from capitalcom_sdk.streaming._supervisor import SessionLink, Supervisor
+from capitalcom_sdk.streaming._supervisor import IN_STREAM_TASK, SessionLink, Supervisor
 from capitalcom_sdk.streaming.errors import StreamClosedError, StreamError, SubscriptionError
 
 logger = get_logger("capitalcom_sdk.streaming")
@@ -70,6 +82,14 @@ class AsyncStream:
         self._closed = False
         self._failure: BaseException | None = None
         self._quotes = 0
+        # The client's clock; a frozen simulator clock puts the stream in lock-step.
+        self.clock: Clock = getattr(session, "clock", None) or WallClock()
+        self._sim = self.clock if isinstance(self.clock, SimulatorClock) else None
+        self._lockstep: bool | None = None  # decided on first use (reads the simulator)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unhook: Callable[[], None] | None = None
+        self._barrier_due = False
+        self.barriers = 0  # barriers that pinged at least one connection
 
     def __repr__(self) -> str:
         return (
@@ -91,7 +111,9 @@ class AsyncStream:
         await self.close()
 
     async def open(self) -> Self:
-        """Nothing to start: connections open on the first subscription."""
+        """Connections open on the first subscription; on a frozen simulator clock the stream
+        follows its moves from now on (lock-step)."""
+        await self._in_lockstep()
         return self
 
     async def close(self) -> None:
@@ -99,6 +121,9 @@ class AsyncStream:
         if self._closed:
             return
         self._closed = True
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         await asyncio.gather(*(s.close() for s in self._supervisors.values()))
         self._readable.set()
         self._buffer.wake()
@@ -113,19 +138,137 @@ class AsyncStream:
         return self
 
     async def __anext__(self) -> Event:
+        try:
+            event = await self.get()
+        except StreamClosedError:
+            raise StopAsyncIteration from None
+        assert event is not None
+        return event
+
+    async def get(self, timeout: float | None = None) -> Event | None:  # noqa: ASYNC109
+        """The next event, waiting up to ``timeout`` seconds (None = forever); None on timeout.
+
+        The seconds are the client's clock's: in lock-step (a frozen simulator clock) the wait
+        moves that clock to the next subscribed event, at most ``timeout`` simulated seconds
+        on, and never waits on the wall clock for it.
+
+        Raises StreamClosedError once closed and drained, or the stream's failure.
+        """
+        if timeout is not None:
+            timeout = check_seconds(timeout, "timeout")
         buffer = self._buffer
+        lockstep = await self._in_lockstep()
+        clock = self.clock if lockstep else None
+        deadline = None
+        if timeout is not None:
+            deadline = (clock.monotonic() if clock else time.monotonic()) + timeout
         while True:
+            if self._barrier_due:
+                await self._barrier()
             event = buffer.pop()
             if event is not None:
                 return event
             if self._failure is not None:
                 raise self._failure
             if self._closed:
-                raise StopAsyncIteration
+                raise StreamClosedError("the stream is closed")
+            if clock is not None:
+                assert self._sim is not None
+                remaining = None if deadline is None else deadline - clock.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                before = self._sim.now_ms()
+                now, due = await self._sim.aadvance_to_next(remaining)
+                if due is not None or now != before:
+                    continue
+                # Nothing subscribed: as live, wait for what another task subscribes.
             self._readable.clear()
             if len(buffer):
                 continue
-            await self._readable.wait()
+            if clock is not None:
+                wait: float | None = 0.5  # then moves the clock again (a subscription may come)
+            elif deadline is None:
+                await self._readable.wait()
+                continue
+            else:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._readable.wait(), wait)
+
+    # -- lock-step ---------------------------------------------------------------------------------
+
+    async def _in_lockstep(self) -> bool:
+        """Whether the stream runs in lock-step (decided once); from then on it follows the
+        clock's moves (also when used without ``async with``)."""
+        if self._lockstep is None:
+            self._loop = asyncio.get_running_loop()
+            self._lockstep = self._sim is not None and await self._sim.afrozen()
+            if self._lockstep and self._sim is not None and not self._closed:
+                self._unhook = self._sim.on_advance(self._on_clock_moved)
+        return self._lockstep
+
+    def _on_clock_moved(self, now_ms: int) -> Awaitable[None] | None:
+        """The simulator's clock moved: the stream's events up to ``now_ms`` must be in the
+        buffer before the bot reads again. On the stream's own loop the barrier is returned for
+        the (async) wait to await; from a thread without a loop (the blocking client) it runs
+        on the stream's loop while that thread waits; elsewhere the next read runs it."""
+        self._barrier_due = True
+        if IN_STREAM_TASK.get():  # the stream's own re-login or gap fill: the next read runs it
+            return None
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            return self._barrier()
+        if running is None and loop is not None and loop.is_running() and not self._closed:
+            future = asyncio.run_coroutine_threadsafe(self._barrier(), loop)
+            future.result(self.options.request_timeout + self.options.subscribe_timeout)
+        return None
+
+    async def _barrier(self) -> None:
+        """Ping every ready connection and wait for the answers: the simulator answers a ping
+        after the frames it queued before, so they are all dispatched by then. A connection
+        whose tokens are no longer the client's (a re-login) or whose session the simulator
+        ended is restarted, and waited for with its gap fill (the bars it missed, over REST)."""
+        if not self._barrier_due:
+            return
+        self._barrier_due = False
+        tokens = self._session.source.tokens
+        connections: list[Connection] = []
+        for supervisor in self._supervisors.values():
+            conn = supervisor.conn
+            if conn is None or not conn.alive or not supervisor.ready.is_set():
+                continue
+            if conn.tokens.generation != tokens.generation:
+                conn.fail(ConnectionLost("session tokens changed"))
+            else:
+                connections.append(conn)
+        if connections:
+            self.barriers += 1
+            await asyncio.gather(*(_ping(conn) for conn in connections))
+        down = [
+            s
+            for s in self._supervisors.values()
+            if s.running and not (s.ready.is_set() and s.conn is not None and s.conn.alive)
+        ]
+        if down:
+            await self._await_reconnects(down)
+
+    async def _await_reconnects(self, supervisors: list[Supervisor]) -> None:
+        deadline = time.monotonic() + self.options.subscribe_timeout  # network: wall clock
+        for supervisor in supervisors:
+            try:
+                await supervisor.wait_ready(deadline, self._check_open)
+            except StreamError as exc:
+                logger.warning("stream: not reconnected in lock-step: %s", exc)
+                continue
+            backfill = supervisor.backfill
+            if backfill is not None and not backfill.done():
+                await asyncio.wait({backfill})
 
     def get_nowait(self) -> Event | None:
         """The next waiting event, or None."""
@@ -203,6 +346,7 @@ class AsyncStream:
         """
         wanted = _epic_list(epics)
         self._check_open()
+        await self._in_lockstep()
         groups = self._registry.assign(wanted)
         await self._apply(
             "marketData.subscribe",
@@ -227,6 +371,7 @@ class AsyncStream:
         if bar_type not in BAR_TYPES:
             raise RequestValidationError("bar_type", f"must be one of {', '.join(BAR_TYPES)}")
         self._check_open()
+        await self._in_lockstep()
         groups = self._registry.assign(wanted)
         await self._apply(
             "OHLCMarketData.subscribe",
@@ -271,6 +416,7 @@ class AsyncStream:
         if supervisor is None:
             fill = self._sequencer.fill_gap if self.options.backfill_bars else None
             supervisor = Supervisor(slot, self.options, self._session, self._dispatch, fill)
+            supervisor.lockstep = bool(self._lockstep)
             self._supervisors[slot] = supervisor
         return supervisor
 
@@ -319,3 +465,13 @@ class AsyncStream:
             self._registry.release(slot, {*quotes, *(k.epic for k in ohlc)})
             if slot.empty:
                 await supervisor.retire()
+
+
+async def _ping(conn: Connection) -> None:
+    """One barrier ping (a connection that ends meanwhile reconnects on its own)."""
+    try:
+        reply = await conn.request("ping", None)
+    except ConnectionLost:
+        return
+    if not reply.ok and reply.error_code in SESSION_ERROR_CODES:
+        conn.fail(SessionLost(reply.error_code or "session"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import time
@@ -40,6 +41,12 @@ wire_logger = get_logger("capitalcom_sdk.streaming.wire")
 wire_logger.setLevel(logging.INFO)
 
 INVALID_EPIC = "error.invalid.epic"
+IN_STREAM_TASK: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "capitalcom_in_stream_task", default=False
+)
+"""True in a connection's task and what it starts (logins, gap fills, their worker threads:
+``asyncio.to_thread`` copies the context): a move of the clock made there must not wait for
+the stream's barrier, which may be waiting for that very task."""
 OnReconnect = Callable[[list[OhlcKey]], Coroutine[Any, Any, None]]
 
 
@@ -139,6 +146,10 @@ class Supervisor:
         self.connects = 0  # connections that became ready
         self.last_error: str | None = None
         self._stopped = False
+        # In lock-step (a frozen simulator clock) the stream's barrier after each move of the
+        # clock is the keep-alive and the token check: no timers on the wall clock then.
+        self.lockstep = False
+        self.backfill: asyncio.Task[None] | None = None  # the gap fill after the last reconnect
 
     @property
     def running(self) -> bool:
@@ -180,7 +191,8 @@ class Supervisor:
 
     async def wait_ready(self, deadline: float, check_open: Callable[[], None]) -> Connection:
         """The ready connection, waiting until ``deadline`` (monotonic); ``check_open`` raises
-        when the stream can no longer be used."""
+        when the stream can no longer be used. Network deadlines are on the wall clock, whatever
+        the client's clock: a frozen simulator clock would never end them."""
         while True:
             check_open()
             conn = self.conn
@@ -206,7 +218,7 @@ class Supervisor:
         raises StreamError after ``subscribe_timeout``. Call under :attr:`lock`."""
         self.start()
         slot = self.slot
-        deadline = time.monotonic() + self.options.subscribe_timeout
+        deadline = time.monotonic() + self.options.subscribe_timeout  # network: wall clock
         while True:
             conn = await self.wait_ready(deadline, check_open)
             acked_q, acked_o = conn.acked_quotes, conn.acked_ohlc
@@ -311,6 +323,7 @@ class Supervisor:
         )
 
     async def _run(self) -> None:
+        IN_STREAM_TASK.set(True)  # this task's own context (a copy): never the caller's
         options = self.options
         slot = self.slot
         attempt = 0
@@ -328,17 +341,19 @@ class Supervisor:
                 self.conn = conn
                 self.ready.set()
                 if self.connects and self._on_reconnect is not None:
-                    tasks.append(asyncio.create_task(self._on_reconnect(sorted(slot.ohlc))))
+                    self.backfill = asyncio.create_task(self._on_reconnect(sorted(slot.ohlc)))
+                    tasks.append(self.backfill)
                 self.connects += 1
                 attempt = 0
-                tasks.append(
-                    asyncio.create_task(
-                        conn.keep_alive(
-                            options.ping_interval, options.stale_after, options.probe_timeout
+                if not self.lockstep:
+                    tasks.append(
+                        asyncio.create_task(
+                            conn.keep_alive(
+                                options.ping_interval, options.stale_after, options.probe_timeout
+                            )
                         )
                     )
-                )
-                tasks.append(asyncio.create_task(self._watch_tokens(conn)))
+                    tasks.append(asyncio.create_task(self._watch_tokens(conn)))
                 raise await conn.done
             except SessionLost as lost:
                 logger.info("stream %d: session refused (%s), logging in again", slot.index, lost)
@@ -378,11 +393,14 @@ class Supervisor:
             if self._stopped:
                 break
             ceiling = min(options.backoff_max, options.backoff_initial * 2 ** min(attempt, 30))
+            # Wall clock: the backoff spares a server that is down or refusing, in real time,
+            # whatever the client's clock (a frozen one would never let it end).
             await asyncio.sleep(random.uniform(0, ceiling))
             attempt += 1
 
     async def _watch_tokens(self, conn: Connection) -> None:
-        """Restart the connection once its tokens are no longer the client's."""
+        """Restart the connection once its tokens are no longer the client's (polled on the
+        wall clock; not run in lock-step, where the barrier checks the tokens after each move)."""
         tokens = self._session.source.tokens
         while conn.alive:
             await asyncio.sleep(self.options.token_poll_interval)

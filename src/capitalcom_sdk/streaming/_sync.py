@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from capitalcom_sdk._clock import check_seconds
 from capitalcom_sdk._logging import get_logger
 from capitalcom_sdk.streaming._events import Event
 from capitalcom_sdk.streaming._options import StreamOptions, StreamStats
@@ -166,10 +167,23 @@ class Stream:
     def get(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None = forever); None on timeout.
 
+        The seconds are the client's clock's: in lock-step (a frozen simulator clock) the wait
+        moves that clock straight to the next subscribed event, at most ``timeout`` simulated
+        seconds on, and waits for its frames, never on the wall clock.
+
         Raises StreamClosedError once closed and drained, or the stream's failure.
         """
+        if timeout is not None:
+            timeout = check_seconds(timeout, "timeout")
         stream = self._async()
+        if stream._lockstep:
+            return self._get_lockstep(stream, timeout)
+        return self._wait(stream, timeout)
+
+    def _wait(self, stream: AsyncStream, timeout: float | None) -> Event | None:
         buffer = stream._buffer
+        # Not in lock-step: the client's clock is the wall clock (or a running simulator's,
+        # whose events come in real time), so the wait is on the wall clock.
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             event = buffer.pop()
@@ -185,6 +199,30 @@ class Stream:
                 return None
             buffer.wait(wait)
 
+    def _get_lockstep(self, stream: AsyncStream, timeout: float | None) -> Event | None:
+        sim = stream._sim
+        assert sim is not None
+        buffer = stream._buffer
+        deadline = None if timeout is None else sim.monotonic() + timeout
+        while True:
+            if stream._barrier_due:  # the clock moved where the barrier could not run
+                self._call(stream._barrier())
+            event = buffer.pop()
+            if event is not None:
+                return event
+            failure = stream._failure
+            if failure is not None:
+                raise failure
+            if stream.closed or self._closed:
+                raise StreamClosedError("the stream is closed")
+            remaining = None if deadline is None else deadline - sim.monotonic()
+            if remaining is not None and remaining <= 0:
+                return None
+            before = sim.now_ms()
+            now, due = sim.advance_to_next(remaining)  # the barrier runs in its hook
+            if due is None and now == before:
+                buffer.wait(0.5)  # nothing subscribed: as live, for what another thread adds
+
     def __iter__(self) -> Iterator[Event]:
         return self
 
@@ -196,10 +234,23 @@ class Stream:
         assert event is not None
         return event
 
+    def _events(self) -> Iterator[Event]:
+        """Events as they arrive, never moving the clock: the callback thread only delivers
+        (in lock-step the bot's own waits move the clock, and their barrier buffers the
+        events, which this thread then hands to the callback)."""
+        stream = self._async()
+        while True:
+            try:
+                event = self._wait(stream, None)
+            except StreamClosedError:
+                return
+            assert event is not None
+            yield event
+
     def _dispatch_loop(self) -> None:
         callback = self._on_event
         assert callback is not None
-        for event in self:
+        for event in self._events():
             try:
                 callback(event)
             except Exception:

@@ -8,8 +8,6 @@ previous poll. Changes that start and end between two polls are not seen; times 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 
+from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk.errors import RequestValidationError
 from capitalcom_sdk.models.trading import Positions, WorkingOrders
 
@@ -119,7 +118,7 @@ def diff_snapshots(
     before: TradeSnapshot, after: TradeSnapshot, now: datetime | None = None
 ) -> list[TradeEvent]:
     """The trade events that turn ``before`` into ``after`` (positions first)."""
-    when = now or datetime.now(UTC)
+    when = now or datetime.now(UTC)  # a pure function: the feeds pass their client's time
     return _diff(
         before.positions,
         after.positions,
@@ -154,6 +153,8 @@ class _Feed:
 
     def __init__(self, client: _TradingClient, interval: float = 1.0) -> None:
         self._client = client
+        # The client's clock: the polls are spaced in simulated time in a backtest.
+        self._clock: Clock = getattr(client, "clock", None) or WallClock()
         self.interval = _check_interval(interval)
         self._snapshot: TradeSnapshot | None = None
         self._pending: deque[TradeEvent] = deque()
@@ -163,10 +164,15 @@ class _Feed:
     def _record(self, positions: Any, orders: Any) -> list[TradeEvent]:
         """Take the snapshot of a poll; returns (and queues) the events since the previous one."""
         snapshot = TradeSnapshot.of(positions, orders)
-        events = [] if self._snapshot is None else diff_snapshots(self._snapshot, snapshot)
+        clock = self._clock
+        events = (
+            []
+            if self._snapshot is None
+            else diff_snapshots(self._snapshot, snapshot, utc(clock.time()))
+        )
         self._snapshot = snapshot
         self._pending.extend(events)
-        self._next_poll = time.monotonic() + self.interval
+        self._next_poll = clock.monotonic() + self.interval
         self.polls += 1
         return events
 
@@ -201,7 +207,7 @@ class AsyncTradeFeed(_Feed):
         if self._snapshot is None:
             await self.poll()
         while not self._pending:
-            await asyncio.sleep(max(0.0, self._next_poll - time.monotonic()))
+            await self._clock.asleep(max(0.0, self._next_poll - self._clock.monotonic()))
             await self.poll()
         return self._pending.popleft()
 
@@ -233,6 +239,6 @@ class TradeFeed(_Feed):
         if self._snapshot is None:
             self.poll()
         while not self._pending:
-            time.sleep(max(0.0, self._next_poll - time.monotonic()))
+            self._clock.sleep(max(0.0, self._next_poll - self._clock.monotonic()))
             self.poll()
         return self._pending.popleft()

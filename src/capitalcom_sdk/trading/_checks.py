@@ -7,10 +7,10 @@ seconds) and the account's hedging mode, and checks a write against them
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._clock import Clock, WallClock
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk.models.accounts import Preferences
@@ -26,8 +26,9 @@ __all__ = ["DealChecks"]
 class DealChecks:
     """The checks of one client: its market rules cache and hedging mode."""
 
-    def __init__(self, market_ttl: float) -> None:
+    def __init__(self, market_ttl: float, *, clock: Clock | None = None) -> None:
         self.market_ttl = market_ttl
+        self.clock: Clock = clock or WallClock()  # the client's: the cache ages on it
         self._markets: dict[str, tuple[float, MarketRules]] = {}
         self._hedging: bool | None = None
 
@@ -38,13 +39,13 @@ class DealChecks:
 
     def market_flow(self, epic: str) -> Flow[MarketRules]:
         """The dealing rules of ``epic``, from the cache when fresh."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         cached = self._markets.get(epic)
         if cached is not None and now - cached[0] < self.market_ttl:
             return cached[1]
         details: MarketDetails = yield ep.MARKET.call({"epic": epic})
         rules = MarketRules.from_details(details)
-        self._markets[epic] = (time.monotonic(), rules)
+        self._markets[epic] = (self.clock.monotonic(), rules)
         return rules
 
     def _hedging_flow(self) -> Flow[bool]:

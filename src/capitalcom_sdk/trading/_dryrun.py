@@ -28,7 +28,9 @@ class DryRunDealReference(DealReference):
     dry_run: bool = True
 
 
-def dry_run_result(body: dict[str, Any], confirm: bool) -> Confirm | DealReference:
+def dry_run_result(
+    body: dict[str, Any], confirm: bool, now: datetime | None = None
+) -> Confirm | DealReference:
     """What a dry-run write answers: a made-up reference, ACCEPTED at the body's own values."""
     reference = f"dryrun-{uuid.uuid4().hex[:16]}"
     if not confirm:
@@ -42,6 +44,6 @@ def dry_run_result(body: dict[str, Any], confirm: bool) -> Confirm | DealReferen
             "size": body.get("size"),
             "direction": body.get("direction"),
             "level": body.get("level"),
-            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+            "date": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
         }
     )

@@ -7,12 +7,12 @@ hands the figures to the pure rules of :mod:`capitalcom_sdk.trading.policy`.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._clock import Clock, WallClock
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk._pagination import transactions_flow
@@ -33,9 +33,12 @@ DAY = 86_400.0
 class PolicyGate:
     """The policy checks of one client: its journal (or in-memory placement times), live flag."""
 
-    def __init__(self, journal: OrderJournal | None, *, live: bool) -> None:
+    def __init__(
+        self, journal: OrderJournal | None, *, live: bool, clock: Clock | None = None
+    ) -> None:
         self.journal = journal
         self.live = live
+        self.clock: Clock = clock or WallClock()  # the client's: hours and days are on it
         self._sent: deque[float] = deque()  # placement times (without a journal)
 
     def placed(self, at: float) -> None:
@@ -58,7 +61,7 @@ class PolicyGate:
             return None
         epic = str(body.get("epic"))
         size = float(body.get("size", 0.0))
-        now = time.time()
+        now = self.clock.time()
         journal = self.journal
         if journal is not None:
             last_hour = journal.count_placements(account, now - HOUR)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._clock import Clock, WallClock
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk._intent import PLACEMENTS as INTENT_PLACEMENTS
 from capitalcom_sdk._intent import OrderIntent
@@ -42,11 +43,14 @@ def settle_pending_flow(
     clock_skew: float,
     late_apply_window: float,
     wait: bool,
+    clock: Clock | None = None,
 ) -> Flow[list[PendingSettled]]:
     """Settle every pending entry of ``account``. ``unknown`` maps journal entries to the
     intents their ``OrderOutcomeUnknown`` carried in this process (used first, and dropped once
     settled); an AMBIGUOUS verdict that only waits for the late-apply window leaves the entry
-    pending unless ``wait``."""
+    pending unless ``wait``. ``clock``: the client's (the window and the journal's times are
+    on it; default the wall clock)."""
+    clock = clock or WallClock()
     settled: list[PendingSettled] = []
     for entry in journal.pending(account):
         intent = unknown.get((account, entry.id)) or intent_of(entry)
@@ -57,6 +61,7 @@ def settle_pending_flow(
             clock_skew=clock_skew,
             late_apply_window=late_apply_window,
             wait=wait,
+            clock=clock.time,
         )
         verdict = str(result.status)
         if result.check_after is not None:
@@ -66,7 +71,9 @@ def settle_pending_flow(
         deal_ids = [result.deal_id] if result.deal_id else []
         if result.confirm is not None and entry.endpoint in PLACEMENTS:
             deal_ids = confirm_deal_ids(result.confirm) or deal_ids
-        journal.record_outcome(account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids)
+        journal.record_outcome(
+            account, entry.id, "reconciled", verdict=verdict, deal_ids=deal_ids, at=clock.time()
+        )
         settled.append(PendingSettled(entry, "reconciled", verdict, result=result))
     return settled
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
+from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk._intent import OrderIntent
@@ -104,11 +104,14 @@ def safety_overrides(
 class Guard:
     """Per-client state of the safety layer: the market cache, counters, the live flag."""
 
-    def __init__(self, safety: Safety, *, live: bool) -> None:
+    def __init__(self, safety: Safety, *, live: bool, clock: Clock | None = None) -> None:
         self.safety = safety
         self.live = live
-        self.checks = DealChecks(safety.market_ttl)
-        self.policy_gate = PolicyGate(safety.journal, live=live)
+        # The client's clock: the market cache's age, the placement counters and the journal's
+        # times are simulated in a backtest (a day of trading there is a simulated day).
+        self.clock: Clock = clock or WallClock()
+        self.checks = DealChecks(safety.market_ttl, clock=self.clock)
+        self.policy_gate = PolicyGate(safety.journal, live=live, clock=self.clock)
         # Journal entry -> the intent its OrderOutcomeUnknown carried (this process only), so
         # that reconcile_pending() settles the very write the registry knows, not a twin of it.
         self._unknown: dict[tuple[str, int], OrderIntent] = {}
@@ -183,10 +186,13 @@ class Guard:
                 call.path,
                 body,
                 status="dry_run" if dry_run else "intent",
+                created_at=self.clock.time(),
             )
         if dry_run:
-            return dry_run_result(body, confirm)
-        make = inner or (lambda checked: deal_flow(checked, confirm=confirm, timeout=timeout))
+            return dry_run_result(body, confirm, utc(self.clock.time()))
+        make = inner or (
+            lambda checked: deal_flow(checked, confirm=confirm, timeout=timeout, clock=self.clock)
+        )
         flow = make(call)
         epic = body.get("epic")
         answered: list[str] = []  # the deal reference, once the write was answered
@@ -194,9 +200,9 @@ class Guard:
         def on_answer(reference: str) -> None:
             answered.append(reference)
             if name in PLACEMENTS and journal is None:
-                self.policy_gate.placed(time.time())
+                self.policy_gate.placed(self.clock.time())
             if journal is not None:
-                journal.record_sent(account, entry_id, reference)
+                journal.record_sent(account, entry_id, reference, at=self.clock.time())
 
         try:
             result: Confirm | DealReference = yield from _watch(flow, call, on_answer)
@@ -204,7 +210,12 @@ class Guard:
             self.forget(epic)
             if journal is not None:
                 journal.record_outcome(
-                    account, entry_id, "rejected", verdict="REJECTED", reason=exc.reason
+                    account,
+                    entry_id,
+                    "rejected",
+                    verdict="REJECTED",
+                    reason=exc.reason,
+                    at=self.clock.time(),
                 )
             raise
         except CapitalError as exc:
@@ -216,7 +227,9 @@ class Guard:
                 pending = answered or isinstance(exc, OrderOutcomeUnknown)
                 status = "unknown" if pending else "refused"
                 cause = getattr(exc, "cause", None) or str(exc)
-                journal.record_outcome(account, entry_id, status, reason=cause)
+                journal.record_outcome(
+                    account, entry_id, status, reason=cause, at=self.clock.time()
+                )
                 if isinstance(exc, OrderOutcomeUnknown):
                     self._unknown[(account, entry_id)] = exc.intent
             raise
@@ -227,6 +240,7 @@ class Guard:
                 "confirmed",
                 verdict="ACCEPTED",
                 deal_ids=confirm_deal_ids(result),
+                at=self.clock.time(),
             )
         return result
 
@@ -257,6 +271,7 @@ class Guard:
                 clock_skew=clock_skew,
                 late_apply_window=late_apply_window,
                 wait=wait,
+                clock=self.clock,
             )
         )
 

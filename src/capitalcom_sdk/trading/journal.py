@@ -130,7 +130,8 @@ class OrderJournal:
         status: str = "intent",
         created_at: float | None = None,
     ) -> int:
-        """Record a write about to be sent; returns its id."""
+        """Record a write about to be sent; returns its id. ``created_at``: epoch seconds on
+        the client's clock (the guard passes it: simulated in a backtest), default now."""
         now = time.time() if created_at is None else created_at
         epic = (body or {}).get("epic")
         with self._lock:
@@ -141,9 +142,11 @@ class OrderJournal:
             )
             return int(cursor.lastrowid or 0)
 
-    def record_sent(self, account: str, entry_id: int, deal_reference: str) -> None:
-        """The server answered with ``deal_reference``."""
-        self._update(account, entry_id, status="sent", deal_reference=deal_reference)
+    def record_sent(
+        self, account: str, entry_id: int, deal_reference: str, *, at: float | None = None
+    ) -> None:
+        """The server answered with ``deal_reference`` (``at``: when, default now)."""
+        self._update(account, entry_id, at, status="sent", deal_reference=deal_reference)
 
     def record_outcome(
         self,
@@ -155,11 +158,14 @@ class OrderJournal:
         reason: str | None = None,
         deal_ids: Iterable[str] = (),
         deal_reference: str | None = None,
+        at: float | None = None,
     ) -> None:
-        """The write ended (confirmed, rejected, refused, unknown, reconciled, dry_run)."""
+        """The write ended (confirmed, rejected, refused, unknown, reconciled, dry_run);
+        ``at``: when (epoch seconds on the client's clock), default now."""
         self._update(
             account,
             entry_id,
+            at,
             status=status,
             verdict=verdict,
             reason=reason,
@@ -167,9 +173,9 @@ class OrderJournal:
             deal_reference=deal_reference,
         )
 
-    def _update(self, account: str, entry_id: int, **values: Any) -> None:
+    def _update(self, account: str, entry_id: int, at: float | None, **values: Any) -> None:
         values = {k: v for k, v in values.items() if v is not None}
-        values["updated_at"] = time.time()
+        values["updated_at"] = time.time() if at is None else at
         columns = ", ".join(f"{name} = ?" for name in values)
         with self._lock:
             self._db(account).execute(

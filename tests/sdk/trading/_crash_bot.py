@@ -27,8 +27,8 @@ class CrashingJournal(OrderJournal):
         _die("intent")
         return entry
 
-    def record_sent(self, account: str, entry_id: int, deal_reference: str) -> None:
-        super().record_sent(account, entry_id, deal_reference)
+    def record_sent(self, account: str, entry_id: int, deal_reference: str, **kwargs: Any) -> None:
+        super().record_sent(account, entry_id, deal_reference, **kwargs)
         _die("sent")
 
     def record_outcome(self, account: str, entry_id: int, status: str, **kwargs: Any) -> None:
