@@ -12,6 +12,7 @@ import collections
 import contextlib
 import importlib.util
 import logging
+import os
 import re
 import secrets
 import subprocess
@@ -113,8 +114,15 @@ class SimulatorProcess:
         # "--flag=value": a made-up secret may start with "-".
         argv += [f"--api-key={api_key}", f"--identifier={identifier}", f"--password={password}"]
         argv += ["--log-level", "warning", "--exit-on-stdin-eof", *options.argv()]
+        # Its own session: a terminal's Ctrl-C reaches this process only, which then still
+        # reads the simulator (a paper run's report) before stopping it; the stdin pipe keeps
+        # it from outliving this process.
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=os.name == "posix",
         )
         assert child.stdout is not None
         assert child.stderr is not None

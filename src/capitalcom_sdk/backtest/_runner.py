@@ -9,20 +9,14 @@ open as ``END`` trades and reads the trades and the equity curve back (``GET /_s
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import inspect
 import logging
 import math
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,25 +30,29 @@ from capitalcom_sdk.backtest._data import (
     load_history,
     recorded_spread,
 )
-from capitalcom_sdk.errors import (
-    CapitalError,
-    ConfigurationError,
-    RateLimitError,
-    SimulatorClockError,
+from capitalcom_sdk.backtest._launch import (
+    POLL_SECONDS,
+    BotProcess,
+    Control,
+    LogBuffer,
+    Outcome,
+    at_ms,
+    error_code,
+    ms_of,
+    result_of,
+    simulator,
+    verdict,
 )
+from capitalcom_sdk.errors import CapitalError, ConfigurationError, SimulatorClockError
 from capitalcom_sdk.models.enums import Resolution
 
 if TYPE_CHECKING:
-    import httpx
-
     from capitalcom_sdk.backtest._results import BacktestResult
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.1
 END_GRACE_SECONDS = 2.0
 """At the end of the data, a bot still running that makes no request for this long is stopped."""
-MAX_LOG_CHARS = 2_000_000
 
 BotCallable = Callable[[Any], Any]
 
@@ -70,51 +68,10 @@ def _utc(value: datetime | str, name: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _ms(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
-
-
-def _at(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-class _LogBuffer:
-    """The bot's output, kept to :data:`MAX_LOG_CHARS` (the start and the end survive)."""
-
-    def __init__(self) -> None:
-        self._head: list[str] = []
-        self._size = 0
-        self._tail: collections.deque[str] = collections.deque()
-        self._tail_size = 0
-        self._dropped = 0
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> None:
-        with self._lock:
-            if self._size < MAX_LOG_CHARS // 2:
-                self._head.append(text)
-                self._size += len(text)
-                return
-            self._tail.append(text)
-            self._tail_size += len(text)
-            while self._tail_size > MAX_LOG_CHARS // 2 and len(self._tail) > 1:
-                self._tail_size -= len(self._tail.popleft())
-                self._dropped += 1
-
-    def text(self) -> str:
-        with self._lock:
-            gap = [f"[... {self._dropped} lines of output left out ...]\n"] if self._dropped else []
-            return "".join([*self._head, *gap, *self._tail])
-
-    def last_line(self) -> str:
-        lines = [line for line in self.text().splitlines() if line.strip()]
-        return lines[-1].strip() if lines else ""
-
-
 class _ThreadLogHandler(logging.Handler):
-    """Log records of one thread (an in-process bot) into a :class:`_LogBuffer`."""
+    """Log records of one thread (an in-process bot) into a :class:`LogBuffer`."""
 
-    def __init__(self, buffer: _LogBuffer) -> None:
+    def __init__(self, buffer: LogBuffer) -> None:
         super().__init__(logging.INFO)
         self.buffer = buffer
         self.thread_id: int | None = None
@@ -123,51 +80,6 @@ class _ThreadLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread_id:
             self.buffer.write(self.format(record) + "\n")
-
-
-@dataclass
-class _Outcome:
-    exit: str
-    message: str | None
-
-
-class _Control:
-    """The runner's requests to the simulator's control plane."""
-
-    def __init__(self, sim: SimulatorProcess) -> None:
-        import httpx
-
-        self.sim = sim
-        self.http: httpx.Client = httpx.Client(base_url=sim.base_url, timeout=60.0, trust_env=False)
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        if response.status_code != 200:
-            code = _error_code(response)
-            raise ConfigurationError(
-                f"the simulator answered {method} {path} {response.status_code} {code}"
-            )
-        return response.json()
-
-    def progress(self) -> tuple[int, int]:
-        """(the simulator's time in ms, requests served on the real API so far)."""
-        now = int(self.call("GET", "/_sim/clock")["now"])
-        requests = sum(int(v) for v in self.call("GET", "/_sim/stats")["requests"].values())
-        return now, requests
-
-    def rejected(self) -> dict[str, int]:
-        counts = self.call("GET", "/_sim/stats")["rejected_429"]
-        return {str(k): int(v) for k, v in counts.items() if int(v)}
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("errorCode", ""))
-    except ValueError:
-        return ""
 
 
 class Backtest:
@@ -283,8 +195,8 @@ class Backtest:
             self.end,
             cache=self.cache,
         )
-        start_ms = max(_ms(self.start), *(self._first(bars) for bars in history.values()))
-        end_ms = min(_ms(self.end), *(bars[-1].time_ms + bar_ms for bars in history.values()))
+        start_ms = max(ms_of(self.start), *(self._first(bars) for bars in history.values()))
+        end_ms = min(ms_of(self.end), *(bars[-1].time_ms + bar_ms for bars in history.values()))
         if end_ms <= start_ms:
             raise ConfigurationError("data: the epics' bars do not overlap in time")
         replayed = sum(
@@ -305,10 +217,8 @@ class Backtest:
             # at every bar (the 10-minute idle lifetime), ~45 ms each, on every bar of the run.
             extra_args=("--session-max-minutes", lifetime, "--session-idle-minutes", lifetime),
         )
-        sim = SimulatorProcess.start(options)
-        control = _Control(sim)
-        output = _LogBuffer()
-        try:
+        output = LogBuffer()
+        with simulator(options) as (sim, control):
             for epic, bars in history.items():
                 self._set_spread(control, epic, bars)
                 self._load(control, epic, [b for b in bars if b.time_ms < end_ms], bar_ms)
@@ -317,27 +227,21 @@ class Backtest:
                 outcome = self._run_script(sim, control, script, args, output, end_ms)
             else:
                 outcome = self._run_callable(sim, control, bot, output, end_ms)  # type: ignore[arg-type]
-            control.call("POST", "/_sim/ledger/close-all", json={})
-            ledger = control.call("GET", "/_sim/ledger")
-            finished_ms = int(control.call("GET", "/_sim/clock")["now"])
-        finally:
-            control.close()
-            sim.stop()
-        result = self._result(
+            ledger, finished_ms = control.close_all()
+        return result_of(
+            self,
             ledger,
             outcome,
-            output.text(),
-            replayed,
-            start_ms,
-            finished_ms,
-            time.monotonic() - began,
+            resolution=self.resolution.value,
+            output=output,
+            bars=replayed,
+            start_ms=start_ms,
+            finished_ms=finished_ms,
+            began=began,
         )
-        if self.out is not None:
-            write_report(result, self.out)
-        return result
 
     def _first(self, bars: list[Bar]) -> int:
-        start = _ms(self.start)
+        start = ms_of(self.start)
         return next((b.time_ms for b in bars if b.time_ms >= start), bars[-1].time_ms)
 
     def _spread_of(self, epic: str, bars: list[Bar]) -> float | None:
@@ -354,7 +258,7 @@ class Backtest:
             return self.spread.get(epic)
         return float(self.spread)
 
-    def _set_spread(self, control: _Control, epic: str, bars: list[Bar]) -> None:
+    def _set_spread(self, control: Control, epic: str, bars: list[Bar]) -> None:
         """Give the instrument the spread asked for (``POST /_sim/prices`` with bid and offer,
         which the bars then replace as the price)."""
         spread = self._spread_of(epic, bars)
@@ -369,23 +273,23 @@ class Backtest:
             raise ConfigurationError(f"the simulator has no market {epic!r}")
         if response.status_code != 200:
             raise ConfigurationError(
-                f"the simulator refused the spread of {epic}: {_error_code(response)}"
+                f"the simulator refused the spread of {epic}: {error_code(response)}"
             )
 
     @staticmethod
-    def _load(control: _Control, epic: str, bars: list[Bar], bar_ms: int) -> None:
+    def _load(control: Control, epic: str, bars: list[Bar], bar_ms: int) -> None:
         response = control.http.post(f"/_sim/bars/{epic}", content=bars_csv(bars, bar_ms))
         if response.status_code == 404:
             raise ConfigurationError(f"the simulator has no market {epic!r}")
         if response.status_code != 200:
             raise ConfigurationError(
-                f"the simulator refused the bars of {epic}: {_error_code(response)}"
+                f"the simulator refused the bars of {epic}: {error_code(response)}"
             )
 
     # -- watching ----------------------------------------------------------------------------
     def _watch(
-        self, control: _Control, ended: Callable[[float], bool], end_ms: int
-    ) -> _Outcome | None:
+        self, control: Control, ended: Callable[[float], bool], end_ms: int
+    ) -> Outcome | None:
         """Wait for the bot; an outcome when the runner must stop it (hung, or done at the end)."""
         last_now, last_requests = -1, -1
         changed = clock_moved = time.monotonic()
@@ -393,25 +297,25 @@ class Backtest:
             try:
                 now, requests = control.progress()
             except (CapitalError, OSError) as exc:
-                return _Outcome("error", f"the simulator stopped answering: {exc}")
+                return Outcome("error", f"the simulator stopped answering: {exc}")
             except Exception as exc:  # httpx errors: the simulator is gone
-                return _Outcome("error", f"the simulator stopped answering: {type(exc).__name__}")
+                return Outcome("error", f"the simulator stopped answering: {type(exc).__name__}")
             moment = time.monotonic()
             if now != last_now:
                 last_now, changed, clock_moved = now, moment, moment
             if requests != last_requests:
                 last_requests, changed = requests, moment
             if now >= end_ms and moment - changed > END_GRACE_SECONDS:
-                return _Outcome("ok", None)
-            at = _at(now).strftime("%Y-%m-%d %H:%M:%S UTC")
+                return Outcome("ok", None)
+            at = at_ms(now).strftime("%Y-%m-%d %H:%M:%S UTC")
             if moment - changed > self.timeout:
-                return _Outcome(
+                return Outcome(
                     "hung",
                     f"the bot made no request and no wait for {self.timeout:g} s (wall clock) at "
                     f"{at}: stopped by the watchdog",
                 )
             if moment - clock_moved > self.timeout:
-                return _Outcome(
+                return Outcome(
                     "hung",
                     f"simulated time has not moved for {self.timeout:g} s (wall clock) at {at} "
                     "while the bot kept making requests (a loop without client.sleep()?): "
@@ -419,85 +323,32 @@ class Backtest:
                 )
         return None
 
-    def _verdict(
-        self, control: _Control, failed: bool, what: str, error: BaseException | None
-    ) -> _Outcome:
-        """How a bot that ended by itself ended (``what``: its last words when it failed)."""
-        if not failed:
-            return _Outcome("ok", None)
-        ledger = control.call("GET", "/_sim/ledger")
-        if ledger.get("clockEndRefused") and (
-            error is None or isinstance(error, SimulatorClockError)
-        ):
-            return _Outcome("ok", None)  # its wait past the end was refused and it stopped there
-        rejected = control.rejected()
-        if isinstance(error, RateLimitError) or (error is None and rejected):
-            counts = ", ".join(f"{n} x {name}" for name, n in sorted(rejected.items()))
-            return _Outcome(
-                "rate-limited",
-                f"the bot exceeded the API's rate limits in simulated time ({counts or '429'}) "
-                f"and stopped: {what}",
-            )
-        return _Outcome("crashed", f"the bot crashed: {what}")
-
     # -- a script in a child process -------------------------------------------------------------
     def _run_script(
         self,
         sim: SimulatorProcess,
-        control: _Control,
+        control: Control,
         script: Path,
         args: Sequence[str],
-        output: _LogBuffer,
+        output: LogBuffer,
         end_ms: int,
-    ) -> _Outcome:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAPITAL_")}
-        env.update(sim.environment(), CAPITAL_CLOCK="simulator", PYTHONUNBUFFERED="1")
-        argv = [sys.executable, "-m", "capitalcom_sdk.backtest._botmain", str(script), *args]
-        child = subprocess.Popen(  # noqa: S603 - the user's bot, by our own interpreter
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=os.name == "posix",
-        )
-        assert child.stdout is not None
-        reader = threading.Thread(target=_read_output, args=(child.stdout, output), daemon=True)
-        reader.start()
-
-        def ended(seconds: float) -> bool:
-            try:
-                child.wait(timeout=seconds)
-            except subprocess.TimeoutExpired:
-                return False
-            return True
-
+    ) -> Outcome:
+        bot = BotProcess(sim, script, args, output, clock="simulator")
         try:
-            stopped = self._watch(control, ended, end_ms)
+            stopped = self._watch(control, bot.ended, end_ms)
         finally:
-            if child.poll() is None:
-                _kill(child)
-            if child.stdin is not None:
-                with contextlib.suppress(OSError):
-                    child.stdin.close()
-            reader.join(timeout=5)
-        if stopped is not None:
-            return stopped
-        code = child.returncode
-        if code == 0:
-            return _Outcome("ok", None)
-        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        return self._verdict(control, True, f"{how}: {output.last_line() or 'no output'}", None)
+            bot.finish()
+        return stopped if stopped is not None else bot.outcome(control)
 
     # -- a callable in this process --------------------------------------------------------------
     def _run_callable(
         self,
         sim: SimulatorProcess,
-        control: _Control,
+        control: Control,
         bot: BotCallable,
-        output: _LogBuffer,
+        output: LogBuffer,
         end_ms: int,
-    ) -> _Outcome:
+    ) -> Outcome:
         failure: list[BaseException] = []
         handler = _ThreadLogHandler(output)
 
@@ -532,66 +383,8 @@ class Backtest:
             return stopped
         error = failure[0] if failure else None
         if error is None or (isinstance(error, SystemExit) and error.code in (None, 0)):
-            return _Outcome("ok", None)
-        return self._verdict(control, True, f"{type(error).__name__}: {error}", error)
-
-    # -- the result ------------------------------------------------------------------------------
-    def _result(
-        self,
-        ledger: dict[str, Any],
-        outcome: _Outcome,
-        text: str,
-        bars: int,
-        start_ms: int,
-        finished_ms: int,
-        wall_seconds: float,
-    ) -> BacktestResult:
-        from capitalcom_sdk.backtest._results import BacktestResult, EquityPoint, Trade
-
-        trades = tuple(
-            Trade(
-                epic=t["epic"],
-                direction=t["direction"],
-                size=t["size"],
-                deal_id=t["dealId"],
-                opened_at=_at(t["openedMs"]),
-                open_level=t["openLevel"],
-                closed_at=_at(t["closedMs"]),
-                close_level=t["closeLevel"],
-                pnl=t["pnl"],
-                fees=-t["fees"],  # booked on the balance as negative amounts
-                funding=t["funding"],
-                close_reason=t["closeReason"],
-            )
-            for t in ledger["closed"]
-        )
-        equity = tuple(
-            EquityPoint(at=_at(p["t"]), balance=p["balance"], equity=p["equity"])
-            for p in ledger["equity"]
-        )
-        return BacktestResult(
-            epics=self.epics,
-            resolution=self.resolution.value,
-            start=_at(start_ms),
-            end=_at(max(start_ms, finished_ms)),
-            initial_balance=self.balance,
-            currency=str(ledger.get("currency", self.currency)),
-            seed=self.seed,
-            trades=trades,
-            equity=equity,
-            log=text,
-            exit=outcome.exit,  # type: ignore[arg-type]
-            message=outcome.message,
-            bars=bars,
-            wall_seconds=wall_seconds,
-        )
-
-
-def write_report(result: BacktestResult, out: str | os.PathLike[str]) -> None:
-    """Write the report's files into ``out`` (the one place the runner writes a report)."""
-    from capitalcom_sdk.backtest import report
-
-    report.write(result, out)
+            return Outcome("ok", None)
+        return verdict(control, f"{type(error).__name__}: {error}", error)
 
 
 def _call_bot(bot: BotCallable, sim: SimulatorProcess) -> None:
@@ -610,24 +403,3 @@ def _call_bot(bot: BotCallable, sim: SimulatorProcess) -> None:
         return
     with Client(*credentials, base_url=sim.base_url, clock="simulator") as client:
         bot(client)
-
-
-def _read_output(stream: Any, output: _LogBuffer) -> None:
-    with stream:
-        for line in stream:
-            output.write(line.decode("utf-8", "replace"))
-
-
-def _kill(child: subprocess.Popen[bytes]) -> None:
-    """Kill the bot and whatever it started (its own process group on POSIX)."""
-    try:
-        if os.name == "posix":
-            os.killpg(child.pid, signal.SIGKILL)
-        else:
-            child.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        child.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        log.warning("the bot (pid %d) did not die", child.pid)

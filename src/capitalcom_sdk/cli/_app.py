@@ -141,6 +141,7 @@ def _register() -> None:
         markets,
         mcp,
         orders,
+        paper,
         policy,
         positions,
         prices,
@@ -172,6 +173,11 @@ def _register() -> None:
         help=backtest.HELP,
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(backtest.backtest)
+    app.command(
+        "paper",
+        help=paper.HELP,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(paper.paper)
 
 
 _register()

@@ -34,7 +34,7 @@ class ExitCode(IntEnum):
     SERVER = 9
     API = 10
     INTERRUPTED = 130
-    TERMINATED = 143  # SIGTERM during ``stream quotes`` (after the summary)
+    TERMINATED = 143  # SIGTERM during ``stream quotes`` or ``paper`` (after the summary)
 
 
 # First match wins: subclasses before their bases.

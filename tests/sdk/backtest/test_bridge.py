@@ -27,15 +27,6 @@ SESSION = {"POST /api/v1/session", "DELETE /api/v1/session"}
 
 
 @pytest.fixture
-def source() -> Iterator[SimHandle]:
-    server: SimServer = start_sim(stream_config())
-    try:
-        yield handle_for(server)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def target() -> Iterator[SimHandle]:
     server: SimServer = start_sim(stream_config(seed=8))  # other prices than the source's
     try:

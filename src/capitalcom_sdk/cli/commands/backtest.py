@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from capitalcom_sdk.cli._exit import ExitCode
 from capitalcom_sdk.cli._options import JsonFlag
-from capitalcom_sdk.cli._state import handle_errors, state_of
+from capitalcom_sdk.cli._state import CliState, handle_errors, state_of
 from capitalcom_sdk.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from capitalcom_sdk.backtest import BacktestResult
 
 HELP = """Backtest a bot file: the same script that runs live, against a simulator replaying \
 recorded bars in lock-step (docs/backtest.md).
@@ -35,6 +39,16 @@ EXIT_OF_RUN = {
 }
 
 
+# The options a backtest and a paper run share.
+BotArg = Annotated[Path, typer.Argument(help="The bot script (run as __main__).")]
+BalanceOpt = Annotated[float, typer.Option(help="Starting balance.", min=0)]
+CurrencyOpt = Annotated[str, typer.Option(help="Account currency.")]
+OutOpt = Annotated[Path | None, typer.Option(help="Folder to write the report into.")]
+NoRateLimitsFlag = Annotated[
+    bool, typer.Option("--no-rate-limits", help="Do not enforce the API's rate limits.")
+]
+
+
 def _when(text: str, name: str) -> datetime:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -47,7 +61,7 @@ def _when(text: str, name: str) -> datetime:
 @handle_errors
 def backtest(
     ctx: typer.Context,
-    bot: Annotated[Path, typer.Argument(help="The bot script (run as __main__).")],
+    bot: BotArg,
     epics: Annotated[str, typer.Option(help="Epics to replay, comma separated.")],
     start: Annotated[str, typer.Option("--from", help="First simulated day or time (UTC).")],
     end: Annotated[str, typer.Option("--to", help="Stop at this day or time (UTC).")],
@@ -55,10 +69,10 @@ def backtest(
         Path, typer.Option(help="Catalog folder, CSV/Parquet file or folder of EPIC.csv files.")
     ],
     resolution: Annotated[str, typer.Option(help="Bar resolution.")] = "MINUTE",
-    balance: Annotated[float, typer.Option(help="Starting balance.", min=0)] = 10_000.0,
-    currency: Annotated[str, typer.Option(help="Account currency.")] = "USD",
+    balance: BalanceOpt = 10_000.0,
+    currency: CurrencyOpt = "USD",
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
-    out: Annotated[Path | None, typer.Option(help="Folder to write the report into.")] = None,
+    out: OutOpt = None,
     timeout: Annotated[
         float, typer.Option(help="Watchdog: wall seconds without progress before 'hung'.", min=0.1)
     ] = 30.0,
@@ -74,9 +88,7 @@ def backtest(
             "close_ask - close_bid). Default: the simulator's spread of each market."
         ),
     ] = None,
-    no_rate_limits: Annotated[
-        bool, typer.Option("--no-rate-limits", help="Do not enforce the API's rate limits.")
-    ] = False,
+    no_rate_limits: NoRateLimitsFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Backtest a bot file."""
@@ -107,25 +119,41 @@ def backtest(
             spread=_spread(spread),
         )
         result = runner.run(bot, list(ctx.args))
+    per_second = round(result.bars / result.wall_seconds) if result.wall_seconds else None
+    finish_run(state, result, out, unit="bars", extra={"barsPerSecond": per_second})
+
+
+def finish_run(
+    state: CliState,
+    result: BacktestResult,
+    out: Path | None,
+    *,
+    unit: str,
+    extra: Mapping[str, Any] | None = None,
+    terminated: bool = False,
+) -> None:
+    """Print a run's summary (``unit``: what ``result.bars`` counts) and exit with its status
+    (143 for a run ``terminated`` by SIGTERM that otherwise ended well)."""
+    final = result.equity[-1].balance if result.equity else result.initial_balance
     summary = {
         "exit": result.exit,
         "message": result.message,
-        "bars": result.bars,
+        unit: result.bars,
         "trades": len(result.trades),
         "start": result.start.isoformat(),
         "end": result.end.isoformat(),
         "initialBalance": result.initial_balance,
-        "finalBalance": result.equity[-1].balance if result.equity else result.initial_balance,
+        "finalBalance": final,
         "currency": result.currency,
         "wallSeconds": round(result.wall_seconds, 2),
-        "barsPerSecond": round(result.bars / result.wall_seconds) if result.wall_seconds else None,
+        **(extra or {}),
         "out": None if out is None else str(out),
     }
 
     def render(console: Any) -> None:
         console.print(
-            f"{result.exit}: {result.bars:,} bars, {len(result.trades)} trades, balance "
-            f"{result.initial_balance:,.2f} -> {summary['finalBalance']:,.2f} {result.currency} "
+            f"{result.exit}: {result.bars:,} {unit}, {len(result.trades)} trades, balance "
+            f"{result.initial_balance:,.2f} -> {final:,.2f} {result.currency} "
             f"in {result.wall_seconds:.1f} s" + (f"; report in {out}" if out is not None else "")
         )
         if result.message:
@@ -133,6 +161,8 @@ def backtest(
 
     state.output.result(summary, render)
     code = EXIT_OF_RUN.get(result.exit, ExitCode.UNEXPECTED)
+    if code is ExitCode.OK and terminated:
+        code = ExitCode.TERMINATED
     if code is not ExitCode.OK:
         raise typer.Exit(code)
 
