@@ -130,12 +130,16 @@ def test_every_readme_command_works_as_typed(tmp_path: Path) -> None:
         "ACCEPTED",  # positions open
         '"positions"',  # --json positions list
         "done: 20 iterations",  # the crossover bot
+        "ok: 1,440 bars, 120 trades, balance 10,000.00 -> 9,987.58 USD in ",  # its backtest
         "OK",  # the quick start's ping
     ):
         assert landmark in output, landmark
     csv_lines = (tmp_path / "gold.csv").read_text().splitlines()
     assert len(csv_lines) > 300  # 30 days of hourly bars and a header
     assert (tmp_path / "gold.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the README's report image is what this very command draws (the chart is deterministic)
+    drawn = (tmp_path / "backtest-report" / "equity.png").read_bytes()
+    assert drawn == (REPO / "docs" / "images" / "backtest-report.png").read_bytes()
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ PUBLIC_MODULES = (
     "capitalcom_sdk.models",
     "capitalcom_sdk.streaming",
     "capitalcom_sdk.data",
+    "capitalcom_sdk.backtest",
     "capitalcom_sim",
 )
 RESOURCE_MODULES = (
@@ -57,8 +58,9 @@ def public_objects() -> dict[str, object]:
     for module_name in PUBLIC_MODULES:
         module = importlib.import_module(module_name)
         for name in module.__all__:
-            if not name.startswith("_") and name != "models":
-                found[f"{module_name}.{name}"] = getattr(module, name)
+            value = getattr(module, name)
+            if not name.startswith("_") and not inspect.ismodule(value):  # models, report
+                found[f"{module_name}.{name}"] = value
     for area in RESOURCE_MODULES:
         module = importlib.import_module(f"capitalcom_sdk.resources.{area}")
         for name, value in vars(module).items():
