@@ -13,7 +13,6 @@ Cheap to import: httpx is loaded by the simulator clock only when it is first us
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import threading
@@ -97,6 +96,8 @@ class WallClock:
         time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio  # loaded on the first async wait: `import Client` stays cheap
+
         await asyncio.sleep(seconds)
 
 
@@ -177,6 +178,8 @@ class SimulatorClock:
         if self._now_ms is None:
             # The blocking control client, in a worker thread: the async one is bound to the
             # first event loop that uses it, and a blocking client's stream has its own loop.
+            import asyncio
+
             await asyncio.to_thread(self.now_ms)
         return self._frozen
 

@@ -78,9 +78,13 @@ def limits_for(method: str, path: str, caller: Caller, demo: bool) -> list[tuple
 
 
 class LimitClock:
-    """Seconds for the limits: the simulator's clock while it is frozen, real monotonic time
-    while it runs. Continuous and never going back across a change of speed (each base goes on
-    from where the other stopped), so windows stay valid when a test freezes the clock."""
+    """Seconds for the limits: real monotonic time while the simulator's clock runs; while it
+    is frozen, real time plus the simulated time the clock was moved on. So a backtest's bot
+    making two requests per simulated minute is never throttled (each wait moves the windows by
+    a minute), a burst over a limit between two moves is refused, and a wall-clock client of a
+    frozen simulator (a catalog sync, a test) sees its windows slide with real time as before.
+    Continuous and never going back across a change of speed or a clock set back (each base goes
+    on from where the other stopped)."""
 
     def __init__(self, clock: SimClock, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -95,7 +99,7 @@ class LimitClock:
     def __call__(self) -> float:
         clock = self._clock
         frozen = clock.speed <= 0
-        reading = clock.now_ms() / 1000.0 if frozen else self._monotonic()
+        reading = self._monotonic() + (clock.now_ms() / 1000.0 if frozen else 0.0)
         with self._lock:
             if frozen is not self._frozen or reading < self._reading:  # new base, or set back
                 self._frozen, self._origin, self._offset = frozen, reading, self._last

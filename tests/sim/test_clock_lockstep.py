@@ -4,6 +4,7 @@ count simulated time while the clock is frozen (real sockets, the simulator on l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,7 +135,7 @@ def test_exceeding_the_limit_in_simulated_time_is_a_429(sim: SimHandle) -> None:
         assert http.get("/api/v1/markets/GOLD").status_code == 200
 
 
-def test_limit_clock_is_real_time_while_running_and_simulated_while_frozen() -> None:
+def test_limit_clock_is_real_time_while_running_and_both_while_frozen() -> None:
     real = [1000.0]
     clock = Clock(START_MS, speed=1.0, real_time=lambda: real[0])
     mono = [50.0]
@@ -144,14 +145,32 @@ def test_limit_clock_is_real_time_while_running_and_simulated_while_frozen() -> 
     assert limit() == 2.5
     clock.set_speed(0.0)
     assert limit() == 2.5  # frozen: goes on from where it was
-    clock.advance(60)
-    mono[0] += 1000  # the wall clock no longer counts
+    clock.advance(60)  # a backtest's wait: the windows move a simulated minute
     assert limit() == 62.5
+    mono[0] += 10  # and real time still counts (a wall-clock client of a frozen simulator)
+    assert limit() == 72.5
     clock.set(START_MS)  # set back (a reset): never goes back
-    assert limit() == 62.5
+    assert limit() == 72.5
     clock.advance(1)
-    assert limit() == 63.5
+    assert limit() == 73.5
     clock.set_speed(1.0)
-    assert limit() == 63.5  # running again: from the first reading on
+    assert limit() == 73.5  # running again: from the first reading on
     mono[0] += 0.5
-    assert limit() == 64.0
+    assert limit() == 74.0
+
+
+def test_a_wall_clock_client_of_a_frozen_simulator_is_not_locked_out(sim: SimHandle) -> None:
+    """A frozen simulator (clock speed 0) served to a client on the wall clock (a catalog
+    sync, `capitalcom sim --clock-speed 0`): once over a limit, a second of real time frees it,
+    as on the real server; it used to stay refused until someone moved the clock."""
+    login = httpx.post(
+        sim.base_url + "/api/v1/session",
+        headers={"X-CAP-API-KEY": sim.api_key},
+        json={"identifier": sim.identifier, "password": sim.password},
+    )
+    headers = {k: login.headers[k] for k in ("CST", "X-SECURITY-TOKEN")}
+    with httpx.Client(base_url=sim.base_url, headers=headers, timeout=10) as http:
+        codes = [http.get("/api/v1/markets/GOLD").status_code for _ in range(12)]
+        assert 429 in codes
+        time.sleep(1.1)  # real time: what this test is about
+        assert http.get("/api/v1/markets/GOLD").status_code == 200
