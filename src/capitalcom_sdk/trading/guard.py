@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
@@ -25,7 +24,6 @@ from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk._intent import OrderIntent
-from capitalcom_sdk._pagination import transactions_flow
 from capitalcom_sdk._reconcile import (
     DEFAULT_LATE_APPLY_WINDOW,
     DEFAULT_SKEW,
@@ -300,19 +298,3 @@ def _watch(flow: Flow[Any], write: ApiCall[Any], on_answer: Callable[[str], None
                 reference = getattr(getattr(value, "reference", None), "deal_reference", None)
             if reference is not None:
                 on_answer(str(reference))
-
-
-def _realised_today_flow() -> Flow[float]:
-    """Today's realised P&L (UTC day on the server's clock) from the TRADE transactions."""
-    from capitalcom_sdk.models.general import ServerTime
-
-    server: ServerTime = yield ep.SERVER_TIME.call()
-    now = datetime.fromtimestamp(server.server_time / 1000.0, tz=UTC)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    history = yield from transactions_flow(start=midnight, end=now, type="TRADE")
-    return float(sum(t.size for t in history.transactions))
-
-
-def _account_currency_flow() -> Flow[str]:
-    details = yield ep.SESSION_DETAILS.call()
-    return str(details.currency)
