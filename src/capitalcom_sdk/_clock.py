@@ -316,15 +316,7 @@ class SimulatorClock:
                             f"the simulator's clock at {self._url} is unreachable: "
                             f"{type(exc).__name__}"
                         ) from None
-        if status != 200:
-            raise self._refusal(method, status, data)
-        try:
-            answer = json.loads(data)
-        except ValueError:
-            raise SimulatorClockError(f"{self._url} answered something else than JSON") from None
-        if not isinstance(answer, dict):
-            raise SimulatorClockError(f"{self._url} answered something else than a clock")
-        return answer
+        return self._parse(method, status, data)
 
     async def _arequest(self, body: dict[str, Any] | None) -> dict[str, Any]:
         import httpx
@@ -362,10 +354,14 @@ class SimulatorClock:
         )
 
     def _answer(self, response: httpx.Response) -> dict[str, Any]:
-        if response.status_code != 200:
-            raise self._refusal(response.request.method, response.status_code, response.content)
+        return self._parse(response.request.method, response.status_code, response.content)
+
+    def _parse(self, method: str, status: int, data: bytes) -> dict[str, Any]:
+        """The clock of an answer (both control paths), or the error it stands for."""
+        if status != 200:
+            raise self._refusal(method, status, data)
         try:
-            answer = response.json()
+            answer = json.loads(data)
         except ValueError:
             raise SimulatorClockError(f"{self._url} answered something else than JSON") from None
         if not isinstance(answer, dict):
