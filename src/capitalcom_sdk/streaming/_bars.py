@@ -6,16 +6,28 @@ delivers them oldest first, marked ``replayed``; pushed bars of a key being fill
 meanwhile and released after the filled ones. Per (epic, resolution, type, side) a bar is
 delivered only if it starts after the newest one delivered, so a bar both fetched and pushed
 comes once. No sockets here: the sequencer gets bars and hands them on through a callback.
+
+Nothing is skipped: the hold starts before the new connection re-subscribes (a bar pushed
+before the fill began would otherwise move the gap's start past the missing bars), a fetch that
+fails for a reason that can pass (5xx, network, rate limit) is tried again, and a fill cut short
+by the next disconnect keeps its held bars for the next fill, which starts where delivery
+stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from capitalcom_sdk._logging import get_logger
-from capitalcom_sdk.errors import CapitalError
+from capitalcom_sdk.errors import (
+    CapitalError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestValidationError,
+)
 from capitalcom_sdk.models.enums import Resolution
 from capitalcom_sdk.streaming._events import OHLCBar
 from capitalcom_sdk.streaming._registry import OhlcKey
@@ -43,11 +55,20 @@ class BarSequencer:
     Args:
         deliver: called with every bar to hand to the consumer.
         source: REST bars and server time for :meth:`fill_gap` and :meth:`subscribed`.
+        retry_initial, retry_max: wall-clock delay before the first new try of a failed
+            fetch, doubling up to ``retry_max`` (the stream's reconnect backoff).
     """
 
-    def __init__(self, deliver: Callable[[OHLCBar], None], source: BarSource) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[OHLCBar], None],
+        source: BarSource,
+        retry_initial: float = 0.1,
+        retry_max: float = 30.0,
+    ) -> None:
         self._deliver = deliver
         self._source = source
+        self._retry = (retry_initial, retry_max)
         self._last: dict[_SideKey, int] = {}  # newest bar start delivered
         self._held: dict[OhlcKey, list[OHLCBar]] = {}  # pushed bars waiting for a fill
         self._since: dict[OhlcKey, int] = {}  # server time of the subscription (ms)
@@ -80,6 +101,7 @@ class BarSequencer:
         """Unsubscribed: a later subscription of the same keys starts afresh."""
         for key in keys:
             self._since.pop(key, None)
+            self._held.pop(key, None)
             for side in SIDES:
                 self._last.pop((*key, side), None)
 
@@ -92,8 +114,13 @@ class BarSequencer:
         since = self._since.get(key)
         return None if since is None else since - Resolution(key.resolution).seconds * 1000
 
-    async def fill_gap(self, keys: Sequence[OhlcKey]) -> None:
-        """Deliver the bars of ``keys`` that closed while the connection was down (REST)."""
+    def fill_gap(self, keys: Sequence[OhlcKey]) -> Coroutine[Any, Any, None]:
+        """Hold the pushed bars of ``keys`` now; the returned coroutine delivers the bars that
+        closed while the connection was down (REST), then the held ones.
+
+        Call it before the new connection re-subscribes, and run the coroutine once it has.
+        Cancelled (the connection lost again), it keeps what it held for the next fill.
+        """
         starts = {
             key: start
             for key in keys
@@ -102,20 +129,36 @@ class BarSequencer:
         }
         for key in starts:
             self._held.setdefault(key, [])
-        try:
-            for key, after in starts.items():
-                try:
-                    bars = await self._source.closed_bars(key.epic, key.resolution, after)
-                except CapitalError as exc:
-                    logger.warning("stream: bars of %s %s missed while down: %s", *key[:2], exc)
-                    bars = []
-                for bar in bars:
-                    for event in _events_of(key, bar):
-                        self.accept(event)
-                self._release_held(key)  # its pushed bars flow again, after the filled ones
-        finally:
-            for key in starts:  # cancelled (connection lost again): deliver what was held
-                self._release_held(key)
+        return self._fill(starts)
+
+    async def _fill(self, starts: dict[OhlcKey, int]) -> None:
+        for key, after in starts.items():
+            bars = await self._fetch(key, after)
+            for bar in bars:
+                for event in _events_of(key, bar):
+                    self.accept(event)
+            self._release_held(key)  # its pushed bars flow again, after the filled ones
+
+    async def _fetch(self, key: OhlcKey, after: int) -> list[PriceBar]:
+        delay, ceiling = self._retry
+        while True:
+            try:
+                return await self._source.closed_bars(key.epic, key.resolution, after)
+            except (InvalidRequestError, NotFoundError, RequestValidationError) as exc:
+                # Asking again cannot help: the gap stays (said so), pushed bars flow again.
+                logger.warning("stream: bars of %s %s missed while down: %s", *key[:2], exc)
+                return []
+            except CapitalError as exc:
+                logger.info(
+                    "stream: fetching the bars of %s %s missed while down failed (%s); "
+                    "trying again in %.1f s",
+                    *key[:2],
+                    exc,
+                    delay,
+                )
+            # Wall clock: a network retry, whatever the client's clock.
+            await asyncio.sleep(delay)
+            delay = min(ceiling, delay * 2)
 
     def _release_held(self, key: OhlcKey) -> None:
         for held in self._held.pop(key, []):

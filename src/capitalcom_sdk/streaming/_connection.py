@@ -107,21 +107,24 @@ class Connection:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         try:
-            await self.websocket.send(json.dumps(frame, separators=(",", ":")))
-        except ConnectionClosed as exc:
-            self.fail(
-                ConnectionLost(f"closed while sending ({exc.rcvd.code if exc.rcvd else '-'})")
-            )
-            if future.done() and not future.cancelled():
-                future.exception()  # failed by fail(), answered by the raise below
-            raise self.done.result() from None
-        try:
-            return await asyncio.wait_for(future, timeout or self.request_timeout)
-        except TimeoutError:
-            self.fail(ConnectionLost(f"no answer to {destination} in time"))
-            raise self.done.result() from None
+            try:
+                await self.websocket.send(json.dumps(frame, separators=(",", ":")))
+            except ConnectionClosed as exc:
+                self.fail(
+                    ConnectionLost(f"closed while sending ({exc.rcvd.code if exc.rcvd else '-'})")
+                )
+                raise self.done.result() from None
+            try:
+                return await asyncio.wait_for(future, timeout or self.request_timeout)
+            except TimeoutError:
+                self.fail(ConnectionLost(f"no answer to {destination} in time"))
+                raise self.done.result() from None
         finally:
+            # Always forgotten here, also when the caller is cancelled during the send: a future
+            # left behind would be failed by ``fail`` later with nobody to read it.
             self._pending.pop(correlation_id, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # failed by fail(): answered by the raise above
 
     async def run(self) -> None:
         """Read frames until the socket closes: events to ``dispatch``, replies to requests."""

@@ -77,7 +77,9 @@ class AsyncStream:
         self._buffer.set_on_ready(self._readable.set)
         self._registry = Registry(options.max_instruments)
         self._session = SessionLink(session, options.url)
-        self._sequencer = BarSequencer(self._deliver, session)
+        self._sequencer = BarSequencer(
+            self._deliver, session, options.backoff_initial, options.backoff_max
+        )
         self._supervisors: dict[Slot, Supervisor] = {}
         self._closed = False
         self._failure: BaseException | None = None

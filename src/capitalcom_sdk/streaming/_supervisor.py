@@ -122,8 +122,9 @@ class Supervisor:
         options: the stream's tuning.
         session: the client's session.
         dispatch: called with every event the connection reads.
-        on_reconnect: run (as a task of the new connection) after each reconnect with the bar
-            subscriptions it carries, e.g. to fill the gap; None for nothing.
+        on_reconnect: called with the bar subscriptions a new connection carries after each
+            reconnect, before it re-subscribes; the coroutine it returns runs as a task of the
+            connection once it is ready (e.g. to fill the gap); None for nothing.
     """
 
     def __init__(
@@ -331,17 +332,22 @@ class Supervisor:
             conn: Connection | None = None
             tasks: list[asyncio.Task[None]] = []
             tokens: Tokens | None = None
+            fill: Coroutine[Any, Any, None] | None = None
             try:
                 tokens = await self._session.tokens()
                 conn = await self._connect(tokens)
+                if self.connects and self._on_reconnect is not None:
+                    # Before anything is read: the bars pushed from now on wait behind the gap.
+                    fill = self._on_reconnect(sorted(slot.ohlc))
                 tasks.append(asyncio.create_task(conn.run()))
                 # Not under self.lock: a subscribe call holds it while it waits for ``ready``.
                 await self._send_subscriptions(conn, sorted(slot.quotes), sorted(slot.ohlc))
                 await self._drop_unwanted(conn)
                 self.conn = conn
                 self.ready.set()
-                if self.connects and self._on_reconnect is not None:
-                    self.backfill = asyncio.create_task(self._on_reconnect(sorted(slot.ohlc)))
+                if fill is not None:
+                    self.backfill = asyncio.create_task(fill)
+                    fill = None
                     tasks.append(self.backfill)
                 self.connects += 1
                 attempt = 0
@@ -382,6 +388,8 @@ class Supervisor:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 attempt += 1
             finally:
+                if fill is not None:
+                    fill.close()  # never started: its hold stays for the next connection's fill
                 self.ready.clear()
                 if self.conn is conn:
                     self.conn = None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from capitalcom_sdk.errors import ServerError
+from capitalcom_sdk.errors import NotFoundError, ServerError
 from capitalcom_sdk.models.prices import PriceBar, PriceHistory
 from capitalcom_sdk.streaming._bars import BarSequencer
 from capitalcom_sdk.streaming._events import OHLCBar, utc_from_ms
@@ -51,13 +51,16 @@ class _Source:
         self.gate: asyncio.Event | None = None  # set: the fetch answers
         self.fetching = asyncio.Event()
         self.fail: Exception | None = None
+        self.failures_left: int | None = None  # None: every call fails while ``fail`` is set
 
     async def closed_bars(self, epic: str, resolution: str, after_ms: int) -> list[PriceBar]:
         self.asked.append((epic, resolution, after_ms))
         self.fetching.set()
         if self.gate is not None:
             await self.gate.wait()
-        if self.fail is not None:
+        if self.fail is not None and self.failures_left != 0:
+            if self.failures_left is not None:
+                self.failures_left -= 1
             raise self.fail
         return [b for b in self.bars if b.snapshot_time_utc.timestamp() * 1000 > after_ms]
 
@@ -161,22 +164,57 @@ async def test_without_a_known_start_or_for_heikin_ashi_nothing_is_fetched() -> 
     assert len(delivered) == 1
 
 
-async def test_a_failed_fetch_releases_the_held_bars() -> None:
-    source = _Source()
+async def test_a_failed_fetch_is_tried_again_and_nothing_is_skipped() -> None:
+    source = _Source(_rest_bars(1, 2))
     source.gate = asyncio.Event()
     source.fail = ServerError(503, "error.service.unavailable")
-    sequencer, delivered = _sequencer(source)
+    source.failures_left = 2
+    delivered: list[OHLCBar] = []
+    sequencer = BarSequencer(delivered.append, source, 0.001, 0.002)
     sequencer.accept(_pushed(0))
     fill = asyncio.create_task(sequencer.fill_gap([GOLD]))
     await source.fetching.wait()
-    sequencer.accept(_pushed(5))
+    sequencer.accept(_pushed(3))
     source.gate.set()
     await fill
+    assert len(source.asked) == 3  # twice refused, then answered
+    assert _starts(delivered) == [
+        (0, "bid", False),
+        (1, "bid", True),
+        (1, "ask", True),
+        (2, "bid", True),
+        (2, "ask", True),
+        (3, "bid", False),
+    ]
+
+
+async def test_a_fetch_that_cannot_succeed_releases_the_held_bars() -> None:
+    source = _Source()
+    source.fail = NotFoundError(404, "error.not-found.epic")
+    sequencer, delivered = _sequencer(source)
+    sequencer.accept(_pushed(0))
+    fill = sequencer.fill_gap([GOLD])
+    sequencer.accept(_pushed(5))
+    await fill
+    assert len(source.asked) == 1
     assert _starts(delivered) == [(0, "bid", False), (5, "bid", False)]
 
 
-async def test_a_cancelled_fill_still_delivers_what_it_held() -> None:
-    source = _Source(_rest_bars(1))
+async def test_bars_pushed_before_the_fill_runs_wait_behind_the_gap() -> None:
+    # The new connection re-subscribes (and may be pushed a bar) before the fill's task runs:
+    # that bar must not move the gap's start past the missing ones.
+    source = _Source(_rest_bars(1, 2))
+    sequencer, delivered = _sequencer(source)
+    sequencer.accept(_pushed(0))
+    fill = sequencer.fill_gap([GOLD])
+    sequencer.accept(_pushed(3))
+    await fill
+    assert source.asked == [("GOLD", "MINUTE", T0)]
+    assert [m for m, side, _ in _starts(delivered) if side == "bid"] == [0, 1, 2, 3]
+
+
+async def test_a_cancelled_fill_keeps_what_it_held_for_the_next_fill() -> None:
+    source = _Source(_rest_bars(1, 2))
     source.gate = asyncio.Event()
     sequencer, delivered = _sequencer(source)
     sequencer.accept(_pushed(0))
@@ -186,9 +224,23 @@ async def test_a_cancelled_fill_still_delivers_what_it_held() -> None:
     fill.cancel()  # the connection was lost again
     with pytest.raises(asyncio.CancelledError):
         await fill
-    assert _starts(delivered) == [(0, "bid", False), (2, "bid", False)]
-    sequencer.accept(_pushed(3))  # no longer held
-    assert len(delivered) == 3
+    assert _starts(delivered) == [(0, "bid", False)]  # minute 1 is still missing
+    sequencer.accept(_pushed(3))  # still held: the gap is not filled yet
+    source.gate.set()
+    await sequencer.fill_gap([GOLD])  # the next connection's fill
+    assert source.asked[-1] == ("GOLD", "MINUTE", T0)
+    assert [m for m, side, _ in _starts(delivered) if side == "bid"] == [0, 1, 2, 3]
+    sequencer.accept(_pushed(4))  # no longer held
+    assert delivered[-1].start_ms == T0 + 4 * MINUTE_MS
+
+
+def test_forgetting_a_key_drops_its_hold() -> None:
+    sequencer, delivered = _sequencer(_Source())
+    sequencer.accept(_pushed(0))
+    sequencer.fill_gap([GOLD]).close()
+    sequencer.forget([GOLD])
+    sequencer.accept(_pushed(1))
+    assert len(delivered) == 2
 
 
 async def test_the_local_clock_stands_in_when_the_server_time_fails() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -11,7 +12,7 @@ from websockets.asyncio.client import ClientConnection
 
 from capitalcom_sdk.errors import SESSION_ERROR_CODES, error_from_response
 from capitalcom_sdk.errors import SessionExpiredError as RestSessionExpired
-from capitalcom_sdk.streaming._connection import Connection, SessionLost, Tokens
+from capitalcom_sdk.streaming._connection import Connection, ConnectionLost, SessionLost, Tokens
 
 
 class _Frames:
@@ -56,3 +57,25 @@ async def test_no_usable_account_is_not_a_lost_session() -> None:
 @pytest.mark.parametrize("code", sorted(SESSION_ERROR_CODES))
 def test_rest_and_stream_share_the_session_codes(code: str) -> None:
     assert isinstance(error_from_response(401, {"errorCode": code}), RestSessionExpired)
+
+
+class _SlowSend:
+    """A websocket stand-in whose ``send`` never completes."""
+
+    async def send(self, _text: str) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_request_cancelled_while_sending_leaves_no_unread_failure() -> None:
+    # A subscribe cancelled mid-send (the stream closing) used to leave its future pending; the
+    # connection's end then failed it with nobody to read it ("Future exception was never
+    # retrieved" in the week-long soak's log).
+    socket = cast(ClientConnection, _SlowSend())
+    conn = Connection(socket, Tokens("c", "s", 1), lambda _: None, request_timeout=1.0)
+    task = asyncio.create_task(conn.request("marketData.subscribe", {"epics": ["X"]}))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert conn._pending == {}
+    conn.fail(ConnectionLost("closed"))
