@@ -29,7 +29,7 @@ from capitalcom_sdk.errors import (
 )
 
 if TYPE_CHECKING:
-    import http.client
+    import socket
 
     import httpx
 
@@ -140,7 +140,7 @@ class SimulatorClock:
         self._frozen = False
         self._http: httpx.Client | None = None
         self._ahttp: httpx.AsyncClient | None = None
-        self._plain: http.client.HTTPConnection | None = None
+        self._plain: _ControlConnection | None = None
         self._plain_lock = threading.Lock()
         self._path = "/" + self._url.split("://", 1)[-1].split("/", 1)[-1]
         self._hooks: list[AdvanceHook] = []
@@ -285,36 +285,24 @@ class SimulatorClock:
         return self._answer(response)
 
     def _plain_request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        """One control request over a kept-alive ``http.client`` connection: a lock-step step
-        is one of these, and it costs half of httpx's time (loopback, plain HTTP only)."""
-        import http.client
-        from urllib.parse import urlsplit
-
-        payload = None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        """One control request over a kept-alive loopback connection (:class:`_ControlConnection`):
+        a lock-step step is one of these (plain HTTP only)."""
+        payload = None if body is None else json.dumps(body).encode()
         with self._plain_lock:
             for attempt in (1, 2):  # a kept-alive connection the server closed: once more
                 conn = self._plain
                 if conn is None:
-                    parts = urlsplit(self._url)
-                    conn = http.client.HTTPConnection(
-                        parts.hostname or "127.0.0.1", parts.port or 80, timeout=self._timeout
-                    )
-                    self._plain = conn
+                    conn = self._plain = _ControlConnection(self._url, self._path, self._timeout)
                 try:
-                    conn.request(method, self._path, payload, headers)
-                    response = conn.getresponse()
-                    status, data = response.status, response.read()
+                    status, data = conn.request(method, payload)
                     break
-                except (OSError, http.client.HTTPException) as exc:
+                except (OSError, _ProtocolError) as exc:
                     conn.close()
                     self._plain = None
-                    if attempt == 2 or not isinstance(
-                        exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
-                    ):
+                    if attempt == 2 or not isinstance(exc, _Dropped):
                         raise SimulatorClockError(
                             f"the simulator's clock at {self._url} is unreachable: "
-                            f"{type(exc).__name__}"
+                            f"{type(exc).__name__.lstrip('_')}"
                         ) from None
         return self._parse(method, status, data)
 
@@ -383,6 +371,138 @@ class SimulatorClock:
         ahttp, self._ahttp = self._ahttp, None
         if ahttp is not None:
             await ahttp.aclose()
+
+
+class _ProtocolError(Exception):
+    """The control connection's peer answered something that is not HTTP/1.1 as expected."""
+
+
+class _Dropped(ConnectionError):
+    """A kept-alive connection closed before any byte of the answer (the server's idle close):
+    the request was not served, so it is sent once more on a new connection."""
+
+
+_MAX_HEAD = 64 * 1024
+
+
+class _ControlConnection:
+    """A minimal HTTP/1.1 client over one kept-alive loopback socket, for the clock's control
+    requests only: the request is one ``sendall`` of pre-built bytes (``TCP_NODELAY``), the
+    answer is read by its ``Content-Length`` (or chunks). Lock-step pays one of these per wait,
+    and it costs ~0.15 ms less than ``http.client`` (whose header parsing goes through the
+    ``email`` package) on loopback; nothing else in the SDK uses it."""
+
+    def __init__(self, url: str, path: str, timeout: float) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.timeout = timeout
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self._head = f" {path} HTTP/1.1\r\nHost: {host}:{self.port}\r\n".encode("latin-1")
+        self._sock: socket.socket | None = None
+        self._buffer = b""
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        self._buffer = b""
+        if sock is not None:
+            sock.close()
+
+    def request(self, method: str, payload: bytes | None) -> tuple[int, bytes]:
+        """Send one request and read its answer: (status, body)."""
+        import socket
+
+        if self._buffer:  # bytes the last answer did not account for: start afresh
+            self.close()
+        reused = self._sock is not None
+        if self._sock is None:
+            self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        head = method.encode("ascii") + self._head
+        if payload is None:
+            message = head + b"\r\n"
+        else:
+            length = str(len(payload)).encode("ascii")
+            message = (
+                head
+                + b"Content-Type: application/json\r\nContent-Length: "
+                + length
+                + b"\r\n\r\n"
+                + payload
+            )
+        try:
+            self._sock.sendall(message)
+            status, headers = self._read_head()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            if reused and not self._buffer:  # not a byte of the answer: the idle close
+                raise _Dropped(type(exc).__name__) from None
+            raise
+        try:
+            body = self._read_body(headers)
+        except ConnectionResetError:
+            raise _ProtocolError("the answer was cut short") from None
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, body
+
+    def _recv(self) -> bytes:
+        assert self._sock is not None
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("the server closed the connection")
+        return chunk
+
+    def _read_head(self) -> tuple[int, dict[str, str]]:
+        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
+            if len(self._buffer) > _MAX_HEAD:
+                raise _ProtocolError("the answer's head is too long")
+            self._buffer += self._recv()
+        head, self._buffer = self._buffer[:end].decode("latin-1"), self._buffer[end + 4 :]
+        status_line, *lines = head.split("\r\n")
+        version, _, rest = status_line.partition(" ")
+        code = rest[:3]
+        if not version.startswith("HTTP/1.") or not code.isdigit():
+            raise _ProtocolError("not an HTTP/1.1 answer")
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise _ProtocolError("a malformed header")
+            headers[name.strip().lower()] = value.strip()
+        return int(code), headers
+
+    def _read_exactly(self, count: int) -> bytes:
+        while len(self._buffer) < count:
+            self._buffer += self._recv()
+        data, self._buffer = self._buffer[:count], self._buffer[count:]
+        return data
+
+    def _read_line(self) -> bytes:
+        while (end := self._buffer.find(b"\r\n")) < 0:
+            if len(self._buffer) > _MAX_HEAD:
+                raise _ProtocolError("a chunk line is too long")
+            self._buffer += self._recv()
+        line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
+        return line
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        try:
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                parts = []
+                while size := int(self._read_line().split(b";", 1)[0], 16):
+                    parts.append(self._read_exactly(size))
+                    self._read_exactly(2)  # the chunk's CRLF
+                while self._read_line():  # trailers, up to the empty line
+                    pass
+                return b"".join(parts)
+            length = int(headers.get("content-length", "0"))
+        except ValueError:
+            raise _ProtocolError("a malformed length") from None
+        if length < 0:
+            raise _ProtocolError("a malformed length")
+        return self._read_exactly(length)
 
 
 def _due(answer: dict[str, Any]) -> int | None:

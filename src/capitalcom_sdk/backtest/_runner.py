@@ -31,7 +31,6 @@ from capitalcom_sdk.backtest._data import (
     recorded_spread,
 )
 from capitalcom_sdk.backtest._launch import (
-    POLL_SECONDS,
     BotProcess,
     Control,
     LogBuffer,
@@ -53,6 +52,11 @@ log = logging.getLogger(__name__)
 
 END_GRACE_SECONDS = 2.0
 """At the end of the data, a bot still running that makes no request for this long is stopped."""
+
+WATCH_SECONDS = 0.5
+"""How often the watchdog reads the simulator's progress (two control requests, each holding
+the simulator's one event loop from the bot's requests). The bot's exit is seen at once
+whatever this is: the watch waits on the bot itself in between."""
 
 BotCallable = Callable[[Any], Any]
 
@@ -293,7 +297,7 @@ class Backtest:
         """Wait for the bot; an outcome when the runner must stop it (hung, or done at the end)."""
         last_now, last_requests = -1, -1
         changed = clock_moved = time.monotonic()
-        while not ended(POLL_SECONDS):
+        while not ended(WATCH_SECONDS):
             try:
                 now, requests = control.progress()
             except (CapitalError, OSError) as exc:
