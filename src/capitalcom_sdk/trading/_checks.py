@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk._clock import Clock, WallClock
+from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk.models.accounts import Preferences
@@ -105,5 +105,8 @@ class DealChecks:
             direction=direction,
             reference=reference,
             hedging_mode=hedging,
+            # A closed market's next opening counts from the quote's time (the server's clock),
+            # else from the client's clock (simulated in a backtest), never this machine's.
+            now=rules.updated or utc(self.clock.time()),
         )
         return call
