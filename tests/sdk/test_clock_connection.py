@@ -8,6 +8,7 @@ in tests/sdk/test_clock.py and tests/sim/test_clock_lockstep.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -182,4 +183,90 @@ def test_an_answer_that_is_not_http_names_it(
     with pytest.raises(SimulatorClockError, match="unreachable: ProtocolError"):
         clock.sleep(1)
     assert len(server.bodies) == 1
+    clock.close()
+
+
+# -- the async waits: the same connection on asyncio streams -------------------------------------
+
+
+async def test_async_waits_keep_one_connection_and_resend_after_an_idle_close(
+    serve: Callable[[Answer], ScriptedServer],
+) -> None:
+    def answer(conn: socket.socket, number: int, body: bytes) -> bool:
+        conn.sendall(_clock_answer(1_000 * number, chunked=number == 2))
+        return number != 3  # the third answer's connection is closed behind the client's back
+
+    server = serve(answer)
+    clock = SimulatorClock(server.url)
+    for seconds in (1, 2, 3, 4):
+        await clock.asleep(seconds)
+    assert [json.loads(b)["advance"] for b in server.bodies] == [1, 2, 3, 4]
+    assert clock.now_ms() == 4_000
+    assert server.connections == 2  # one kept alive for three waits, then a new one
+    await clock.aclose()
+
+
+async def test_async_answer_cut_short_or_garbage_is_an_error_never_sent_twice(
+    serve: Callable[[Answer], ScriptedServer],
+) -> None:
+    def answer(conn: socket.socket, number: int, body: bytes) -> bool:
+        if number == 1:
+            conn.sendall(_clock_answer(1_000))
+            return True
+        conn.sendall(_clock_answer(2_000)[:-5] if number == 2 else b"SSH-2.0-OpenSSH\r\n\r\n")
+        return False
+
+    server = serve(answer)
+    clock = SimulatorClock(server.url)
+    await clock.asleep(1)
+    with pytest.raises(SimulatorClockError, match="unreachable: ProtocolError"):
+        await clock.asleep(1)
+    with pytest.raises(SimulatorClockError, match="unreachable: ProtocolError"):
+        await clock.asleep(1)
+    assert len(server.bodies) == 3
+    await clock.aclose()
+
+
+async def test_an_async_wait_cancelled_mid_request_leaves_no_answer_behind(
+    serve: Callable[[Answer], ScriptedServer],
+) -> None:
+    """A wait cancelled after its request went out: its answer, if it comes, must never be
+    read as the next wait's answer (the connection is dropped)."""
+    release = threading.Event()
+
+    def answer(conn: socket.socket, number: int, body: bytes) -> bool:
+        if number == 1:
+            release.wait(5)  # answered only after the client gave up on it
+        conn.sendall(_clock_answer(1_000 * number))
+        return True
+
+    server = serve(answer)
+    clock = SimulatorClock(server.url)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(clock.asleep(1), 0.2)
+    release.set()
+    await clock.asleep(1)
+    assert clock.now_ms() == 2_000  # the second request's answer, not the first's
+    assert server.connections == 2
+    await clock.aclose()
+
+
+def test_an_async_clock_used_on_two_event_loops_opens_one_connection_each(
+    serve: Callable[[Answer], ScriptedServer],
+) -> None:
+    def answer(conn: socket.socket, number: int, body: bytes) -> bool:
+        conn.sendall(_clock_answer(1_000 * number))
+        return True
+
+    server = serve(answer)
+    clock = SimulatorClock(server.url)
+
+    async def twice() -> None:
+        await clock.asleep(1)
+        await clock.asleep(1)
+
+    asyncio.run(twice())
+    asyncio.run(twice())
+    assert clock.now_ms() == 4_000
+    assert server.connections == 2
     clock.close()
