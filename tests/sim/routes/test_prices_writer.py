@@ -7,10 +7,12 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from capitalcom_sim.engine.instruments import InstrumentTable
 from capitalcom_sim.engine.prices import DURATION_MS, PriceEngine
-from capitalcom_sim.routes.prices import BarWriter, bar_json
+from capitalcom_sim.routes.prices import _EXACT, BarWriter, bar_json
 from tests.conftest import SimHandle
 
 from .conftest import WEDNESDAY_NOON
@@ -115,3 +117,11 @@ def test_durations_cover_every_resolution() -> None:
     from capitalcom_sim.engine.types import RESOLUTIONS
 
     assert set(DURATION_MS) == set(RESOLUTIONS)
+
+
+@given(st.integers(min_value=-_EXACT + 1, max_value=_EXACT - 1), st.integers(0, 8))
+def test_below_the_exact_bound_round_gives_the_quotient_back(units: int, decimals: int) -> None:
+    """Why the writer may skip round(): the engine's _to_bar rounds, the writer does not."""
+    value = units / 10**decimals
+    assert round(value, decimals) == value
+    assert repr(round(value, decimals)) == repr(value)
