@@ -29,6 +29,7 @@ from capitalcom_sim.config import (
     UserConfig,
     single_user,
 )
+from capitalcom_sim.server import PromptServer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.exit_on_stdin_eof:
         threading.Thread(target=_exit_on_eof, name="stdin-watch", daemon=True).start()
     app = create_app(config)
-    server = uvicorn.Server(
+    server = PromptServer(
         uvicorn.Config(app, log_level=args.log_level, lifespan="off", timeout_graceful_shutdown=2)
     )
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -10,15 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from capitalcom_sdk import _endpoints as ep
-from capitalcom_sdk._clock import Clock, WallClock
+from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk.models.accounts import Preferences
 from capitalcom_sdk.models.markets import MarketDetails
+from capitalcom_sdk.models.session import SessionDetails
 from capitalcom_sdk.models.trading import PositionWithMarket, WorkingOrders
 from capitalcom_sdk.trading._calls import deal_id_of, with_body
+from capitalcom_sdk.trading.maths import fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS
-from capitalcom_sdk.trading.rules import MarketRules, check_order_write, round_size
+from capitalcom_sdk.trading.rules import Amounts, MarketRules, check_order_write, round_size
 
 __all__ = ["DealChecks"]
 
@@ -62,6 +64,7 @@ class DealChecks:
         epic = body.get("epic")
         direction: str | None = None
         reference: float | None = None
+        entry = size = None  # what a stop or profit amount of an amendment counts from
         if name in PLACEMENTS:
             rules = yield from self.market_flow(str(epic))
             if round_sizes and "size" in body:
@@ -70,13 +73,14 @@ class DealChecks:
                     body = {**body, "size": rounded}
                     call = with_body(call, body)
         elif name in ("positions.update", "positions.close"):
-            entry: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id_of(call)})
-            epic = entry.market.epic if entry.market else None
+            held: PositionWithMarket = yield ep.POSITION.call({"dealId": deal_id_of(call)})
+            epic = held.market.epic if held.market else None
             if epic is None:
                 return call
             rules = yield from self.market_flow(epic)
-            direction = str(getattr(entry.position.direction, "value", entry.position.direction))
+            direction = str(getattr(held.position.direction, "value", held.position.direction))
             reference = rules.closing_price(direction)
+            entry, size = held.position.level, held.position.size
         elif name == "orders.update":
             orders: WorkingOrders = yield ep.WORKING_ORDERS.call()
             deal_id = deal_id_of(call)
@@ -93,11 +97,17 @@ class DealChecks:
             rules = yield from self.market_flow(order.epic)
             direction = str(getattr(order.direction, "value", order.direction))
             reference = order.order_level
+            entry, size = order.order_level, order.order_size
         else:
             return call
         hedging = False
         if body.get("guaranteedStop"):
             hedging = yield from self._hedging_flow()
+        amounts = None
+        if body.get("stopAmount") is not None or body.get("profitAmount") is not None:
+            rate = yield from self._amount_rate_flow(rules)
+            if rate is not None:  # entry and size: a new deal's come from its body and quote
+                amounts = Amounts(entry or 0.0, size or 0.0, rate)
         check_order_write(
             name,
             rules,
@@ -105,5 +115,21 @@ class DealChecks:
             direction=direction,
             reference=reference,
             hedging_mode=hedging,
+            # A closed market's next opening counts from the quote's time (the server's clock),
+            # else from the client's clock (simulated in a backtest), never this machine's.
+            now=rules.updated or utc(self.clock.time()),
+            amounts=amounts,
         )
         return call
+
+    def _amount_rate_flow(self, rules: MarketRules) -> Flow[float | None]:
+        """Units of the instrument's currency per unit of the account's (amounts are in it);
+        None when no market converts them (the server checks the amount then)."""
+        # Asked each time (only orders with amounts need it): the account may have switched.
+        details: SessionDetails = yield ep.SESSION_DETAILS.call()
+        currency = str(details.currency)
+        try:
+            rate: float = yield from fx_rate_flow(currency, rules.currency or currency)
+        except ValueError:
+            return None
+        return rate if rate > 0 else None

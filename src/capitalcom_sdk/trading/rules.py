@@ -17,7 +17,7 @@ from typing import Any
 from capitalcom_sdk.models.markets import DealingRule, MarketDetails
 from capitalcom_sdk.trading.errors import DealingRuleViolation, MarketClosedError
 
-__all__ = ["MarketRules", "check_order_write", "next_opening", "round_size"]
+__all__ = ["Amounts", "MarketRules", "check_order_write", "next_opening", "round_size"]
 
 _EPS = 1e-12
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -66,6 +66,7 @@ class MarketRules:
     market_orders_allowed: bool
     opening_hours: dict[str, list[str]] | None
     updated: datetime | None = None  # the quote's time, on the server's clock (UTC)
+    currency: str | None = None  # the instrument's (prices and P&L are in it)
 
     @classmethod
     def from_details(cls, details: MarketDetails) -> MarketRules:
@@ -107,6 +108,7 @@ class MarketRules:
             market_orders_allowed=orders != "NOT_AVAILABLE",
             opening_hours=hours,
             updated=updated,
+            currency=inst.currency,
         )
 
     @property
@@ -169,10 +171,12 @@ def _check_level(
     min_rule: str,
     reference: float,
     given: float,
+    amounts: Amounts | None = None,
 ) -> None:
     """``level`` must lie between ``near`` and ``far`` (either order) on the price grid.
 
-    The error names the value as given (a level or a distance) and the range in its unit.
+    The error names the value as given (a level, a distance or an amount) and the range in
+    its unit.
     """
     digits = rules.decimals
     level = round(level, digits)
@@ -183,20 +187,44 @@ def _check_level(
     rule = min_rule if too_close else "maxStopOrProfitDistance"
     if field.endswith("Distance"):
         allowed = f"{abs(reference - near):.{digits}f} .. {abs(reference - far):.{digits}f}"
+    elif field.endswith("Amount") and amounts is not None:
+        per_point = amounts.size / amounts.rate  # account currency per point of price
+        low_amount = abs(amounts.entry - near) * per_point
+        high_amount = abs(amounts.entry - far) * per_point
+        allowed = f"{low_amount:.2f} .. {high_amount:.2f} (account currency)"
     else:
         allowed = f"{near:.{digits}f} .. {far:.{digits}f}"
     raise DealingRuleViolation(rule, field, given, allowed)
 
 
-def _level_of(body: dict[str, Any], kind: str, reference: float, sign: int) -> float | None:
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    """What turns a ``stopAmount`` / ``profitAmount`` (account currency) into a level.
+
+    ``entry`` is the price amounts count from (the fill price of a new position, a position's
+    open level, a working order's level), ``size`` the deal's size, ``rate`` units of the
+    instrument's currency per unit of the account's.
+    """
+
+    entry: float
+    size: float
+    rate: float = 1.0
+
+
+def _level_of(
+    body: dict[str, Any], kind: str, reference: float, sign: int, amounts: Amounts | None
+) -> float | None:
+    away = -sign if kind == "stop" else sign
     level = body.get(f"{kind}Level")
     if level is not None:
         return float(level)
     distance = body.get(f"{kind}Distance")
     if distance is not None:
-        away = -sign if kind == "stop" else sign
         return reference + away * float(distance)
-    return None  # amounts are checked by the server (they need the account's FX rate)
+    amount = body.get(f"{kind}Amount")
+    if amount is not None and amounts is not None and amounts.size > 0:
+        return amounts.entry + away * float(amount) * amounts.rate / amounts.size
+    return None  # an amount without its entry, size and rate: the server checks it
 
 
 def _check_stops(
@@ -205,6 +233,7 @@ def _check_stops(
     direction: str,
     reference: float,
     guaranteed_allowed_here: bool = True,
+    amounts: Amounts | None = None,
 ) -> None:
     guaranteed = bool(body.get("guaranteedStop"))
     trailing = bool(body.get("trailingStop"))
@@ -226,7 +255,7 @@ def _check_stops(
             "trailingStop", "stopDistance", None, "required with a trailing stop"
         )
     sign = 1 if direction == "BUY" else -1
-    stop = _level_of(body, "stop", reference, sign)
+    stop = _level_of(body, "stop", reference, sign, amounts)
     if guaranteed and stop is None and body.get("stopAmount") is None:
         raise DealingRuleViolation(
             "guaranteedStop", "stopLevel", None, "required with a guaranteed stop"
@@ -248,18 +277,23 @@ def _check_stops(
             else "minStopOrProfitDistance"
         )
         field = _field(body, "stop")
-        _check_level(rules, field, stop, near, far, rule, reference, float(body[field]))
-    profit = _level_of(body, "profit", reference, sign)
+        given = float(body[field])
+        _check_level(rules, field, stop, near, far, rule, reference, given, amounts)
+    profit = _level_of(body, "profit", reference, sign, amounts)
     if profit is not None:
         near_down, far_down, near_up, far_up = _band(rules, reference, rules.min_distance)
         near, far = (near_up, far_up) if sign > 0 else (near_down, far_down)
         field = _field(body, "profit")
         given = float(body[field])
-        _check_level(rules, field, profit, near, far, "minStopOrProfitDistance", reference, given)
+        rule = "minStopOrProfitDistance"
+        _check_level(rules, field, profit, near, far, rule, reference, given, amounts)
 
 
 def _field(body: dict[str, Any], kind: str) -> str:
-    return f"{kind}Level" if body.get(f"{kind}Level") is not None else f"{kind}Distance"
+    for unit in ("Level", "Distance"):
+        if body.get(f"{kind}{unit}") is not None:
+            return f"{kind}{unit}"
+    return f"{kind}Amount"
 
 
 def next_opening(hours: dict[str, list[str]] | None, now: datetime) -> datetime | None:
@@ -332,6 +366,7 @@ def check_order_write(
     reference: float | None = None,
     hedging_mode: bool = False,
     now: datetime | None = None,
+    amounts: Amounts | None = None,
 ) -> None:
     """Raise :class:`DealingRuleViolation` when ``body`` breaks the market's dealing rules.
 
@@ -339,6 +374,10 @@ def check_order_write(
     ``positions.update``, ``orders.update``, ``positions.close``). For amendments give the
     deal's ``direction`` and the ``reference`` distances count from (the closing price of a
     position, the order level of a working order).
+
+    ``stopAmount`` / ``profitAmount`` are checked like levels when ``amounts`` says what they
+    count from (for amendments: the deal's open level and size; for new deals only the ``rate``
+    is used, the entry and size come from the body and the quote); without it, by the server.
     """
     guaranteed_ok = not hedging_mode
     if endpoint == "positions.open":
@@ -348,19 +387,26 @@ def check_order_write(
         _check_size(rules, float(body["size"]))
         side = str(body["direction"])
         closing = rules.closing_price(side)
+        fill = rules.entry_price(side)
         if closing is not None:
-            _check_stops(rules, body, side, closing, guaranteed_ok)
+            new = None
+            if amounts is not None and fill is not None:
+                new = Amounts(fill, float(body["size"]), amounts.rate)
+            _check_stops(rules, body, side, closing, guaranteed_ok, new)
     elif endpoint == "orders.create":
         _check_size(rules, float(body["size"]))
         side = str(body["direction"])
         level = round(float(body["level"]), rules.decimals)
         _check_order_level(rules, side, str(body.get("type", "LIMIT")), level)
-        _check_stops(rules, body, side, level, guaranteed_ok)
+        new = None if amounts is None else Amounts(level, float(body["size"]), amounts.rate)
+        _check_stops(rules, body, side, level, guaranteed_ok, new)
     elif endpoint in ("positions.update", "orders.update"):
         if direction is None or reference is None:
             return
         if endpoint == "orders.update" and body.get("level") is not None:
             reference = round(float(body["level"]), rules.decimals)
-        _check_stops(rules, body, direction, reference, guaranteed_ok)
+            if amounts is not None:
+                amounts = Amounts(reference, amounts.size, amounts.rate)  # the new order level
+        _check_stops(rules, body, direction, reference, guaranteed_ok, amounts)
     elif endpoint == "positions.close":
         _check_open(rules, now)

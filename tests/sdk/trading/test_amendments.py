@@ -53,8 +53,30 @@ def test_position_amendments_agree_with_the_server(sim: SimHandle, tmp_path: Pat
                 predicted = True
             actual = predicted or _server_accepts(client, deal_id, **{key: distance})
             verdicts.append((key, distance, predicted, actual))
+    # Amounts (account currency) count from the position's open level and size.
+    opened = client.positions.get(deal_id).position
+    refusals: list[tuple[str, str]] = []
+    for distance in (near * 0.5, near * 3):
+        for key, level in (
+            ("stop_amount", reference + distance),
+            ("profit_amount", reference - distance),
+        ):
+            amount = round(abs(level - opened.level) * opened.size, 2)  # a USD market and account
+            if amount <= 0:
+                continue
+            try:
+                client.positions.update(deal_id, **{key: amount})  # type: ignore[arg-type]
+            except DealingRuleViolation as exc:
+                refusals.append((exc.field, str(exc)))
+                predicted = False
+            else:
+                predicted = True
+            actual = predicted or _server_accepts(client, deal_id, **{key: amount})
+            verdicts.append((key, amount, predicted, actual))
     assert all(p == a for _, _, p, a in verdicts), verdicts
-    assert {p for _, _, p, _ in verdicts} == {True, False}
+    assert {p for k, _, p, _ in verdicts if k.endswith("amount")} == {True, False}
+    assert {field for field, _ in refusals} <= {"stopAmount", "profitAmount"}
+    assert all("(account currency)" in text for _, text in refusals), refusals
     client.positions.close(deal_id)
     account = client.session.details().account_id
     statuses = {(e.endpoint, e.status) for e in OrderJournal(tmp_path).entries(account)}

@@ -14,6 +14,7 @@ import pytest
 from capitalcom_sdk import Client
 from capitalcom_sdk.errors import DealRejectedError, InvalidRequestError
 from capitalcom_sdk.trading import DealingRuleViolation, MarketRules, Safety, safety_overrides
+from capitalcom_sdk.trading.maths import fx_rate_flow
 from capitalcom_sim.engine.instruments import INSTRUMENTS
 from tests.conftest import SimHandle
 
@@ -39,7 +40,8 @@ class Case:
     stops: dict[str, Any] = field(default_factory=dict)
 
 
-def _cases(rules: MarketRules) -> Iterator[Case]:
+def _cases(rules: MarketRules, rate: float) -> Iterator[Case]:
+    """The grid; ``rate``: units of the instrument's currency per unit of the account's."""
     tick = 10.0**-rules.decimals
     step = rules.size_increment or tick
     size = rules.min_size
@@ -82,6 +84,23 @@ def _cases(rules: MarketRules) -> Iterator[Case]:
                 f"{direction} stopLevel {name}",
                 {"stop_level": round(reference - sign * distance, digits)},
             )
+            if name == "at min":
+                continue  # an amount rounds to cents: exactly at the minimum is not robust
+            fill = rules.entry_price(direction)
+            assert fill is not None
+            for key, level in (
+                ("stop_amount", reference - sign * distance),
+                ("profit_amount", reference + sign * distance),
+            ):
+                # Amounts count from the fill price, distances from the closing price.
+                amount = round(abs(fill - level) * size / rate, 2)
+                if amount > 0:
+                    yield Case(
+                        "position",
+                        {"direction": direction, "size": size},
+                        f"{direction} {key} {name}",
+                        {key: amount},
+                    )
         mid = round((near + far) / 2, digits)
         yield Case(
             "position",
@@ -161,9 +180,13 @@ def _server_verdict(client: Client, case: Case, epic: str) -> tuple[bool, str]:
 def test_pre_trade_verdict_matches_the_servers(sim: SimHandle, epic: str) -> None:
     client = Client(**sim.client_kwargs(), safety=Safety(), rate_limit=False)
     rules = MarketRules.from_details(client.markets.get(epic))
+    account_currency = str(client.session.details().currency)
+    flow = fx_rate_flow(account_currency, rules.currency or account_currency)
+    rate = client._transport.run(flow)
     disagreements: list[str] = []
     checked = refused = 0
-    for case in _cases(rules):
+    amounts_refused_early = 0
+    for case in _cases(rules, rate):
         predicted_ok, rule = True, ""
         try:
             with safety_overrides(checks=True):
@@ -172,6 +195,7 @@ def test_pre_trade_verdict_matches_the_servers(sim: SimHandle, epic: str) -> Non
                 _pre_check(client, case, epic)
         except DealingRuleViolation as exc:
             predicted_ok, rule = False, exc.rule
+            amounts_refused_early += any(k.endswith("_amount") for k in case.stops)
         accepted, reason = _server_verdict(client, case, epic)
         assert reason != "INSUFFICIENT_FUNDS", f"{epic} {case.label}: test sizes too big"
         checked += 1
@@ -184,6 +208,8 @@ def test_pre_trade_verdict_matches_the_servers(sim: SimHandle, epic: str) -> Non
     assert not disagreements, f"{epic}:\n" + "\n".join(disagreements)
     assert checked >= 40
     assert 0 < refused < checked
+    if rules.status == "TRADEABLE":  # amounts are checked before sending, not by the server
+        assert amounts_refused_early >= 2
 
 
 def _pre_check(client: Client, case: Case, epic: str) -> None:
