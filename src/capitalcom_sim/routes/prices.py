@@ -116,7 +116,7 @@ class BarWriter:
                 ls = (local - ld * _DAY_MS) // 1000
                 ud = start // _DAY_MS
                 us = (start - ud * _DAY_MS) // 1000
-                if -_EXACT < low - half and h - half + spread < _EXACT:
+                if low - half > -_EXACT and h - half + spread < _EXACT:
                     # u / scale is already the float round(u / scale, d) gives back: the
                     # division is correctly rounded, and below 2**52 units the decimal with d
                     # places nearest to it is u itself (see _EXACT), a third of the cost saved.
