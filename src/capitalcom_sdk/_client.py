@@ -133,11 +133,14 @@ class _Settings:
         chosen_clock = resolve_clock(clock, resolved)
         limiter = None
         if rate_limit:
-            # The login limit is shared by the API key's clients in this process, on the wall
-            # clock; a client on another clock (a backtest's) keeps its own.
+            # The limits are shared by the API key's clients of this server in this process (the
+            # server counts per user and key, not per client), on the wall clock; a client on
+            # another clock (a backtest's) keeps its own.
             shared = credentials is not None and isinstance(chosen_clock, WallClock)
             limiter = RateLimiter(
-                credentials.api_key if shared and credentials else None, demo=env == "demo"
+                credentials.api_key if shared and credentials else None,
+                demo=env == "demo",
+                server=resolved,
             )
         return cls(
             credentials=credentials,

@@ -171,35 +171,52 @@ class _Group:
         self.windows = [SlidingWindow(spec, ordered=ordered) for spec in specs]
 
 
-class _LoginRegistry:
-    """Process-wide POST /session windows, one per API key (keyed by a hash, never the key)."""
+class _KeyRegistry:
+    """Process-wide window groups per API key (keyed by a hash, never the key) and shape."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._groups: dict[str, _Group] = {}
+        self._groups: dict[tuple[str, tuple[WindowSpec, ...]], _Group] = {}
 
-    def get(self, api_key: str) -> _Group:
-        digest = hashlib.sha256(api_key.encode()).hexdigest()
+    def get(
+        self, api_key: str, specs: Sequence[WindowSpec], *, ordered_from: int, server: str = ""
+    ) -> _Group:
+        """The group of ``specs`` for ``api_key`` (on ``server``); its windows from
+        ``ordered_from`` on are ordered (see :class:`SlidingWindow`)."""
+        digest = hashlib.sha256(f"{server}\n{api_key}".encode()).hexdigest()
+        key = (digest, tuple(specs))
         with self._lock:
-            group = self._groups.get(digest)
+            group = self._groups.get(key)
             if group is None:
-                group = self._groups[digest] = _Group([LOGIN], ordered=True)
+                group = self._groups[key] = _Group(specs)
+                for window in group.windows[ordered_from:]:
+                    window.ordered = True
             return group
 
 
-_login_registry = _LoginRegistry()
+_key_registry = _KeyRegistry()
 
 
 def login_windows(api_key: str) -> _Group:
     """The login limit shared by every client of ``api_key`` in this process."""
-    return _login_registry.get(api_key)
+    return _key_registry.get(api_key, [LOGIN], ordered_from=0)
 
 
 class RateLimiter:
-    """All limits one client observes: its own windows plus the shared login window of its key.
+    """All limits one client observes: the user's windows and the login window of its key.
+
+    The server counts per user (10 requests/s, order pacing) and per API key (logins), not per
+    client: with ``api_key`` every limiter of that key and ``server`` in this process books
+    into the same windows, so a client that takes over from another one (a new ``AsyncClient``
+    per run, two clients side by side) does not send an eleventh request into a second the
+    other one already filled. The login window is shared by the key's clients whatever the
+    server. Clients of two keys of one user cannot know about each other.
 
     Args:
-        api_key: the key whose process-wide login window applies (None: a private one).
+        api_key: the key whose process-wide windows apply (None: private ones, e.g. a client on
+            a backtest's clock).
+        server: the server the requests go to (its base URL): another server (demo and live, two
+            simulators) counts on its own, so its clients share nothing but the login window.
         demo: apply the demo-only budgets (1000 order POSTs per hour).
         general, trading, ...: override a limit (tests, other servers).
 
@@ -215,12 +232,17 @@ class RateLimiter:
         trading: Sequence[WindowSpec] | None = None,
         topup: Sequence[WindowSpec] = (TOPUP, TOPUP_DAILY),
         login: WindowSpec = LOGIN,
+        server: str = "",
     ) -> None:
         if trading is None:
             trading = (TRADING, TRADING_DEMO_HOURLY) if demo else (TRADING,)
-        self._own = _Group([general, *trading, *topup])
-        for window in self._own.windows[1:]:
-            window.ordered = True
+        specs = [general, *trading, *topup]
+        if api_key is not None:
+            self._own = _key_registry.get(api_key, specs, ordered_from=1, server=server)
+        else:
+            self._own = _Group(specs)
+            for window in self._own.windows[1:]:
+                window.ordered = True
         general_w = self._own.windows[:1]
         trading_w = self._own.windows[1 : 1 + len(trading)]
         topup_w = self._own.windows[1 + len(trading) :]

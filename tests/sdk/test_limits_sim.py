@@ -81,3 +81,15 @@ async def test_unlimited_server_time_does_not_eat_into_the_users_budget(sim: Sim
         calls += [client.general.server_time() for _ in range(25)]
         await asyncio.gather(*calls)
     assert rejected(sim) == 0
+
+
+async def test_a_client_taking_over_from_another_of_the_same_key_gets_no_429(
+    sim: SimHandle,
+) -> None:
+    """A new AsyncClient of the key right after another one filled the second (a catalog run
+    after the previous one): the server counts both against the same user."""
+    for _ in range(3):
+        async with AsyncClient(**sim.client_kwargs(), max_retries=0) as client:
+            await client.session.login()
+            await asyncio.gather(*(client.general.ping() for _ in range(12)))
+    assert rejected(sim) == 0

@@ -89,6 +89,25 @@ def test_login_window_is_shared_by_clients_of_one_key_only() -> None:
     assert key not in repr(first)
 
 
+def test_user_windows_are_shared_by_clients_of_one_key_and_server() -> None:
+    """The server counts 10/s per user, not per client: a second client of the key (a new
+    AsyncClient taking over) waits for the second the first one filled; another server or key,
+    or a limiter without a key (a backtest's clock), does not."""
+    key = _fresh_key()
+    server = "https://demo.example"
+    first = RateLimiter(key, server=server)
+    for _ in range(10):
+        assert first.reserve(RateClass.GENERAL, 0.0) == 0.0
+    second = RateLimiter(key, server=server)
+    assert second.reserve(RateClass.GENERAL, 0.1) >= GENERAL.span - 0.1
+    assert RateLimiter(key, server="http://127.0.0.1:9").reserve(RateClass.GENERAL, 0.1) == 0.0
+    assert RateLimiter(_fresh_key(), server=server).reserve(RateClass.GENERAL, 0.1) == 0.0
+    assert RateLimiter(None, server=server).reserve(RateClass.GENERAL, 0.1) == 0.0
+    # order pacing is per user too
+    assert first.reserve(RateClass.TRADING, 5.0) == 0.0
+    assert second.reserve(RateClass.TRADING, 5.0) >= 0.1
+
+
 def test_get_takes_a_free_slot_before_a_waiting_order() -> None:
     limiter = RateLimiter(_fresh_key())
     assert limiter.reserve(RateClass.TRADING, 0.0) == 0.0

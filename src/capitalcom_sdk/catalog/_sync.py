@@ -131,7 +131,8 @@ class SyncRun:
         self.end_ms = to_ms(end) if end is not None else None
         self.now_ms = to_ms(now)
         self.progress = progress
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the catalog's state: files, manifest, compaction
+        self._tally = threading.Lock()  # the counters and progress (never held while writing)
         self.started = time.perf_counter()
         self.summary = SyncSummary(clients=clients)
         self.by_key = {key: SeriesSummary(*key) for key in self.keys}
@@ -190,7 +191,7 @@ class SyncRun:
                 # inside the segment, and closed: never a bar still forming
                 if low <= start < high and start + duration <= self.now_ms:
                     segment.bars.append(bar)
-        with self.lock:
+        with self._tally:
             self.done += 1
             series = self.by_key[segment.key]
             series.requests += 1
@@ -394,15 +395,28 @@ def drive_sync(run: SyncRun, clients: Sequence[Client]) -> None:
 
 
 async def drive_async(run: SyncRun, clients: Sequence[AsyncClient], per_client: int) -> None:
-    """Fetch every planned window: ``per_client`` tasks per client over a shared queue."""
+    """Fetch every planned window: ``per_client`` tasks per client over a shared queue.
+
+    A finished segment is written in a worker thread (Parquet, fsync, manifest: ~0.1 s), so the
+    event loop keeps every client's requests going meanwhile; the sync returns only once every
+    write it started has ended, also when it fails or is cancelled.
+    """
     queue = deque(run.segments)
+    loop = asyncio.get_running_loop()
+    writes: set[asyncio.Future[None]] = set()
+
+    async def commit(segment: Segment) -> None:
+        write = loop.run_in_executor(None, run.commit, segment)
+        writes.add(write)
+        write.add_done_callback(writes.discard)
+        await asyncio.shield(write)  # a cancelled task leaves the write to end on its own
 
     async def work(client: AsyncClient) -> None:
         while queue:
             segment = queue.popleft()
             for window in segment.windows:
                 run.page(segment, await _afetch(client, run.request_of(segment, window)))
-            run.commit(segment)
+            await commit(segment)
 
     tasks = [asyncio.ensure_future(work(c)) for c in clients for _ in range(per_client)]
     try:
@@ -411,3 +425,5 @@ async def drive_async(run: SyncRun, clients: Sequence[AsyncClient], per_client: 
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if writes:
+            await asyncio.wait(set(writes))

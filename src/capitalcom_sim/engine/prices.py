@@ -13,6 +13,7 @@ aggregated piecewise. :class:`PriceEngine` owns both, the path searches the trig
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 from collections.abc import Sequence
 
@@ -33,6 +34,10 @@ from capitalcom_sim.engine.seeded import SeededTree
 from capitalcom_sim.engine.types import OHLC, Bar
 
 __all__ = ["DURATION_MS", "LEVEL_NAMES", "PriceEngine", "align"]
+
+# Price versions (see PriceEngine.version), unique across engines in this process: a cache keyed
+# by one never confuses two engines, nor an epic before and after a change of its overrides.
+_VERSIONS = itertools.count(1)
 
 
 class PriceEngine:
@@ -73,6 +78,8 @@ class PriceEngine:
         # epic's overrides change. Mid units only, so a change of spread needs no invalidation.
         self._closed: dict[str, dict[tuple[int, int], Node | None]] = {}
         self._closed_limit = 100_000
+        self._base_version = next(_VERSIONS)
+        self._versions: dict[str, int] = {}
 
     def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
         """(bid, offer) at time ``t`` (the last open tick's price while the market is closed)."""
@@ -115,6 +122,24 @@ class PriceEngine:
         negative).
         """
         inst = self.instruments.require(epic)
+        nodes = self.bar_nodes(epic, resolution, start_ms, end_ms, now_ms, limit)
+        return [self._to_bar(inst, start, node) for start, node in nodes]
+
+    def bar_nodes(
+        self,
+        epic: str,
+        resolution: str,
+        start_ms: int,
+        end_ms: int,
+        now_ms: int | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[int, Node]]:
+        """What :meth:`bars` returns, as (bar start, mid node in price units) pairs.
+
+        The cheap form for the wire (GET /prices): no per-bar objects. Only the last pair can be
+        the bar in progress (the one whose end lies after ``now_ms``).
+        """
+        inst = self.instruments.require(epic)
         level = LEVEL_OF[resolution]
         duration = LEVEL_DUR[level]
         if now_ms is not None:
@@ -125,23 +150,50 @@ class PriceEngine:
         last = align(resolution, end_ms)
         if last < first:
             return []
-        count = (last - first) // duration + 1
-        out: list[Bar] = []
+        out: list[tuple[int, Node]] = []
+        wanted = abs(limit) if limit is not None else None
+        tree = self._tree
+        parent_level = level - 1
+        parent_dur = LEVEL_DUR[parent_level] if level > 1 else 0
         with self._lock:
             starts: range = range(first, last + duration, duration)
             reverse = limit is not None and limit < 0
             if reverse:
                 starts = starts[::-1]
+            overridden = self._overrides.overridden(inst.epic)
+            siblings: tuple[Node | None, ...] = ()
+            siblings_start = None
             for start in starts:
-                node = self._bar_node(inst, level, start, now_ms)
+                if overridden or (now_ms is not None and start + duration > now_ms):
+                    node = self._bar_node(inst, level, start, now_ms)
+                elif level == 0:
+                    node = tree.node(inst, 0, start)
+                else:
+                    # A closed bar of the seeded process: a child of its parent's split, which
+                    # the bars next to it share (what SeededTree.node finds, one lookup a parent).
+                    parent = (
+                        start - start % parent_dur if parent_dur else tree.align_level(0, start)
+                    )
+                    if parent != siblings_start:
+                        siblings = tree.children(inst, parent_level, parent)
+                        siblings_start = parent
+                    node = siblings[(start - parent) // duration]
                 if node is not None:
-                    out.append(self._to_bar(inst, start, node))
-                    if limit is not None and len(out) >= abs(limit):
+                    out.append((start, node))
+                    if wanted is not None and len(out) >= wanted:
                         break
-            del count
         if reverse:
             out.reverse()
         return out
+
+    def version(self, epic: str) -> int:
+        """A number that changes whenever the closed bars of ``epic`` may have changed.
+
+        Unique in the process (two engines never share one): closed bars are a function of
+        (version, instrument spread and decimals), so a cache of them keyed by it needs no other
+        invalidation. Changes with every override of the epic (pin, path, replay, release).
+        """
+        return self._versions.get(epic, self._base_version)
 
     def aggregate(self, epic: str, start_ms: int, end_ms: int) -> Bar | None:
         """The aggregate of the ticks in [start, end) (None when the market had none)."""
@@ -170,12 +222,14 @@ class PriceEngine:
         """Hold mid at ``mid`` (units) from the tick containing ``t`` on."""
         with self._lock:
             self._closed.pop(epic, None)
+            self._versions[epic] = next(_VERSIONS)
             self._overrides.pin(epic, t_ms, mid)
 
     def set_path(self, epic: str, points: Sequence[tuple[int, int]]) -> None:
         """Follow (t, mid units) points linearly; pinned after the last one."""
         with self._lock:
             self._closed.pop(epic, None)
+            self._versions[epic] = next(_VERSIONS)
             self._overrides.set_path(epic, points)
 
     def replay_bars(
@@ -184,12 +238,14 @@ class PriceEngine:
         """Prices follow bars given as (start, duration, open, high, low, close, volume|None)."""
         with self._lock:
             self._closed.pop(epic, None)
+            self._versions[epic] = next(_VERSIONS)
             self._overrides.replay_bars(epic, bars)
 
     def release(self, epic: str, t_ms: int) -> None:
         """Back to the seeded process from the tick containing ``t`` on."""
         with self._lock:
             self._closed.pop(epic, None)
+            self._versions[epic] = next(_VERSIONS)
             self._overrides.release(epic, t_ms)
 
     def overridden(self, epic: str) -> bool:

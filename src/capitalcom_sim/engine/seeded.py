@@ -15,7 +15,7 @@ import math
 import random
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from capitalcom_sim.engine.instruments import (
     _MONDAY_EPOCH_MS,
@@ -29,6 +29,9 @@ from capitalcom_sim.engine.pricetree import LEAF, LEVEL_DUR, M64, Node, combine,
 _OCTAVES = 6  # value-noise octaves of the long-range level: periods of 1 to 32 weeks
 _AMPLITUDE = [0.6 * math.sqrt(1 << octave) for octave in range(_OCTAVES)]
 _BRIDGE_RANGE = 1.25  # expected range of a Brownian bridge, in units of its total deviation
+_TWOPI = 2.0 * math.pi  # random.Random.gauss's constant
+_sqrt, _log, _cos, _sin = math.sqrt, math.log, math.cos, math.sin
+_ALL_OPEN = {n: tuple(range(n)) for n in range(1, 64)}
 
 
 class SeededTree:
@@ -61,6 +64,8 @@ class SeededTree:
         self._epic_keys = {i.epic: zlib.crc32(i.epic.encode()) for i in instruments}
         self._lattice_cache: dict[tuple[int, int], float] = {}
         self._day_ms: dict[str, int] = {}  # a trading day's length per instrument (see _step)
+        self._layouts: dict[tuple[str, int, int], tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._root_cache: dict[str, Callable[[int], float]] = {}
 
     def node(self, inst: Instrument, level: int, start: int) -> Node | None:
         if level == 0:
@@ -114,42 +119,153 @@ class SeededTree:
     def _split(
         self, inst: Instrument, level: int, start: int, parent: Node | None
     ) -> tuple[Node | None, ...]:
+        """The children of a node: the walk of :meth:`_path`, then wicks and volumes.
+
+        The hot loop of every cold bar: written out flat (the open children and their spans
+        looked up once per week offset, the Gaussian draws inlined as :meth:`random.Random.gauss`
+        makes them, from the same generator in the same order), with the same results as
+        :meth:`_steps`, :meth:`_path` and :func:`_split_int` called one after the other.
+        """
         child_dur = LEVEL_DUR[level + 1]
         count = LEVEL_DUR[level] // child_dur
         if parent is None:
             return (None,) * count
-        hours = inst.opening_hours
-        open_idx = [
-            i
-            for i in range(count)
-            if hours.any_open(start + i * child_dur, start + (i + 1) * child_dur)
-        ]
-        out: list[Node | None] = [None] * count
-        o, h, low, c, v = parent
+        open_idx, spans = self._layout(inst, level, start, child_dur, count)
         m = len(open_idx)
         if m == 1:
+            out: list[Node | None] = [None] * count
             out[open_idx[0]] = parent
             return tuple(out)
+        if m == 0:  # a parent with ticks has an open child; kept for completeness
+            return (None,) * count
+        o, h, low, c, v = parent
         rng = self._rng
         rng.seed(self._key(inst, level, start))
-        spans = [
-            hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) for i in open_idx
+        random_ = rng.random
+        # _steps
+        twice_mid_part = (h + low) * 0.5 * inst.daily_volatility
+        roots = self._roots(inst)
+        steps = [twice_mid_part * roots(span) for span in spans]
+        total = math.sqrt(sum(step * step for step in steps)) or 1.0
+        fit = max(0.5, (h - low) / (_BRIDGE_RANGE * total))
+        if fit < 1.0:
+            steps = [step * fit for step in steps]
+        # _path, with random.Random.gauss inlined (its pending second value in ``pending``)
+        pending: float | None = None
+        walk = [0.0]
+        variance = [0.0]
+        w = var = 0.0
+        for step in steps:
+            if pending is None:
+                x2pi = random_() * _TWOPI
+                g2rad = _sqrt(-2.0 * _log(1.0 - random_()))
+                z = _cos(x2pi) * g2rad
+                pending = _sin(x2pi) * g2rad
+            else:
+                z, pending = pending, None
+            w = w + step * (0.0 + z * 1.0)
+            var = var + step * step
+            walk.append(w)
+            variance.append(var)
+        total = variance[m] or 1.0
+        end_walk = walk[m]
+        bridge = [
+            walk[k] - end_walk * variance[k] / total + (c - o) * variance[k] / total
+            for k in range(m + 1)
         ]
-        steps = self._steps(inst, parent, spans)
-        points, wick_high, wick_low = self._path(rng, o, c, h, low, steps)
-        volumes = _split_int(v, [span * (0.5 + rng.random()) for span in spans])
+        ranked = sorted(range(1, m), key=bridge.__getitem__, reverse=True)
+        pins: dict[int, int] = {0: o, m: c}
+        wick_high = wick_low = -1
+        if h not in (o, c):
+            if ranked:
+                pins[ranked.pop(0)] = h
+            else:
+                wick_high = rng.randrange(m)
+        if low not in (o, c):
+            if ranked:
+                pins[ranked.pop()] = low
+            else:
+                wick_low = rng.randrange(m)
+        points = [o] * (m + 1)
+        span = h - low
+        for (k0, v0), (k1, v1) in itertools.pairwise(sorted(pins.items())):
+            points[k1] = v1
+            w0, w1 = walk[k0], walk[k1]
+            v_span = (variance[k1] - variance[k0]) or 1.0
+            for k in range(k0 + 1, k1):
+                frac = (variance[k] - variance[k0]) / v_span
+                x = round(v0 + (v1 - v0) * frac + (walk[k] - w0) - (w1 - w0) * frac)
+                if span > 0 and not low <= x <= h:
+                    y = (x - low) % (2 * span)
+                    x = low + (y if y <= span else 2 * span - y)
+                points[k] = min(h, max(low, x))
+        volumes = _split_int(v, [span_ms * (0.5 + random_()) for span_ms in spans])
+        out = [None] * count
         for j, i in enumerate(open_idx):
             co, cc = points[j], points[j + 1]
-            # Wicks beyond the child's open/close, of the size a move over its span has; never
-            # near zero, or a quiet child would make its whole subtree flat.
-            ch = min(h, max(co, cc) + round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
-            cl = max(low, min(co, cc) - round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
-            if j == wick_high:
-                ch = h
-            if j == wick_low:
-                cl = low
+            step = steps[j]
+            if pending is None:
+                x2pi = random_() * _TWOPI
+                g2rad = _sqrt(-2.0 * _log(1.0 - random_()))
+                z = _cos(x2pi) * g2rad
+                pending = _sin(x2pi) * g2rad
+            else:
+                z, pending = pending, None
+            up = round(step * (0.2 + 0.3 * abs(0.0 + z * 1.0)))
+            if pending is None:
+                x2pi = random_() * _TWOPI
+                g2rad = _sqrt(-2.0 * _log(1.0 - random_()))
+                z = _cos(x2pi) * g2rad
+                pending = _sin(x2pi) * g2rad
+            else:
+                z, pending = pending, None
+            down = round(step * (0.2 + 0.3 * abs(0.0 + z * 1.0)))
+            ch = h if j == wick_high else min(h, (co if co > cc else cc) + up)
+            cl = low if j == wick_low else max(low, (cc if co > cc else co) - down)
             out[i] = (co, ch, cl, cc, volumes[j])
+        rng.gauss_next = pending  # type: ignore[attr-defined]  # as random.Random.gauss leaves it
         return tuple(out)
+
+    def _layout(
+        self, inst: Instrument, level: int, start: int, child_dur: int, count: int
+    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The open children of a node (indices) and their open milliseconds, cached per
+        opening-hours table and offset in the week (they repeat every week)."""
+        hours = inst.opening_hours
+        if hours.always:
+            return _ALL_OPEN[count], (child_dur,) * count
+        key = (inst.hours_key, level, (start - _MONDAY_EPOCH_MS) % WEEK_MS)
+        layout = self._layouts.get(key)
+        if layout is None:
+            open_idx = tuple(
+                i
+                for i in range(count)
+                if hours.any_open(start + i * child_dur, start + (i + 1) * child_dur)
+            )
+            spans = tuple(
+                hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) for i in open_idx
+            )
+            if len(self._layouts) >= 200_000:
+                self._layouts.clear()
+            layout = self._layouts[key] = (open_idx, spans)
+        return layout
+
+    def _roots(self, inst: Instrument) -> Callable[[int], float]:
+        """span -> math.sqrt(span / trading day) of ``inst`` (the span part of :meth:`_step`)."""
+        roots = self._root_cache.get(inst.epic)
+        if roots is None:
+            self._step(inst, 0, MINUTE_MS)  # fills the trading day
+            day_ms = self._day_ms[inst.epic]
+            cache: dict[int, float] = {}
+
+            def root(span: int) -> float:
+                value = cache.get(span)
+                if value is None:
+                    value = cache[span] = math.sqrt(span / day_ms)
+                return value
+
+            roots = self._root_cache[inst.epic] = root
+        return roots
 
     def _steps(self, inst: Instrument, parent: Node, spans: Sequence[int]) -> list[float]:
         """Per-child steps: the instrument's volatility over each span, but never more than the

@@ -320,3 +320,104 @@ def test_daily_moves_match_the_instruments_volatility(epic: str) -> None:
     volatility = TABLE.require(epic).daily_volatility
 
     assert 0.5 * volatility <= spread <= 2.0 * volatility
+
+
+def _reference_split(
+    tree: seeded_module.SeededTree, inst: object, level: int, start: int, parent: object
+) -> tuple[object, ...]:
+    """SeededTree._split as it was written before it was flattened: _steps, _path, _split_int
+    and random.Random.gauss called one after the other (the flat one must equal it)."""
+    from capitalcom_sim.engine.pricetree import LEVEL_DUR
+
+    assert isinstance(inst, type(TABLE.require("EURUSD")))
+    child_dur = LEVEL_DUR[level + 1]
+    count = LEVEL_DUR[level] // child_dur
+    if parent is None:
+        return (None,) * count
+    hours = inst.opening_hours
+    open_idx = [
+        i
+        for i in range(count)
+        if hours.any_open(start + i * child_dur, start + (i + 1) * child_dur)
+    ]
+    out: list[object] = [None] * count
+    o, h, low, c, v = parent  # type: ignore[misc]
+    if len(open_idx) == 1:
+        out[open_idx[0]] = parent
+        return tuple(out)
+    rng = tree._rng
+    rng.seed(tree._key(inst, level, start))
+    spans = [hours.open_ms(start + i * child_dur, start + (i + 1) * child_dur) for i in open_idx]
+    steps = tree._steps(inst, parent, spans)  # type: ignore[arg-type]
+    points, wick_high, wick_low = tree._path(rng, o, c, h, low, steps)
+    volumes = seeded_module._split_int(v, [span * (0.5 + rng.random()) for span in spans])
+    for j, i in enumerate(open_idx):
+        co, cc = points[j], points[j + 1]
+        ch = min(h, max(co, cc) + round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
+        cl = max(low, min(co, cc) - round(steps[j] * (0.2 + 0.3 * abs(rng.gauss(0.0, 1.0)))))
+        if j == wick_high:
+            ch = h
+        if j == wick_low:
+            cl = low
+        out[i] = (co, ch, cl, cc, volumes[j])
+    return tuple(out)
+
+
+@pytest.mark.parametrize("epic", ["BTCUSD", "EURUSD", "GOLD", "AAPL", "DE40", "J225", "COCOA"])
+def test_the_flat_split_equals_the_step_by_step_one(epic: str) -> None:
+    """Every node of every level over weeks, nights and weekends included: same children, and
+    the generator left in the same state (what a later draw would see)."""
+    prices = engine_prices(seed=11)
+    tree = prices._tree
+    inst = TABLE.require(epic)
+    reference_rng = seeded_module.SeededTree(TABLE, seed=11, tick_ms=1000)
+    compared = 0
+    for level in range(len(DURATION_MS) - 1):  # every level that has children
+        for index in range(80):  # spread over 16 days: sessions, nights and a weekend
+            node_start = tree.align_level(level, WEDNESDAY_NOON - 9 * DAY + index * (DAY // 5))
+            parent = tree.node(inst, level, node_start)
+            fast = tree._split(inst, level, node_start, parent)
+            slow = _reference_split(reference_rng, inst, level, node_start, parent)
+            assert fast == slow, (level, node_start)
+            if parent is not None and sum(n is not None for n in fast) > 1:
+                assert tree._rng.getstate() == reference_rng._rng.getstate()
+                assert tree._rng.gauss_next == reference_rng._rng.gauss_next  # type: ignore[attr-defined]
+                compared += 1
+    assert compared > 100
+
+
+def test_bar_nodes_are_the_bars_in_price_units() -> None:
+    prices = engine_prices()
+    now = WEDNESDAY_NOON + 30_500
+    for epic, resolution, limit in [
+        ("EURUSD", "MINUTE", None),
+        ("GOLD", "HOUR", -50),
+        ("US500", "MINUTE_5", 7),
+    ]:
+        inst = TABLE.require(epic)
+        bars = prices.bars(epic, resolution, now - 20 * DAY, now, now_ms=now, limit=limit)
+        nodes = prices.bar_nodes(epic, resolution, now - 20 * DAY, now, now_ms=now, limit=limit)
+        assert [b.start_ms for b in bars] == [start for start, _ in nodes]
+        assert bars == [prices._to_bar(inst, start, node) for start, node in nodes]
+        assert len(bars) == (abs(limit) if limit else len(bars))
+        assert bars
+
+
+def test_the_price_version_changes_with_every_override_only() -> None:
+    prices, other = engine_prices(), engine_prices()
+    first = prices.version("SILVER")
+    assert prices.version("SILVER") == first == prices.version("GOLD")
+    assert other.version("SILVER") != first  # two engines never share a version
+    seen = {first}
+    for change in (
+        lambda: prices.pin("SILVER", WEDNESDAY_NOON, 30_000),
+        lambda: prices.set_path(
+            "SILVER", [(WEDNESDAY_NOON, 30_000), (WEDNESDAY_NOON + HOUR, 31_000)]
+        ),
+        lambda: prices.replay_bars("SILVER", [(WEDNESDAY_NOON, 60_000, 1, 2, 1, 2, None)]),
+        lambda: prices.release("SILVER", WEDNESDAY_NOON),
+    ):
+        change()
+        assert prices.version("SILVER") not in seen
+        seen.add(prices.version("SILVER"))
+    assert prices.version("GOLD") == first
