@@ -34,6 +34,7 @@ _FILE_SETTINGS = {
     "topUpCapError": "top_up_cap_error",
     "confirmTtlMs": "confirm_ttl_ms",
     "overnightFeeClock": "overnight_fee_clock",
+    "weekendFees": "weekend_fees",
     "guaranteedStopRequiredEpics": "guaranteed_stop_required_epics",
     "endMs": "end_ms",
     "deterministicIds": "deterministic_ids",
@@ -150,7 +151,10 @@ class SimConfig:
     makes a confirmation answer 404 once it is that old (simulated ms; None: kept, the default);
     ``overnight_fee_clock`` is when the overnight fee falls due: ``"new_york"`` (17:00 New York,
     21:00 or 22:00 UTC with US daylight saving; default), ``"london"`` (22:00 London) or
-    ``"utc"`` (a fixed 22:00 UTC); ``guaranteed_stop_required_epics`` lists markets on which a
+    ``"utc"`` (a fixed 22:00 UTC); ``weekend_fees`` is ``"triple"`` (no fee on Saturdays and
+    Sundays but for crypto, a triple one on Wednesday for currencies and most commodities, on
+    Friday for shares, indices, oil and natural gas; default) or ``"daily"`` (every day alike);
+    ``guaranteed_stop_required_epics`` lists markets on which a
     deal without a guaranteed stop is refused with 400
     ``error.vallidation.guaranteed-stop-loss.required`` (some demo accounts, crypto; default none).
     """
@@ -177,6 +181,7 @@ class SimConfig:
     top_up_cap_error: str = "balance-maxvalue"
     confirm_ttl_ms: int | None = None
     overnight_fee_clock: str = "new_york"
+    weekend_fees: str = "triple"
     guaranteed_stop_required_epics: tuple[str, ...] = ()
     end_ms: int | None = None
     deterministic_ids: bool = False
@@ -252,6 +257,10 @@ class SimConfig:
             raise ConfigError(
                 "overnight_fee_clock must be 'new_york', 'london' or 'utc', "
                 f"got {self.overnight_fee_clock!r}"
+            )
+        if self.weekend_fees not in ("triple", "daily"):
+            raise ConfigError(
+                f"weekend_fees must be 'triple' or 'daily', got {self.weekend_fees!r}"
             )
         epics = self.guaranteed_stop_required_epics
         if isinstance(epics, str) or not all(isinstance(e, str) and e for e in epics):

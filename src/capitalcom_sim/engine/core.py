@@ -110,6 +110,7 @@ class Engine:
             self.money,
             overnight_fees=overnight_fees,
             overnight_fee_clock=config.overnight_fee_clock,
+            weekend_fees=config.weekend_fees,
         )
         self.trading = Trading(
             self.instruments,

@@ -19,6 +19,14 @@ HOUR_MS = 3_600_000
 # winter and 21:00 UTC while the US is on daylight saving time; "london": 22:00 London time
 # (UK daylight saving); "utc": a fixed 22:00 UTC (the simulator's behaviour before 2026-12).
 OVERNIGHT_FEE_CLOCKS = ("new_york", "london", "utc")
+# The weekend: "triple" (Capital.com's help pages, "When are overnight fees charged?" and "What
+# is a weekend fee?"): no fee on Saturdays and Sundays except for crypto, and one weekday's fee
+# is three days' worth instead: Wednesday for currencies and most commodities, Friday for
+# shares, indices, oil and natural gas. "daily": every day the same, weekends included (the
+# simulator's behaviour before 2026-12).
+WEEKEND_FEES = ("triple", "daily")
+WEDNESDAY, FRIDAY = 2, 4
+_FRIDAY_COMMODITIES = frozenset({"OIL_CRUDE", "OIL_BRENT", "NATURALGAS"})
 # Premium of a guaranteed stop in percent, by instrument type: charged only when it triggers,
 # as premium x open price x size. Capital.com shows the premium per market on the deal ticket;
 # these are the published "as low as" figures (crypto: chosen).
@@ -52,16 +60,31 @@ def fee_hour_utc(day: date, clock: str) -> int:
     return 21 if summer else 22
 
 
-def next_fee_after(t_ms: int, clock: str = "new_york") -> int:
-    """The first daily overnight-fee instant strictly after ``t``."""
+def next_fee_after(t_ms: int, clock: str = "new_york", weekdays_only: bool = False) -> int:
+    """The first overnight-fee instant strictly after ``t`` (Monday to Friday only when
+    ``weekdays_only``)."""
     day_start = t_ms - t_ms % DAY_MS
-    for offset in (0, 1, 2):
+    for offset in range(5):
         start = day_start + offset * DAY_MS
         day = datetime.fromtimestamp(start / 1000, tz=UTC).date()
+        if weekdays_only and day.weekday() >= 5:
+            continue
         charge = start + fee_hour_utc(day, clock) * HOUR_MS
         if charge > t_ms:
             return charge
-    raise AssertionError("unreachable: a charge falls within two days")  # pragma: no cover
+    raise AssertionError("unreachable: a charge falls within four days")  # pragma: no cover
+
+
+def weekend_fee_day(inst: Instrument) -> int | None:
+    """The weekday (Monday 0) on which ``inst`` pays the weekend's fees; None for crypto,
+    which is charged every day, weekends included."""
+    if inst.type == "CRYPTOCURRENCIES":
+        return None
+    if inst.type == "CURRENCIES" or (
+        inst.type == "COMMODITIES" and inst.epic not in _FRIDAY_COMMODITIES
+    ):
+        return WEDNESDAY
+    return FRIDAY
 
 
 def guaranteed_stop_premium_pct(inst: Instrument) -> float:
@@ -77,6 +100,7 @@ class Costs:
         money: prices and FX for the amounts.
         overnight_fees: False turns the overnight fee off (positions get no charge time).
         overnight_fee_clock: one of :data:`OVERNIGHT_FEE_CLOCKS`.
+        weekend_fees: one of :data:`WEEKEND_FEES`.
     """
 
     def __init__(
@@ -86,32 +110,46 @@ class Costs:
         *,
         overnight_fees: bool,
         overnight_fee_clock: str = "new_york",
+        weekend_fees: str = "triple",
     ) -> None:
         if overnight_fee_clock not in OVERNIGHT_FEE_CLOCKS:
             raise ValueError(f"overnight_fee_clock must be one of {OVERNIGHT_FEE_CLOCKS}")
+        if weekend_fees not in WEEKEND_FEES:
+            raise ValueError(f"weekend_fees must be one of {WEEKEND_FEES}")
         self.instruments = instruments
         self.money = money
         self.overnight_fees = overnight_fees
         self.overnight_fee_clock = overnight_fee_clock
+        self.weekend_fees = weekend_fees
         self.ledger: Ledger | None = None
 
-    def next_overnight_charge(self, after_ms: int, leverage: int) -> int | None:
-        """When a position opened at ``after_ms`` is next charged.
+    def _fee_day(self, inst: Instrument) -> int | None:
+        return weekend_fee_day(inst) if self.weekend_fees == "triple" else None
+
+    def next_overnight_charge(self, after_ms: int, leverage: int, inst: Instrument) -> int | None:
+        """When a position of ``inst`` opened at ``after_ms`` is next charged.
 
         None when fees are off or the position is not leveraged (1:1 trades pay none).
         """
         if not self.overnight_fees or leverage <= 1:
             return None
-        return next_fee_after(after_ms, self.overnight_fee_clock)
+        weekdays = self._fee_day(inst) is not None
+        return next_fee_after(after_ms, self.overnight_fee_clock, weekdays)
 
     def charge_overnight(self, account: AccountState, position: Position, when: int) -> None:
-        """Daily fee: notional x the instrument's long/short rate (percent per day)."""
+        """The overnight fee: notional x the instrument's long/short rate (percent per day),
+        three times on the instrument's weekend-fee day (see :data:`WEEKEND_FEES`)."""
         inst = self.instruments.require(position.epic)
         close = self.money.closing_price(inst, position.direction, when)
         rate = inst.long_rate if position.direction == "BUY" else inst.short_rate
         fx = self.money.fx_rate(inst.currency, account.currency, when)
-        amount = round(close * position.size * rate / 100 * fx, 2)
-        position.next_swap_ms = next_fee_after(when, self.overnight_fee_clock)
+        fee_day = self._fee_day(inst)
+        weekday = datetime.fromtimestamp(when / 1000, tz=UTC).weekday()
+        days = 3 if fee_day is not None and weekday == fee_day else 1
+        amount = round(close * position.size * rate / 100 * fx * days, 2)
+        position.next_swap_ms = next_fee_after(
+            when, self.overnight_fee_clock, weekdays_only=fee_day is not None
+        )
         if amount == 0:
             return
         _book(account, position, inst.name, when, amount, "SWAP", "Overnight fee")

@@ -235,7 +235,7 @@ class Trading:
                 stop_distance=stops.trailing_distance,
                 profit_level=stops.profit_level,
                 watch_from_ms=self.next_tick(now),
-                next_swap_ms=self.costs.next_overnight_charge(now, leverage),
+                next_swap_ms=self.costs.next_overnight_charge(now, leverage, inst),
             )
             account.positions[deal_id] = position
             if self.ledger is not None:

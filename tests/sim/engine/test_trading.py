@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from capitalcom_sim.engine import Clock, Engine
@@ -363,13 +365,49 @@ def test_overnight_fee_is_charged_daily_at_22_utc_in_winter(engine: Engine, cloc
     clock.advance(2 * 24 * 3600)  # crosses 22:00 twice
     engine.advance_to()
     swaps = engine.transactions(USD_ACCOUNT, 0, clock.now_ms(), "SWAP")
-    # 24.99 x 100 x -0.0199715 % = -0.49909 USD per night; newest first (#13.4)
+    # 24.99 x 100 x -0.0199715 % = -0.49909 USD per night; newest first (#13.4); a commodity
+    # pays the weekend's nights on Wednesday: three of them.
     assert [(s.amount, s.date_ms) for s in swaps] == [
         (-0.5, WEDNESDAY_NOON + 34 * HOUR),
-        (-0.5, WEDNESDAY_NOON + 10 * HOUR),
+        (-1.5, WEDNESDAY_NOON + 10 * HOUR),
     ]
-    assert engine.balance(USD_ACCOUNT).deposit == 9999.0
+    assert engine.balance(USD_ACCOUNT).deposit == 9998.0
     assert Engine(make_config(), clock, overnight_fees=False).overnight_fees is False
+
+
+@pytest.mark.parametrize(
+    ("epic", "weekend_fees", "tripled_on", "charged_days"),
+    [
+        ("EURUSD", "triple", "Wed", ["Wed", "Thu", "Fri", "Mon", "Tue"]),
+        ("US500", "triple", "Fri", ["Wed", "Thu", "Fri", "Mon", "Tue"]),
+        ("OIL_CRUDE", "triple", "Fri", ["Wed", "Thu", "Fri", "Mon", "Tue"]),
+        ("BTCUSD", "triple", None, ["Wed", "Thu", "Fri", "Sat", "Sun", "Mon", "Tue"]),
+        ("US500", "daily", None, ["Wed", "Thu", "Fri", "Sat", "Sun", "Mon", "Tue"]),
+    ],
+)
+def test_the_weekend_is_paid_on_one_weekday_except_for_crypto(
+    clock: Clock, epic: str, weekend_fees: str, tripled_on: str | None, charged_days: list[str]
+) -> None:
+    # Capital.com's help pages: no overnight fee on Saturdays and Sundays except for crypto,
+    # and a triple one on Wednesday (currencies, most commodities) or Friday (shares, indices,
+    # oil, natural gas). SimConfig(weekend_fees="daily") keeps every day alike.
+    config = make_config()
+    config.weekend_fees = weekend_fees
+    engine = Engine(config, clock)
+    engine.open_position(USD_ACCOUNT, buy(epic, engine.instruments.require(epic).min_deal_size))
+    clock.advance(7 * 24 * 3600)  # Wednesday noon to Wednesday noon
+    engine.advance_to()
+    swaps = sorted(
+        engine.transactions(USD_ACCOUNT, 0, clock.now_ms(), "SWAP"), key=lambda s: s.date_ms
+    )
+    days = [datetime.fromtimestamp(s.date_ms / 1000, UTC).strftime("%a") for s in swaps]
+    assert days == charged_days
+    amounts = {day: s.amount for day, s in zip(days, swaps, strict=True)}
+    single = amounts["Thu"]
+    assert single != 0
+    for day, amount in amounts.items():
+        expected = 3 * single if day == tripled_on else single
+        assert amount == pytest.approx(expected, rel=0.05, abs=0.011), (day, amounts)
 
 
 def test_confirm_lag_makes_pollers_wait(clock: Clock) -> None:
