@@ -90,10 +90,15 @@ class BarWriter:
         offset_hours: float,
         closed_before: int,
         version: int,
+        spreads: Sequence[int] | None = None,
     ) -> bytes:
         """The answer's body: ``{"prices": [...], "instrumentType": ...}``, UTF-8 JSON.
 
         ``closed_before``: a bar that ends at or before it is closed and may be kept.
+        ``spreads``: each bar's spread in units (:meth:`PriceEngine.bar_spreads`; None: the
+        instrument's for all). A closed bar's spread is a function of ``version`` and the
+        instrument's spread (replayed bars' spreads change only with an override), both in the
+        key.
         """
         shift = round(offset_hours * 3_600_000)
         spread = inst.spread_units
@@ -107,10 +112,13 @@ class BarWriter:
         duration = DURATION_MS[resolution]
         day_text = self._day
         parts: list[str] = []
-        for start, node in nodes:
+        for index, (start, node) in enumerate(nodes):
             text = texts.get(start)
             if text is None:
                 o, h, low, c, v = node
+                if spreads is not None:
+                    spread = spreads[index]
+                    half = spread // 2
                 local = start + shift
                 ld = local // _DAY_MS
                 ls = (local - ld * _DAY_MS) // 1000
@@ -231,6 +239,9 @@ async def prices(request: Request) -> Response:
         offset_hours=offset_of(session),
         closed_before=as_of,
         version=engine.prices.version(inst.epic),
+        spreads=engine.prices.bar_spreads(
+            inst.epic, resolution, [start for start, _ in bars], now_ms=as_of
+        ),
     )
     return _answer(body, session)
 
