@@ -119,6 +119,20 @@ class PriceEngine:
                 return [(start_ms, end_ms, inst.spread_units)]
             return self._overrides.spread_pieces(epic, start_ms, end_ms, inst.spread_units)
 
+    def has_spreads(self, epic: str) -> bool:
+        """Whether a replayed bar of ``epic`` carries its own spread (else every quote of it has
+        the instrument's)."""
+        with self._lock:
+            return self._overrides.has_spreads(epic)
+
+    def bar_spread(
+        self, epic: str, resolution: str, start_ms: int, now_ms: int | None = None
+    ) -> int:
+        """The spread (units) of the bar of ``resolution`` starting at ``start``: that of its
+        close (the last tick before its end, or ``now_ms`` for the bar in progress)."""
+        end = start_ms + LEVEL_DUR[LEVEL_OF[resolution]]
+        return self.spread_units(epic, now_ms if now_ms is not None and end > now_ms else end - 1)
+
     def bar_spreads(
         self,
         epic: str,
@@ -126,19 +140,12 @@ class PriceEngine:
         starts: Sequence[int],
         now_ms: int | None = None,
     ) -> list[int] | None:
-        """The spread of each bar starting at ``starts`` (that of its close), or None when the
-        instrument's spread applies to every bar of ``epic`` (no replayed bar carries one)."""
-        inst = self.instruments.require(epic)
-        duration = LEVEL_DUR[LEVEL_OF[resolution]]
+        """:meth:`bar_spread` of each bar starting at ``starts``, or None when the instrument's
+        spread applies to every bar of ``epic`` (no replayed bar carries one)."""
         with self._lock:
             if not self._overrides.has_spreads(epic):
                 return None
-            out = []
-            for start in starts:
-                end = start + duration
-                last = now_ms if now_ms is not None and end > now_ms else end - 1
-                out.append(self.spread_units(inst.epic, last))
-        return out
+            return [self.bar_spread(epic, resolution, start, now_ms) for start in starts]
 
     def mid_units(self, epic: str, t_ms: int) -> int:
         """Mid price (price units) of the tick containing ``t`` or the last open one before."""
