@@ -357,9 +357,18 @@ async def _afetch(client: AsyncClient, request: dict[str, Any]) -> PriceHistory 
         return None
 
 
+def _window_queue(run: SyncRun) -> tuple[deque[tuple[Segment, int]], dict[int, int]]:
+    """Every planned window as (segment, index), in plan order, and the windows each segment
+    (by id) still waits for. Workers take windows, not whole segments, so none idles at the end
+    while another still has a segment's worth of requests to make."""
+    queue = deque((segment, i) for segment in run.segments for i in range(len(segment.windows)))
+    left = {id(segment): len(segment.windows) for segment in run.segments}
+    return queue, left
+
+
 def drive_sync(run: SyncRun, clients: Sequence[Client]) -> None:
     """Fetch every planned window; several clients: one thread each over a shared queue."""
-    queue = deque(run.segments)
+    queue, left = _window_queue(run)
     lock = threading.Lock()
 
     def work(client: Client) -> None:
@@ -367,10 +376,13 @@ def drive_sync(run: SyncRun, clients: Sequence[Client]) -> None:
             with lock:
                 if not queue:
                     return
-                segment = queue.popleft()
-            for window in segment.windows:
-                run.page(segment, _fetch(client, run.request_of(segment, window)))
-            run.commit(segment)
+                segment, index = queue.popleft()
+            run.page(segment, _fetch(client, run.request_of(segment, segment.windows[index])))
+            with lock:
+                left[id(segment)] -= 1
+                complete = left[id(segment)] == 0
+            if complete:  # its last window: the segment's file
+                run.commit(segment)
 
     if len(clients) == 1:
         work(clients[0])
@@ -401,7 +413,7 @@ async def drive_async(run: SyncRun, clients: Sequence[AsyncClient], per_client: 
     event loop keeps every client's requests going meanwhile; the sync returns only once every
     write it started has ended, also when it fails or is cancelled.
     """
-    queue = deque(run.segments)
+    queue, left = _window_queue(run)
     loop = asyncio.get_running_loop()
     writes: set[asyncio.Future[None]] = set()
 
@@ -413,10 +425,12 @@ async def drive_async(run: SyncRun, clients: Sequence[AsyncClient], per_client: 
 
     async def work(client: AsyncClient) -> None:
         while queue:
-            segment = queue.popleft()
-            for window in segment.windows:
-                run.page(segment, await _afetch(client, run.request_of(segment, window)))
-            await commit(segment)
+            segment, index = queue.popleft()
+            window = segment.windows[index]
+            run.page(segment, await _afetch(client, run.request_of(segment, window)))
+            left[id(segment)] -= 1
+            if left[id(segment)] == 0:  # its last window: the segment's file
+                await commit(segment)
 
     tasks = [asyncio.ensure_future(work(c)) for c in clients for _ in range(per_client)]
     try:

@@ -50,6 +50,33 @@ async def test_a_sync_spread_over_two_keys_gives_the_bars_of_a_one_key_sync(
     assert summary.clients == 2
 
 
+async def test_two_keys_share_the_windows_of_one_series_evenly(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    # One series of 26 windows: one segment of 25 and one of 1. Workers that took whole
+    # segments left one key with 25 requests and the other with 1 (it then idled).
+    sent: Counter[int] = Counter()
+    clients = [AsyncClient(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+    for index, each in enumerate(clients):
+        original = each.prices.get
+
+        async def counted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
+            sent[_index] += 1
+            return await _get(*args, **kw)
+
+        each.prices.get = counted  # type: ignore[method-assign]
+    start = NOW - timedelta(minutes=26 * 1000 + 30)
+    try:
+        summary = await Catalog(tmp_path, clients).async_sync(
+            "BTCUSD", "MINUTE", start, tasks_per_client=1
+        )
+    finally:
+        for each in clients:
+            await each.aclose()
+    assert summary.price_requests == 27  # 26 full windows and the part before them
+    assert min(sent.values()) >= 10, sent
+
+
 async def test_async_sync_with_a_sync_client_is_refused(client: Client, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="AsyncClient"):
         await Catalog(tmp_path, client).async_sync("GOLD", "MINUTE", START)
