@@ -174,7 +174,8 @@ def _bar_time(text: str) -> int:
 
 
 def parse_bars_csv(text: str) -> list[dict[str, float]]:
-    """CSV ``time,open,high,low,close[,volume]`` (time: epoch ms or ISO UTC) to bar dicts."""
+    """CSV ``time,open,high,low,close[,volume][,spread]`` (time: epoch ms or ISO UTC) to bar
+    dicts; ``spread`` (the bar's offer - bid, >= 0) is present only when its cell is not blank."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     if not {"time", "open", "high", "low", "close"} <= set(header):
@@ -185,10 +186,14 @@ def parse_bars_csv(text: str) -> list[dict[str, float]]:
         try:
             bar = {k: float(row[k]) for k in ("open", "high", "low", "close")}
             bar["volume"] = float(row.get("volume") or 0)
+            if (row.get("spread") or "").strip():
+                bar["spread"] = float(row["spread"] or "")
             bar["time"] = _bar_time(row["time"] or "")
         except (TypeError, ValueError):
             raise _invalid(f"row{reader.line_num}") from None
         if not all(math.isfinite(v) for v in bar.values()) or bar["low"] > bar["high"]:
+            raise _invalid(f"row{reader.line_num}")
+        if bar.get("spread", 0.0) < 0:
             raise _invalid(f"row{reader.line_num}")
         bars.append(bar)
     if not bars or any(b["time"] <= a["time"] for a, b in itertools.pairwise(bars)):

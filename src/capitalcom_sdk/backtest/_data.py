@@ -201,22 +201,29 @@ def load_history(
     return window
 
 
-def bars_csv(bars: Sequence[Bar], bar_ms: int) -> str:
+def bars_csv(bars: Sequence[Bar], bar_ms: int, *, spreads: bool = False) -> str:
     """The simulator's bar CSV of ``bars``: a gap longer than one bar is filled with one flat bar
     at the last close (the simulator makes each bar last until the next one starts, and the
     price must not wander through a closed market), and one flat bar closes the series so the
-    last real bar lasts ``bar_ms``."""
-    lines = ["time,open,high,low,close,volume"]
+    last real bar lasts ``bar_ms``.
+
+    ``spreads``: add the ``spread`` column, each bar's recorded ``close_ask - close_bid`` (blank
+    where the data has none, and on the flat filler bars: the instrument's spread applies).
+    """
+    lines = ["time,open,high,low,close,volume" + (",spread" if spreads else "")]
     for index, bar in enumerate(bars):
-        lines.append(
+        line = (
             f"{bar.time_ms},{bar.open!r},{bar.high!r},{bar.low!r},{bar.close!r},"
             f"{'' if bar.volume is None else bar.volume}"
         )
+        if spreads:
+            line += f",{'' if bar.spread is None else repr(bar.spread)}"
+        lines.append(line)
         following = bars[index + 1].time_ms if index + 1 < len(bars) else None
         bar_end = bar.time_ms + bar_ms
         if following is None or following > bar_end:
             close = repr(bar.close)
-            lines.append(f"{bar_end},{close},{close},{close},{close},0")
+            lines.append(f"{bar_end},{close},{close},{close},{close},0" + ("," if spreads else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 END_GRACE_SECONDS = 2.0
 """At the end of the data, a bot still running that makes no request for this long is stopped."""
 
+RECORDED_SPREADS = ("recorded", "recorded-median")
+"""The ``spread=`` texts: each bar's recorded spread, or their median for the whole run."""
+
 WATCH_SECONDS = 0.5
 """How often the watchdog reads the simulator's progress (two control requests, each holding
 the simulator's one event loop from the bot's requests). The bot's exit is seen at once
@@ -108,8 +111,10 @@ class Backtest:
         cache: the catalog folder that ``data=Client`` fills.
         rate_limits: enforce the API's documented rate limits (in simulated time).
         spread: the offer - bid quoted around the bars' mid: None (the simulator's spread of
-            each instrument), a number (every epic), a mapping epic -> number, or
-            ``"recorded"`` (the median close_ask - close_bid of each epic's data).
+            each instrument), a number (every epic), a mapping epic -> number, ``"recorded"``
+            (each bar's own close_ask - close_bid, quoted while that bar is in force; the
+            median of the data where a bar has none) or ``"recorded-median"`` (the median
+            close_ask - close_bid of each epic's data, one spread for the whole run).
     """
 
     def __init__(
@@ -159,9 +164,10 @@ class Backtest:
         self.warmup = warmup
         self.cache = cache
         self.rate_limits = rate_limits
-        if isinstance(spread, str) and spread != "recorded":
+        if isinstance(spread, str) and spread not in RECORDED_SPREADS:
             raise ConfigurationError(
-                f"spread must be a number, a mapping or 'recorded', got {spread!r}"
+                "spread must be a number, a mapping, 'recorded' or 'recorded-median', "
+                f"got {spread!r}"
             )
         self.spread = spread
 
@@ -251,11 +257,11 @@ class Backtest:
     def _spread_of(self, epic: str, bars: list[Bar]) -> float | None:
         if self.spread is None:
             return None
-        if self.spread == "recorded":
+        if self.spread in RECORDED_SPREADS:
             value = recorded_spread(bars)
             if value is None:
                 raise ConfigurationError(
-                    f"spread='recorded': the data of {epic} has no close_bid and close_ask"
+                    f"spread={self.spread!r}: the data of {epic} has no close_bid and close_ask"
                 )
             return value
         if isinstance(self.spread, Mapping):
@@ -280,9 +286,11 @@ class Backtest:
                 f"the simulator refused the spread of {epic}: {error_code(response)}"
             )
 
-    @staticmethod
-    def _load(control: Control, epic: str, bars: list[Bar], bar_ms: int) -> None:
-        response = control.http.post(f"/_sim/bars/{epic}", content=bars_csv(bars, bar_ms))
+    def _load(self, control: Control, epic: str, bars: list[Bar], bar_ms: int) -> None:
+        """Replay ``bars`` (``POST /_sim/bars``), each with its recorded spread when
+        ``spread="recorded"``."""
+        text = bars_csv(bars, bar_ms, spreads=self.spread == "recorded")
+        response = control.http.post(f"/_sim/bars/{epic}", content=text)
         if response.status_code == 404:
             raise ConfigurationError(f"the simulator has no market {epic!r}")
         if response.status_code != 200:

@@ -221,15 +221,19 @@ class Engine:
             return self.prices.quote(epic, now)
 
     def replay_bars(self, epic: str, csv_text: str) -> int:
-        """Make prices follow CSV bars (``time,open,high,low,close[,volume]``); returns count.
+        """Make prices follow CSV bars (``time,open,high,low,close[,volume][,spread]``); returns
+        the count.
 
         ``time`` is epoch ms or ``YYYY-MM-DDTHH:MM:SS`` (UTC); each bar lasts until the next
-        one starts (the last one as long as the one before it, one minute when alone).
+        one starts (the last one as long as the one before it, one minute when alone). A bar's
+        ``spread`` (price units, rounded to the instrument's grid) is quoted while it is in
+        force; without one, the instrument's spread.
         """
         inst = self.instruments.require(epic)
         rows = parse_bars_csv(csv_text)
         bars: list[tuple[int, int, int, int, int, int, int | None]] = []
-        for i, (start, o, h, low, c, volume) in enumerate(rows):
+        spreads: list[int | None] = []
+        for i, (start, o, h, low, c, volume, spread) in enumerate(rows):
             if i + 1 < len(rows):
                 duration = rows[i + 1][0] - start
             elif i > 0:
@@ -242,9 +246,12 @@ class Engine:
             if not ul <= min(uo, uc) <= max(uo, uc) <= uh:
                 raise ApiError(400, "error.invalid.bars.ohlc")
             bars.append((start, duration, uo, uh, ul, uc, volume))
+            spreads.append(None if spread is None else round(spread * inst.scale))
         with self.lock:
             self.triggers.run(self.clock.now_ms())
-            self.prices.replay_bars(epic, bars)
+            self.prices.replay_bars(
+                epic, bars, spreads if any(x is not None for x in spreads) else None
+            )
             self.snapshots.clear()
         return len(bars)
 

@@ -1,7 +1,9 @@
 """Prices and money of the engine: bid/ask from mid units, FX conversion, P&L, margin.
 
 Prices here are integer mid units of the instrument (see prices.py); bid = mid - half,
-ask = mid + (spread - half). Money is in float, rounded to cents at the edges.
+ask = mid + (spread - half), the spread being the price engine's at that instant
+(:meth:`PriceEngine.spread_units`: a replayed bar's own, else the instrument's). Money is in
+float, rounded to cents at the edges.
 """
 
 from __future__ import annotations
@@ -23,19 +25,19 @@ def opposite(direction: str) -> Direction:
     return "SELL" if direction == "BUY" else "BUY"
 
 
-def sides(inst: Instrument, mid: int) -> tuple[int, int]:
-    """(bid, ask) units of a mid."""
-    half = inst.spread_units // 2
-    return mid - half, mid - half + inst.spread_units
+def sides(mid: int, spread: int) -> tuple[int, int]:
+    """(bid, ask) units of a mid under a spread (units: :meth:`PriceEngine.spread_units`)."""
+    half = spread // 2
+    return mid - half, mid - half + spread
 
 
 def to_price(inst: Instrument, units: int) -> float:
     return round(units / inst.scale, inst.decimals)
 
 
-def closing_units(inst: Instrument, direction: str, mid: int) -> int:
+def closing_units(direction: str, mid: int, spread: int) -> int:
     """The side a position of ``direction`` closes at (BUY at the bid, SELL at the ask)."""
-    bid, ask = sides(inst, mid)
+    bid, ask = sides(mid, spread)
     return bid if direction == "BUY" else ask
 
 
@@ -52,9 +54,18 @@ class Money:
     def mid_now(self, inst: Instrument, now: int) -> int:
         return self.prices.mid_units(inst.epic, now)
 
+    def spread_at(self, inst: Instrument, t_ms: int) -> int:
+        """The spread (units) quoted at ``t``: :meth:`PriceEngine.spread_units`."""
+        return self.prices.spread_units(inst.epic, t_ms)
+
+    def sides_now(self, inst: Instrument, now: int) -> tuple[int, int]:
+        """(bid, ask) units quoted now."""
+        return sides(self.mid_now(inst, now), self.spread_at(inst, now))
+
     def closing_price(self, inst: Instrument, direction: str, now: int) -> float:
         """What a position of ``direction`` closes at now."""
-        return to_price(inst, closing_units(inst, direction, self.mid_now(inst, now)))
+        mid, spread = self.mid_now(inst, now), self.spread_at(inst, now)
+        return to_price(inst, closing_units(direction, mid, spread))
 
     def fx_rate(self, from_ccy: str, to_ccy: str, now: int) -> float:
         """Units of ``to_ccy`` per unit of ``from_ccy`` at the engine's own mid prices."""

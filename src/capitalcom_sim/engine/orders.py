@@ -115,7 +115,7 @@ class WorkingOrders:
         """
         if order_type != "STOP":
             return
-        bid, ask = sides(inst, self.money.mid_now(inst, now))
+        bid, ask = self.money.sides_now(inst, now)
         scale = inst.scale
         if direction == "BUY":
             nearest = math.ceil(ask * (1 + inst.min_stop_pct / 100) - 1e-6)
@@ -135,7 +135,7 @@ class WorkingOrders:
         :meth:`check_stop_level`): recorded as a REJECTED confirm with
         ``LIMIT_ORDER_WRONG_SIDE_OF_MARKET``.
         """
-        bid, ask = sides(inst, self.money.mid_now(inst, now))
+        bid, ask = self.money.sides_now(inst, now)
         price = to_price(inst, ask if direction == "BUY" else bid)
         below = level < price
         # BUY LIMIT / SELL STOP wait below the market, BUY STOP / SELL LIMIT above it
@@ -216,7 +216,8 @@ class WorkingOrders:
         """The market reached the order's level at mid ``mid``: executed as a market deal."""
         order = account.orders.pop(deal_id)
         inst = self.instruments.require(order.epic)
-        bid, ask = sides(inst, mid)
+        spread = self.money.spread_at(inst, when)
+        bid, ask = sides(mid, spread)
         fill = to_price(inst, ask if order.direction == "BUY" else bid)
         trailing_distance = (
             abs(order.stop_distance) if order.trailing_stop and order.stop_distance else None
@@ -230,7 +231,7 @@ class WorkingOrders:
         )
         if order.trailing_stop and trailing_distance is not None:
             # like a market deal: the trailing distance counts from the closing price
-            closing = to_price(inst, closing_units(inst, order.direction, mid))
+            closing = to_price(inst, closing_units(order.direction, mid, spread))
             stops = ResolvedStops(
                 round(closing - sign_of(order.direction) * trailing_distance, inst.decimals),
                 stops.profit_level,

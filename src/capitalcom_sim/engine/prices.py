@@ -84,8 +84,68 @@ class PriceEngine:
     def quote(self, epic: str, t_ms: int) -> tuple[float, float]:
         """(bid, offer) at time ``t`` (the last open tick's price while the market is closed)."""
         inst = self.instruments.require(epic)
-        mid = self.mid_units(epic, t_ms)
-        return self._bid_offer(inst, mid)
+        with self._lock:
+            mid = self.mid_units(epic, t_ms)
+            spread = self.spread_units(epic, t_ms)
+        bid = mid - spread // 2
+        return self.to_price(inst, bid), self.to_price(inst, bid + spread)
+
+    def spread_units(self, epic: str, t_ms: int) -> int:
+        """The spread (offer - bid, price units) quoted at ``t``: the one owner of that fact.
+
+        The spread of the replayed bar in force at the tick containing ``t`` (or the last open
+        one before, as :meth:`mid_units`) when that bar carries one, else the instrument's.
+        """
+        inst = self.instruments.require(epic)
+        with self._lock:
+            if not self._overrides.has_spreads(epic):
+                return inst.spread_units
+            end = inst.opening_hours.last_open_before(t_ms)
+            if end is None:
+                return inst.spread_units
+            tick = ((end - 1) // self.tick_ms) * self.tick_ms
+            found = self._overrides.spread_at(epic, tick)
+        return inst.spread_units if found is None else found
+
+    def spread_pieces(self, epic: str, start_ms: int, end_ms: int) -> list[tuple[int, int, int]]:
+        """[start, end) cut into (start, end, spread units) pieces of one spread each.
+
+        What the triggers search piece by piece (a level on the bid or offer is a different mid
+        threshold under each spread); one piece when the spread does not change.
+        """
+        inst = self.instruments.require(epic)
+        with self._lock:
+            if not self._overrides.has_spreads(epic):
+                return [(start_ms, end_ms, inst.spread_units)]
+            return self._overrides.spread_pieces(epic, start_ms, end_ms, inst.spread_units)
+
+    def has_spreads(self, epic: str) -> bool:
+        """Whether a replayed bar of ``epic`` carries its own spread (else every quote of it has
+        the instrument's)."""
+        with self._lock:
+            return self._overrides.has_spreads(epic)
+
+    def bar_spread(
+        self, epic: str, resolution: str, start_ms: int, now_ms: int | None = None
+    ) -> int:
+        """The spread (units) of the bar of ``resolution`` starting at ``start``: that of its
+        close (the last tick before its end, or ``now_ms`` for the bar in progress)."""
+        end = start_ms + LEVEL_DUR[LEVEL_OF[resolution]]
+        return self.spread_units(epic, now_ms if now_ms is not None and end > now_ms else end - 1)
+
+    def bar_spreads(
+        self,
+        epic: str,
+        resolution: str,
+        starts: Sequence[int],
+        now_ms: int | None = None,
+    ) -> list[int] | None:
+        """:meth:`bar_spread` of each bar starting at ``starts``, or None when the instrument's
+        spread applies to every bar of ``epic`` (no replayed bar carries one)."""
+        with self._lock:
+            if not self._overrides.has_spreads(epic):
+                return None
+            return [self.bar_spread(epic, resolution, start, now_ms) for start in starts]
 
     def mid_units(self, epic: str, t_ms: int) -> int:
         """Mid price (price units) of the tick containing ``t`` or the last open one before."""
@@ -96,9 +156,6 @@ class PriceEngine:
                 return round(inst.base_price * inst.scale)
             tick = ((end - 1) // self.tick_ms) * self.tick_ms
             return self._tick_value(inst, tick)
-
-    def bid_units(self, inst: Instrument, mid: int) -> int:
-        return mid - inst.spread_units // 2
 
     def to_price(self, inst: Instrument, units: int) -> float:
         return round(units / inst.scale, inst.decimals)
@@ -122,8 +179,15 @@ class PriceEngine:
         negative).
         """
         inst = self.instruments.require(epic)
-        nodes = self.bar_nodes(epic, resolution, start_ms, end_ms, now_ms, limit)
-        return [self._to_bar(inst, start, node) for start, node in nodes]
+        with self._lock:
+            nodes = self.bar_nodes(epic, resolution, start_ms, end_ms, now_ms, limit)
+            spreads = self.bar_spreads(epic, resolution, [start for start, _ in nodes], now_ms)
+        if spreads is None:
+            return [self._to_bar(inst, start, node) for start, node in nodes]
+        return [
+            self._to_bar(inst, start, node, spread)
+            for (start, node), spread in zip(nodes, spreads, strict=True)
+        ]
 
     def bar_nodes(
         self,
@@ -190,7 +254,8 @@ class PriceEngine:
         """A number that changes whenever the closed bars of ``epic`` may have changed.
 
         Unique in the process (two engines never share one): closed bars are a function of
-        (version, instrument spread and decimals), so a cache of them keyed by it needs no other
+        (version, instrument spread and decimals), replayed bars' own spreads included (they
+        come and go with an override), so a cache of them keyed by it needs no other
         invalidation. Changes with every override of the epic (pin, path, replay, release).
         """
         return self._versions.get(epic, self._base_version)
@@ -200,7 +265,8 @@ class PriceEngine:
         inst = self.instruments.require(epic)
         with self._lock:
             node = self._aggregate(inst, start_ms, end_ms)
-        return None if node is None else self._to_bar(inst, start_ms, node)
+            spread = self.spread_units(epic, end_ms - 1)
+        return None if node is None else self._to_bar(inst, start_ms, node, spread)
 
     # ---- path searches (the triggers') --------------------------------------------------------
     def first_cross(
@@ -233,13 +299,20 @@ class PriceEngine:
             self._overrides.set_path(epic, points)
 
     def replay_bars(
-        self, epic: str, bars: Sequence[tuple[int, int, int, int, int, int, int | None]]
+        self,
+        epic: str,
+        bars: Sequence[tuple[int, int, int, int, int, int, int | None]],
+        spreads: Sequence[int | None] | None = None,
     ) -> None:
-        """Prices follow bars given as (start, duration, open, high, low, close, volume|None)."""
+        """Prices follow bars given as (start, duration, open, high, low, close, volume|None).
+
+        ``spreads``: one per bar (units, None: the instrument's), quoted while the bar is in
+        force (see :meth:`spread_units`).
+        """
         with self._lock:
             self._closed.pop(epic, None)
             self._versions[epic] = next(_VERSIONS)
-            self._overrides.replay_bars(epic, bars)
+            self._overrides.replay_bars(epic, bars, spreads)
 
     def release(self, epic: str, t_ms: int) -> None:
         """Back to the seeded process from the tick containing ``t`` on."""
@@ -343,14 +416,11 @@ class PriceEngine:
                 total += vol * overlap / (ve - vs)
         return round(total)
 
-    def _bid_offer(self, inst: Instrument, mid: int) -> tuple[float, float]:
-        bid = mid - inst.spread_units // 2
-        return self.to_price(inst, bid), self.to_price(inst, bid + inst.spread_units)
-
-    def _to_bar(self, inst: Instrument, start: int, node: Node) -> Bar:
+    def _to_bar(self, inst: Instrument, start: int, node: Node, spread: int | None = None) -> Bar:
         o, h, low, c, v = node
-        half = inst.spread_units // 2
-        spread = inst.spread_units
+        if spread is None:
+            spread = inst.spread_units
+        half = spread // 2
         scale = inst.scale
         d = inst.decimals
         bid = OHLC(

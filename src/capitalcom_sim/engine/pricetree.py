@@ -70,6 +70,9 @@ class Segment:
     knots_t: list[int]
     knots_v: list[int]
     volumes: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, volume)
+    # Replayed bars' own spreads (start, end, spread units): disjoint, in time order; a tick of
+    # the segment outside them is quoted with the instrument's spread.
+    spreads: list[tuple[int, int, int]] = field(default_factory=list)
 
     def value(self, t: int) -> int:
         ts = self.knots_t

@@ -13,7 +13,7 @@ from capitalcom_sim.engine.accounts import AccountState
 from capitalcom_sim.engine.costs import Costs
 from capitalcom_sim.engine.instruments import Instrument, InstrumentTable
 from capitalcom_sim.engine.ledger import Ledger
-from capitalcom_sim.engine.money import Money, opposite, sides, sign_of, to_price
+from capitalcom_sim.engine.money import Money, opposite, sign_of, to_price
 from capitalcom_sim.engine.records import (
     Ids,
     add_activity,
@@ -102,7 +102,7 @@ class Trading:
     def open_position(self, account: AccountState, request: OpenPositionRequest, now: int) -> str:
         """Place a market order; returns its ``o_`` deal reference (outcome in the confirm)."""
         inst = self.checked_instrument(request.epic, request.size)
-        bid, ask = sides(inst, self.money.mid_now(inst, now))
+        bid, ask = self.money.sides_now(inst, now)
         fill = to_price(inst, ask if request.direction == "BUY" else bid)
         closing = to_price(inst, bid if request.direction == "BUY" else ask)
         stops = self.stops.resolve(

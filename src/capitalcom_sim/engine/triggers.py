@@ -28,7 +28,14 @@ class _Event:
     account: AccountState
     deal_id: str
     mid: int
-    trailing_stop: int | None = None
+    trailing_stop: int | None = None  # TRAIL: the stop level (price units) it was hit at
+
+
+def _closing_offset(buy: bool, spread: int) -> int:
+    """Mid minus the closing side under ``spread`` (units): BUY closes at the bid (mid - half),
+    SELL at the offer (mid + spread - half)."""
+    half = spread // 2
+    return half if buy else -(spread - half)
 
 
 class Triggers:
@@ -153,37 +160,51 @@ class Triggers:
         if s >= end:
             return None
         inst = self.instruments.require(position.epic)
-        half = inst.spread_units // 2
-        ask_off = inst.spread_units - half
         scale = inst.scale
         buy = position.direction == "BUY"
-        # thresholds on mid: BUY closes at bid (= mid - half), SELL at ask (= mid + ask_off)
-        offset = half if buy else -ask_off
-        stop = None if position.stop_level is None else round(position.stop_level * scale) + offset
-        profit = (
-            None if position.profit_level is None else round(position.profit_level * scale) + offset
+        stop_level = None if position.stop_level is None else round(position.stop_level * scale)
+        profit_level = (
+            None if position.profit_level is None else round(position.profit_level * scale)
         )
+        # The levels are on the closing side (BUY closes at the bid, SELL at the offer): a
+        # different mid threshold under each spread, so the span is searched piece by piece.
+        pieces = self.prices.spread_pieces(inst.epic, s, end)
         best: _Event | None = None
-        if position.trailing_stop and stop is not None and position.stop_distance:
+        if position.trailing_stop and stop_level is not None and position.stop_distance:
             distance = round(position.stop_distance * scale)
-            found, final = self.prices.trailing_cross(
-                inst.epic, s, end, stop, distance, 1 if buy else -1
-            )
-            if found is not None:
-                best = _Event(found[0], order, "TRAIL", account, position.deal_id, found[1], final)
-            stop = None
-        below, above = (stop, profit) if buy else (profit, stop)
+            level = stop_level
+            for piece_s, piece_e, spread in pieces:
+                offset = _closing_offset(buy, spread)
+                found, final = self.prices.trailing_cross(
+                    inst.epic, piece_s, piece_e, level + offset, distance, 1 if buy else -1
+                )
+                level = final - offset
+                if found is not None:
+                    best = _Event(
+                        found[0], order, "TRAIL", account, position.deal_id, found[1], level
+                    )
+                    break
+            stop_level = None
+        if stop_level is None and profit_level is None:
+            return best
         limit_end = best.time + 1 if best is not None else end
-        if below is not None or above is not None:
-            found2 = self.prices.first_cross(inst.epic, s, limit_end, below, above)
-            if found2 is not None and (best is None or found2[0] < best.time):
-                t, mid = found2
-                hit_profit = profit is not None and (mid >= profit if buy else mid <= profit)
+        for piece_s, piece_e, spread in pieces:
+            if piece_s >= limit_end:
+                break
+            offset = _closing_offset(buy, spread)
+            stop = None if stop_level is None else stop_level + offset
+            profit = None if profit_level is None else profit_level + offset
+            below, above = (stop, profit) if buy else (profit, stop)
+            piece_end = min(piece_e, limit_end)
+            found2 = self.prices.first_cross(inst.epic, piece_s, piece_end, below, above)
+            if found2 is None:
+                continue
+            t, mid = found2
+            if best is None or t < best.time:
                 hit_stop = stop is not None and (mid <= stop if buy else mid >= stop)
-                kind = "SL" if hit_stop and not hit_profit else "TP"
-                if hit_stop and hit_profit:
-                    kind = "SL"
+                kind = "SL" if hit_stop else "TP"
                 best = _Event(t, order, kind, account, position.deal_id, mid)
+            break
         return best
 
     def _order_event(
@@ -193,24 +214,28 @@ class Triggers:
         if s >= end:
             return None
         inst = self.instruments.require(working.epic)
-        half = inst.spread_units // 2
-        ask_off = inst.spread_units - half
         level = round(working.level * inst.scale)
         buy = working.direction == "BUY"
-        threshold = level - ask_off if buy else level + half
         goes_below = buy == (working.order_type == "LIMIT")
         expiry_end = end
         if working.good_till_ms is not None and working.good_till_ms < end:
             expiry_end = max(s, working.good_till_ms)
         found = None
         if expiry_end > s:
-            found = self.prices.first_cross(
-                inst.epic,
-                s,
-                expiry_end,
-                threshold if goes_below else None,
-                None if goes_below else threshold,
-            )
+            # A BUY fills at the offer, a SELL at the bid: the level's mid threshold depends on
+            # the spread, searched piece by piece.
+            for piece_s, piece_e, spread in self.prices.spread_pieces(inst.epic, s, expiry_end):
+                half = spread // 2
+                threshold = level - (spread - half) if buy else level + half
+                found = self.prices.first_cross(
+                    inst.epic,
+                    piece_s,
+                    piece_e,
+                    threshold if goes_below else None,
+                    None if goes_below else threshold,
+                )
+                if found is not None:
+                    break
         if found is not None:
             return _Event(found[0], order, "FILL", account, working.deal_id, found[1])
         if working.good_till_ms is not None and working.good_till_ms < end:
@@ -233,17 +258,13 @@ class Triggers:
     def _close_on_trigger(self, account: AccountState, position: Position, event: _Event) -> None:
         inst = self.instruments.require(position.epic)
         if event.kind == "TRAIL" and event.trailing_stop is not None:
-            offset = (
-                inst.spread_units // 2
-                if position.direction == "BUY"
-                else -(inst.spread_units - inst.spread_units // 2)
-            )
-            position.stop_level = to_price(inst, event.trailing_stop - offset)
+            position.stop_level = to_price(inst, event.trailing_stop)
         guaranteed = position.guaranteed_stop and event.kind == "SL"
         if guaranteed and position.stop_level is not None:
             price = position.stop_level
         else:
-            price = to_price(inst, closing_units(inst, position.direction, event.mid))
+            spread = self.money.spread_at(inst, event.time)
+            price = to_price(inst, closing_units(position.direction, event.mid, spread))
         source = "TP" if event.kind == "TP" else "SL"
         size = position.size
         self.trading.close(account, inst, position, size, price, event.time, source)
@@ -261,12 +282,13 @@ class Triggers:
                     continue
                 inst = self.instruments.require(position.epic)
                 buy = position.direction == "BUY"
-                half = inst.spread_units // 2
-                offset = half if buy else -(inst.spread_units - half)
-                stop = round(position.stop_level * inst.scale) + offset
+                level = round(position.stop_level * inst.scale)
                 distance = round(position.stop_distance * inst.scale)
-                _, final = self.prices.trailing_cross(
-                    inst.epic, s, end, stop, distance, 1 if buy else -1
-                )
-                position.stop_level = to_price(inst, final - offset)
+                for piece_s, piece_e, spread in self.prices.spread_pieces(inst.epic, s, end):
+                    offset = _closing_offset(buy, spread)
+                    _, final = self.prices.trailing_cross(
+                        inst.epic, piece_s, piece_e, level + offset, distance, 1 if buy else -1
+                    )
+                    level = final - offset
+                position.stop_level = to_price(inst, level)
                 position.watch_from_ms = end

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,10 +91,15 @@ class BarWriter:
         offset_hours: float,
         closed_before: int,
         version: int,
+        spread_of: Callable[[int], int] | None = None,
     ) -> bytes:
         """The answer's body: ``{"prices": [...], "instrumentType": ...}``, UTF-8 JSON.
 
         ``closed_before``: a bar that ends at or before it is closed and may be kept.
+        ``spread_of``: a bar's spread in units from its start (:meth:`PriceEngine.bar_spread`),
+        asked only for the bars written (not for those kept); None: the instrument's for all. A
+        closed bar's spread is a function of ``version`` and the instrument's spread (replayed
+        bars' spreads change only with an override), both in the key.
         """
         shift = round(offset_hours * 3_600_000)
         spread = inst.spread_units
@@ -111,6 +117,9 @@ class BarWriter:
             text = texts.get(start)
             if text is None:
                 o, h, low, c, v = node
+                if spread_of is not None:
+                    spread = spread_of(start)
+                    half = spread // 2
                 local = start + shift
                 ld = local // _DAY_MS
                 ls = (local - ld * _DAY_MS) // 1000
@@ -231,6 +240,11 @@ async def prices(request: Request) -> Response:
         offset_hours=offset_of(session),
         closed_before=as_of,
         version=engine.prices.version(inst.epic),
+        spread_of=(
+            functools.partial(engine.prices.bar_spread, inst.epic, resolution, now_ms=as_of)
+            if engine.prices.has_spreads(inst.epic)
+            else None
+        ),
     )
     return _answer(body, session)
 

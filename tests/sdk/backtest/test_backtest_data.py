@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from capitalcom_sdk import Client
-from capitalcom_sdk.backtest import Backtest
+from capitalcom_sdk.backtest import Backtest, Trade
 from capitalcom_sdk.backtest._data import Bar, bars_csv, load_history
 from capitalcom_sdk.errors import ConfigurationError
 from tests.sdk.backtest._bars import START, START_MS, gold_bars, write_csv
@@ -137,5 +137,62 @@ def test_the_spread_can_be_set_or_taken_from_the_recorded_bid_and_ask(tmp_path: 
     assert _quoted_spread(runner(0.0)) == [0.0]
     assert _quoted_spread(runner({"GOLD": 1.5})) == [1.5]
     assert _quoted_spread(runner("recorded")) == [0.5]  # GOLD's own is 0.3
+    assert _quoted_spread(runner("recorded-median")) == [0.5]
     with pytest.raises(ConfigurationError, match="spread must be"):
         runner("wide")
+
+
+def _varying_spread_rows(n: int, wide: range) -> list[dict[str, object]]:
+    """Export rows whose recorded spread is 0.2, and 3.0 on the bars of ``wide``."""
+    rows = []
+    for i, (t, o, h, low, c, v) in enumerate(gold_bars(n)):
+        half = 1.5 if i in wide else 0.1
+        row: dict[str, object] = {"time": datetime.fromtimestamp(t / 1000, UTC).isoformat()}
+        for name, mid in zip(SIDES, (o, h, low, c), strict=True):
+            row[f"{name}_bid"] = round(mid - half, 2)
+            row[f"{name}_ask"] = round(mid + half, 2)
+        row["volume"] = v
+        rows.append(row)
+    return rows
+
+
+def test_recorded_spreads_are_paid_bar_by_bar_and_the_median_once(tmp_path: Path) -> None:
+    path = tmp_path / "GOLD.csv"
+    rows = _varying_spread_rows(30, wide=range(5, 10))
+    header = list(rows[0])
+    path.write_text(
+        ",".join(header) + "\n" + "\n".join(",".join(str(r[k]) for k in header) for r in rows)
+    )
+
+    def run(spread: str) -> tuple[list[float], Trade]:
+        quoted: list[float] = []
+
+        def bot(client: Client) -> None:
+            for minute in range(20):
+                snapshot = client.markets.get("GOLD").snapshot
+                quoted.append(round(snapshot.offer - snapshot.bid, 2))
+                if minute == 7:  # a wide bar
+                    client.positions.open("GOLD", "BUY", 1.0)
+                if minute == 15:  # a narrow one
+                    for position in client.positions.list().positions:
+                        client.positions.close(position.position.deal_id)
+                client.sleep(60)
+
+        result = Backtest(
+            "GOLD", "MINUTE", START, START + timedelta(minutes=30), data=path, spread=spread
+        ).run(bot)
+        assert result.exit == "ok", result.message
+        [trade] = result.trades
+        return quoted, trade
+
+    per_bar, trade = run("recorded")
+    median, trade_median = run("recorded-median")
+    # Minute m of the run quotes bar m's recorded spread (the bar in force: the previous close's
+    # row starts it), the median form 0.2 throughout.
+    assert per_bar == [3.0 if m in range(5, 10) else 0.2 for m in range(20)]
+    assert median == [0.2] * 20
+    # Bought at the wide offer, sold at the narrow bid: 1.4 more paid on the way in.
+    assert trade.open_level == pytest.approx(trade_median.open_level + 1.4, abs=0.005)
+    assert trade.close_level == pytest.approx(trade_median.close_level, abs=0.005)
+    assert trade.pnl == pytest.approx(trade_median.pnl - 1.4, abs=0.005)
+    assert trade.pnl < trade_median.pnl

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.sdk.backtest._bars import write_bot, write_csv
 from tests.sdk.cli.conftest import Cli
 
@@ -130,3 +132,34 @@ def test_backtest_without_bars_in_the_window_is_a_usage_error(cli: Cli, tmp_path
 
     assert outcome.exit_code == 2
     assert "no MINUTE bars of GOLD" in outcome.error["message"]
+
+
+@pytest.mark.parametrize(
+    ("spread", "message"),
+    [
+        ("wide", "--spread: a number, 'recorded' or 'recorded-median', got 'wide'"),
+        ("recorded-median", "spread='recorded-median': the data of GOLD has no close_bid"),
+        ("recorded", "spread='recorded': the data of GOLD has no close_bid"),
+    ],
+)
+def test_backtest_spread_forms_are_checked(
+    cli: Cli, tmp_path: Path, spread: str, message: str
+) -> None:
+    data = write_csv(tmp_path / "GOLD.csv", 10)  # mid bars only: no recorded bid and ask
+    bot = write_bot(tmp_path, "bot.py", "pass\n")
+    outcome = cli(
+        "backtest",
+        str(bot),
+        "--epics",
+        "GOLD",
+        "--from",
+        "2025-01-02T12:00",
+        "--to",
+        "2025-01-02T12:10",
+        "--data",
+        str(data),
+        "--spread",
+        spread,
+    )
+    assert outcome.exit_code != 0
+    assert message in outcome.stderr

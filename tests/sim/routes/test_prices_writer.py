@@ -64,6 +64,42 @@ def test_written_answers_equal_json_of_the_readable_shape(
     assert len(json.loads(body)["prices"]) > 5
 
 
+@pytest.mark.parametrize("resolution", ["MINUTE", "MINUTE_5", "HOUR"])
+def test_written_answers_with_replayed_spreads_equal_the_readable_shape(resolution: str) -> None:
+    prices = PriceEngine(TABLE, seed=3)
+    inst = TABLE.require("EURUSD")
+    now = WEDNESDAY_NOON + 17_250  # a bar in progress at the end (seeded after the replay)
+    start = WEDNESDAY_NOON - 3 * 3_600_000
+    bars = [
+        (start + i * MINUTE, MINUTE, 108_000 + i, 108_020 + i, 107_990 + i, 108_010 + i, 5)
+        for i in range(150)
+    ]
+    spreads: list[int | None] = [None if i % 4 == 0 else 1 + i % 9 for i in range(150)]
+    prices.replay_bars("EURUSD", bars, spreads)
+    expected = _reference(prices, "EURUSD", resolution, start, now, now, 0.0)
+    writer = BarWriter()
+    for _ in range(2):  # written, then read back from what was kept
+        nodes = prices.bar_nodes("EURUSD", resolution, start, now, now_ms=now)
+        body = writer.body(
+            inst,
+            resolution,
+            nodes,
+            offset_hours=0.0,
+            closed_before=now,
+            version=prices.version("EURUSD"),
+            spread_of=lambda s: prices.bar_spread("EURUSD", resolution, s, now_ms=now),
+        )
+        assert body == expected
+    answer = json.loads(body)["prices"]
+    widths = {round(b["closePrice"]["ask"] - b["closePrice"]["bid"], 5) for b in answer}
+    assert len(widths) > (1 if resolution == "HOUR" else 2)  # the bars' own, not one
+    if resolution == "MINUTE":
+        first = answer[0]["closePrice"]
+        assert round(first["ask"] - first["bid"], 5) == inst.spread  # bar 0: no spread of its own
+        second = answer[1]["closePrice"]
+        assert round(second["ask"] - second["bid"], 5) == 0.00002  # bar 1: 2 units
+
+
 def test_only_closed_bars_are_kept_and_the_limit_holds() -> None:
     prices = PriceEngine(TABLE, seed=3)
     writer = BarWriter(limit=50)

@@ -84,8 +84,9 @@ def backtest(
     spread: Annotated[
         str | None,
         typer.Option(
-            help="Spread around the bars' mid: a number, or 'recorded' (the data's median "
-            "close_ask - close_bid). Default: the simulator's spread of each market."
+            help="Spread around the bars' mid: a number, 'recorded' (each bar's own "
+            "close_ask - close_bid) or 'recorded-median' (the data's median, for the whole "
+            "run). Default: the simulator's spread of each market."
         ),
     ] = None,
     no_rate_limits: NoRateLimitsFlag = False,
@@ -168,9 +169,13 @@ def finish_run(
 
 
 def _spread(text: str | None) -> float | str | None:
-    if text is None or text == "recorded":
+    from capitalcom_sdk.backtest._runner import RECORDED_SPREADS
+
+    if text is None or text in RECORDED_SPREADS:
         return text
     try:
         return float(text)
     except ValueError:
-        raise ConfigurationError(f"--spread: a number or 'recorded', got {text!r}") from None
+        raise ConfigurationError(
+            f"--spread: a number, 'recorded' or 'recorded-median', got {text!r}"
+        ) from None
