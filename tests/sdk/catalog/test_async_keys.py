@@ -20,11 +20,8 @@ START = NOW - timedelta(days=5)
 EPICS = ["GOLD", "BTCUSD", "EURUSD", "US500"]
 
 
-async def test_a_sync_spread_over_two_keys_gives_the_bars_of_a_one_key_sync(
-    sim: SimHandle, client: Client, tmp_path: Path
-) -> None:
-    sent: Counter[int] = Counter()
-    clients = [AsyncClient(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+def _count_price_requests(clients: list[AsyncClient], sent: Counter[int]) -> None:
+    """Count each client's GET /prices in ``sent`` (by the client's index)."""
     for index, each in enumerate(clients):
         original = each.prices.get
 
@@ -33,6 +30,14 @@ async def test_a_sync_spread_over_two_keys_gives_the_bars_of_a_one_key_sync(
             return await _get(*args, **kw)
 
         each.prices.get = counted  # type: ignore[method-assign]
+
+
+async def test_a_sync_spread_over_two_keys_gives_the_bars_of_a_one_key_sync(
+    sim: SimHandle, client: Client, tmp_path: Path
+) -> None:
+    sent: Counter[int] = Counter()
+    clients = [AsyncClient(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+    _count_price_requests(clients, sent)
     try:
         summary = await Catalog(tmp_path / "two", clients).async_sync(EPICS, "MINUTE", START)
     finally:
@@ -57,14 +62,7 @@ async def test_two_keys_share_the_windows_of_one_series_evenly(
     # segments left one key with 25 requests and the other with 1 (it then idled).
     sent: Counter[int] = Counter()
     clients = [AsyncClient(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
-    for index, each in enumerate(clients):
-        original = each.prices.get
-
-        async def counted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
-            sent[_index] += 1
-            return await _get(*args, **kw)
-
-        each.prices.get = counted  # type: ignore[method-assign]
+    _count_price_requests(clients, sent)
     start = NOW - timedelta(minutes=26 * 1000 + 30)
     try:
         summary = await Catalog(tmp_path, clients).async_sync(
