@@ -17,7 +17,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -464,6 +464,62 @@ def _content_length(headers: dict[str, str]) -> int:
     return length
 
 
+_Reader = Generator[bool, bytes, tuple[int, dict[str, str], bytes, bytes]]
+
+
+def _read_answer() -> _Reader:
+    """One answer, without I/O: yields whenever it needs more bytes (True while the head is
+    incomplete) and is sent the next ones; returns (status, headers, body, bytes beyond it).
+    Both control connections drive it, each with its own socket calls."""
+    buffer = b""
+    while (end := buffer.find(b"\r\n\r\n")) < 0:
+        if len(buffer) > _MAX_HEAD:
+            raise _ProtocolError("the answer's head is too long")
+        buffer += yield True
+    status, headers = _parse_head(buffer[:end])
+    buffer = buffer[end + 4 :]
+    if not _chunked(headers):
+        length = _content_length(headers)
+        while len(buffer) < length:
+            buffer += yield False
+        return status, headers, buffer[:length], buffer[length:]
+    parts = []
+    while True:
+        line, buffer = yield from _read_line(buffer)
+        try:
+            size = int(line.split(b";", 1)[0], 16)
+        except ValueError:
+            raise _ProtocolError("a malformed length") from None
+        if size < 0:
+            raise _ProtocolError("a malformed length")
+        if size == 0:
+            break
+        while len(buffer) < size + 2:  # the chunk and its CRLF
+            buffer += yield False
+        parts.append(buffer[:size])
+        buffer = buffer[size + 2 :]
+    while True:  # trailers, up to the empty line
+        line, buffer = yield from _read_line(buffer)
+        if not line:
+            return status, headers, b"".join(parts), buffer
+
+
+def _read_line(buffer: bytes) -> Generator[bool, bytes, tuple[bytes, bytes]]:
+    while (end := buffer.find(b"\r\n")) < 0:
+        if len(buffer) > _MAX_HEAD:
+            raise _ProtocolError("a chunk line is too long")
+        buffer += yield False
+    return buffer[:end], buffer[end + 2 :]
+
+
+def _lost(exc: OSError, in_head: bool, unanswered: bool) -> Exception:
+    """What a connection closed mid-exchange means: the idle close of a kept-alive connection
+    when not a byte of the answer came (sent once more), an answer cut short, or ``exc``."""
+    if not in_head:
+        return _ProtocolError("the answer was cut short")
+    return _Dropped(type(exc).__name__) if unanswered else exc
+
+
 def _request_head(url: str, path: str) -> tuple[str, int, bytes]:
     """(host, port, the request line's tail and Host header) of the control URL."""
     from urllib.parse import urlsplit
@@ -504,64 +560,25 @@ class _ControlConnection:
         if self._sock is None:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        message = _message(method, self._head, payload)
+        reader = _read_answer()
+        in_head, got = next(reader), False
         try:
-            self._sock.sendall(message)
-            status, headers = self._read_head()
+            self._sock.sendall(_message(method, self._head, payload))
+            while True:
+                chunk = self._sock.recv(65536)
+                if not chunk:
+                    raise ConnectionResetError("the server closed the connection")
+                got = True
+                try:
+                    in_head = reader.send(chunk)
+                except StopIteration as done:
+                    status, headers, body, self._buffer = done.value
+                    break
         except (BrokenPipeError, ConnectionResetError) as exc:
-            if reused and not self._buffer:  # not a byte of the answer: the idle close
-                raise _Dropped(type(exc).__name__) from None
-            raise
-        try:
-            body = self._read_body(headers)
-        except ConnectionResetError:
-            raise _ProtocolError("the answer was cut short") from None
+            raise _lost(exc, in_head, reused and not got) from None
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, body
-
-    def _recv(self) -> bytes:
-        assert self._sock is not None
-        chunk = self._sock.recv(65536)
-        if not chunk:
-            raise ConnectionResetError("the server closed the connection")
-        return chunk
-
-    def _read_head(self) -> tuple[int, dict[str, str]]:
-        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
-            if len(self._buffer) > _MAX_HEAD:
-                raise _ProtocolError("the answer's head is too long")
-            self._buffer += self._recv()
-        head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
-        return _parse_head(head)
-
-    def _read_exactly(self, count: int) -> bytes:
-        while len(self._buffer) < count:
-            self._buffer += self._recv()
-        data, self._buffer = self._buffer[:count], self._buffer[count:]
-        return data
-
-    def _read_line(self) -> bytes:
-        while (end := self._buffer.find(b"\r\n")) < 0:
-            if len(self._buffer) > _MAX_HEAD:
-                raise _ProtocolError("a chunk line is too long")
-            self._buffer += self._recv()
-        line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
-        return line
-
-    def _read_body(self, headers: dict[str, str]) -> bytes:
-        try:
-            if _chunked(headers):
-                parts = []
-                while size := int(self._read_line().split(b";", 1)[0], 16):
-                    parts.append(self._read_exactly(size))
-                    self._read_exactly(2)  # the chunk's CRLF
-                while self._read_line():  # trailers, up to the empty line
-                    pass
-                return b"".join(parts)
-        except ValueError:
-            raise _ProtocolError("a malformed length") from None
-        return self._read_exactly(_content_length(headers))
 
 
 class _AsyncControlConnection:
@@ -615,60 +632,25 @@ class _AsyncControlConnection:
                 sock.close()
                 raise
             self._sock = sock
+        reader = _read_answer()
+        in_head, got = next(reader), False
         try:
             await self.loop.sock_sendall(self._sock, _message(method, self._head, payload))
-            while (end := self._buffer.find(b"\r\n\r\n")) < 0:
-                if len(self._buffer) > _MAX_HEAD:
-                    raise _ProtocolError("the answer's head is too long")
-                self._buffer += await self._recv()
+            while True:
+                chunk = await self.loop.sock_recv(self._sock, 65536)
+                if not chunk:
+                    raise ConnectionResetError("the server closed the connection")
+                got = True
+                try:
+                    in_head = reader.send(chunk)
+                except StopIteration as done:
+                    status, headers, body, self._buffer = done.value
+                    break
         except (BrokenPipeError, ConnectionResetError) as exc:
-            if reused and not self._buffer:  # not a byte of the answer: the idle close
-                raise _Dropped(type(exc).__name__) from None
-            raise
-        head, self._buffer = self._buffer[:end], self._buffer[end + 4 :]
-        status, headers = _parse_head(head)
-        try:
-            body = await self._read_body(headers)
-        except ConnectionResetError:
-            raise _ProtocolError("the answer was cut short") from None
+            raise _lost(exc, in_head, reused and not got) from None
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, body
-
-    async def _recv(self) -> bytes:
-        assert self._sock is not None
-        chunk = await self.loop.sock_recv(self._sock, 65536)
-        if not chunk:
-            raise ConnectionResetError("the server closed the connection")
-        return chunk
-
-    async def _read_exactly(self, count: int) -> bytes:
-        while len(self._buffer) < count:
-            self._buffer += await self._recv()
-        data, self._buffer = self._buffer[:count], self._buffer[count:]
-        return data
-
-    async def _read_line(self) -> bytes:
-        while (end := self._buffer.find(b"\r\n")) < 0:
-            if len(self._buffer) > _MAX_HEAD:
-                raise _ProtocolError("a chunk line is too long")
-            self._buffer += await self._recv()
-        line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
-        return line
-
-    async def _read_body(self, headers: dict[str, str]) -> bytes:
-        try:
-            if _chunked(headers):
-                parts = []
-                while size := int((await self._read_line()).split(b";", 1)[0], 16):
-                    parts.append(await self._read_exactly(size))
-                    await self._read_exactly(2)  # the chunk's CRLF
-                while await self._read_line():  # trailers, up to the empty line
-                    pass
-                return b"".join(parts)
-        except ValueError:
-            raise _ProtocolError("a malformed length") from None
-        return await self._read_exactly(_content_length(headers))
 
 
 def _due(answer: dict[str, Any]) -> int | None:

@@ -15,10 +15,9 @@ from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk.models.accounts import Preferences
 from capitalcom_sdk.models.markets import MarketDetails
-from capitalcom_sdk.models.session import SessionDetails
 from capitalcom_sdk.models.trading import PositionWithMarket, WorkingOrders
 from capitalcom_sdk.trading._calls import deal_id_of, with_body
-from capitalcom_sdk.trading.maths import fx_rate_flow
+from capitalcom_sdk.trading.maths import account_currency_flow, fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS
 from capitalcom_sdk.trading.rules import Amounts, MarketRules, check_order_write, round_size
 
@@ -125,9 +124,7 @@ class DealChecks:
     def _amount_rate_flow(self, rules: MarketRules) -> Flow[float | None]:
         """Units of the instrument's currency per unit of the account's (amounts are in it);
         None when no market converts them (the server checks the amount then)."""
-        # Asked each time (only orders with amounts need it): the account may have switched.
-        details: SessionDetails = yield ep.SESSION_DETAILS.call()
-        currency = str(details.currency)
+        currency = yield from account_currency_flow()  # only orders with amounts ask it
         try:
             rate: float = yield from fx_rate_flow(currency, rules.currency or currency)
         except ValueError:

@@ -21,7 +21,7 @@ from capitalcom_sdk.models.trading import PositionWithMarket
 from capitalcom_sdk.trading import policy as rules_of_policy
 from capitalcom_sdk.trading._calls import deal_id_of
 from capitalcom_sdk.trading.journal import OrderJournal
-from capitalcom_sdk.trading.maths import fx_rate_flow
+from capitalcom_sdk.trading.maths import account_currency_flow, fx_rate_flow
 from capitalcom_sdk.trading.policy import PLACEMENTS, REDUCING, OpenExposure, TradingPolicy
 
 __all__ = ["PolicyGate"]
@@ -106,12 +106,12 @@ class PolicyGate:
             count[market_epic] = count.get(market_epic, 0) + 1
             sizes[market_epic] = sizes.get(market_epic, 0.0) + entry.position.size
             if policy.max_total_exposure is not None:
-                currency = currency or (yield from _account_currency_flow())
+                currency = currency or (yield from account_currency_flow())
                 fx = yield from fx_rate_flow(entry.position.currency or currency, currency)
                 total += entry.position.size * entry.position.level * fx
         notional = 0.0
         if policy.max_total_exposure is not None:
-            currency = currency or (yield from _account_currency_flow())
+            currency = currency or (yield from account_currency_flow())
             details: MarketDetails = yield ep.MARKET.call({"epic": epic})
             snap = details.snapshot
             price = (snap.offer or snap.bid or 0.0) if snap else 0.0
@@ -130,8 +130,3 @@ def _realised_today_flow() -> Flow[float]:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     history = yield from transactions_flow(start=midnight, end=now, type="TRADE")
     return float(sum(t.size for t in history.transactions))
-
-
-def _account_currency_flow() -> Flow[str]:
-    details = yield ep.SESSION_DETAILS.call()
-    return str(details.currency)

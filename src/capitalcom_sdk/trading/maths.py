@@ -112,6 +112,13 @@ def _mid(details: MarketDetails) -> float:
     return (snap.bid + snap.offer) / 2.0
 
 
+def account_currency_flow() -> Generator[Any, Any, str]:
+    """The active account's currency (``GET /session``; a flow). Asked each time: the client
+    may have switched accounts since."""
+    details = yield ep.SESSION_DETAILS.call()
+    return str(details.currency)
+
+
 def fx_rate_flow(from_ccy: str, to_ccy: str) -> Generator[Any, Any, float]:
     """Units of ``to_ccy`` per unit of ``from_ccy`` from the API's quotes (a flow).
 

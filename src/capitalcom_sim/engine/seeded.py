@@ -167,38 +167,7 @@ class SeededTree:
             var = var + step * step
             walk.append(w)
             variance.append(var)
-        total = variance[m] or 1.0
-        end_walk = walk[m]
-        bridge = [
-            walk[k] - end_walk * variance[k] / total + (c - o) * variance[k] / total
-            for k in range(m + 1)
-        ]
-        ranked = sorted(range(1, m), key=bridge.__getitem__, reverse=True)
-        pins: dict[int, int] = {0: o, m: c}
-        wick_high = wick_low = -1
-        if h not in (o, c):
-            if ranked:
-                pins[ranked.pop(0)] = h
-            else:
-                wick_high = rng.randrange(m)
-        if low not in (o, c):
-            if ranked:
-                pins[ranked.pop()] = low
-            else:
-                wick_low = rng.randrange(m)
-        points = [o] * (m + 1)
-        span = h - low
-        for (k0, v0), (k1, v1) in itertools.pairwise(sorted(pins.items())):
-            points[k1] = v1
-            w0, w1 = walk[k0], walk[k1]
-            v_span = (variance[k1] - variance[k0]) or 1.0
-            for k in range(k0 + 1, k1):
-                frac = (variance[k] - variance[k0]) / v_span
-                x = round(v0 + (v1 - v0) * frac + (walk[k] - w0) - (w1 - w0) * frac)
-                if span > 0 and not low <= x <= h:
-                    y = (x - low) % (2 * span)
-                    x = low + (y if y <= span else 2 * span - y)
-                points[k] = min(h, max(low, x))
+        points, wick_high, wick_low = _pin_and_fold(rng, o, c, h, low, walk, variance)
         volumes = _split_int(v, [span_ms * (0.5 + random_()) for span_ms in spans])
         out = [None] * count
         for j, i in enumerate(open_idx):
@@ -306,46 +275,12 @@ class SeededTree:
         and, when an extreme could not be pinned (too few children), the child that takes it
         as a wick (else -1).
         """
-        m = len(steps)
         walk = [0.0]
         variance = [0.0]
         for step in steps:
             walk.append(walk[-1] + step * rng.gauss(0.0, 1.0))
             variance.append(variance[-1] + step * step)
-        total = variance[m] or 1.0
-        bridge = [
-            walk[k] - walk[m] * variance[k] / total + (c - o) * variance[k] / total
-            for k in range(m + 1)
-        ]
-        # Interior points from highest to lowest on the walk: the high goes to the first, the
-        # low to the last one the high did not take.
-        ranked = sorted(range(1, m), key=bridge.__getitem__, reverse=True)
-        pins: dict[int, int] = {0: o, m: c}
-        wick_high = wick_low = -1
-        if h not in (o, c):
-            if ranked:
-                pins[ranked.pop(0)] = h
-            else:
-                wick_high = rng.randrange(m)
-        if low not in (o, c):
-            if ranked:
-                pins[ranked.pop()] = low
-            else:
-                wick_low = rng.randrange(m)
-        points = [o] * (m + 1)
-        span = h - low
-        for (k0, v0), (k1, v1) in itertools.pairwise(sorted(pins.items())):
-            points[k1] = v1
-            w0, w1 = walk[k0], walk[k1]
-            v_span = (variance[k1] - variance[k0]) or 1.0
-            for k in range(k0 + 1, k1):
-                frac = (variance[k] - variance[k0]) / v_span
-                x = round(v0 + (v1 - v0) * frac + (walk[k] - w0) - (w1 - w0) * frac)
-                if span > 0 and not low <= x <= h:
-                    y = (x - low) % (2 * span)
-                    x = low + (y if y <= span else 2 * span - y)
-                points[k] = min(h, max(low, x))
-        return points, wick_high, wick_low
+        return _pin_and_fold(rng, o, c, h, low, walk, variance)
 
     def _split_ticks(self, inst: Instrument, start: int, parent: Node | None) -> tuple[int, ...]:
         n = self._ticks_per_minute
@@ -446,6 +381,55 @@ class SeededTree:
         for i, node in enumerate(children):
             if node is not None:
                 self._collect(inst, level + 1, start + i * child_dur, s, e, parts)
+
+
+def _pin_and_fold(
+    rng: random.Random,
+    o: int,
+    c: int,
+    h: int,
+    low: int,
+    walk: Sequence[float],
+    variance: Sequence[float],
+) -> tuple[list[int], int, int]:
+    """The points of :meth:`SeededTree._path` from its drawn walk (and its running variance):
+    the extremes pinned where the walk peaks and bottoms, the walk bent between the pins and
+    folded back into [low, h]; the wick children of extremes that could not be pinned."""
+    m = len(walk) - 1
+    total = variance[m] or 1.0
+    bridge = [
+        walk[k] - walk[m] * variance[k] / total + (c - o) * variance[k] / total
+        for k in range(m + 1)
+    ]
+    # Interior points from highest to lowest on the walk: the high goes to the first, the
+    # low to the last one the high did not take.
+    ranked = sorted(range(1, m), key=bridge.__getitem__, reverse=True)
+    pins: dict[int, int] = {0: o, m: c}
+    wick_high = wick_low = -1
+    if h not in (o, c):
+        if ranked:
+            pins[ranked.pop(0)] = h
+        else:
+            wick_high = rng.randrange(m)
+    if low not in (o, c):
+        if ranked:
+            pins[ranked.pop()] = low
+        else:
+            wick_low = rng.randrange(m)
+    points = [o] * (m + 1)
+    span = h - low
+    for (k0, v0), (k1, v1) in itertools.pairwise(sorted(pins.items())):
+        points[k1] = v1
+        w0, w1 = walk[k0], walk[k1]
+        v_span = (variance[k1] - variance[k0]) or 1.0
+        for k in range(k0 + 1, k1):
+            frac = (variance[k] - variance[k0]) / v_span
+            x = round(v0 + (v1 - v0) * frac + (walk[k] - w0) - (w1 - w0) * frac)
+            if span > 0 and not low <= x <= h:
+                y = (x - low) % (2 * span)
+                x = low + (y if y <= span else 2 * span - y)
+            points[k] = min(h, max(low, x))
+    return points, wick_high, wick_low
 
 
 def _unit_noise(key: int, index: int) -> float:

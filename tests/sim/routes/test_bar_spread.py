@@ -3,45 +3,17 @@ sockets: quoted in GET /prices and GET /markets, paid by market orders, seen by 
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from capitalcom_sim.config import SimConfig, single_user
-from capitalcom_sim.engine.instruments import InstrumentTable
-from capitalcom_sim.engine.prices import PriceEngine
 from tests.conftest import SimHandle
 
 from .conftest import WEDNESDAY_NOON
 
 MINUTE = 60_000
 GOLD_SPREAD = 0.3  # the instrument's own (capitalcom_sim/engine/instruments.py)
-
-
-@pytest.fixture
-def sim_config() -> SimConfig:
-    return SimConfig(
-        users=(single_user(),), rate_limits=False, seed=7, start_ms=WEDNESDAY_NOON, clock_speed=0
-    )
-
-
-@pytest.fixture
-def api(sim: SimHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.base_url + "/api/v1", timeout=10) as client:
-        response = client.post(
-            "/session",
-            headers={"X-CAP-API-KEY": sim.api_key},
-            json={"identifier": sim.identifier, "password": sim.password},
-        )
-        assert response.status_code == 200, response.text
-        client.headers["CST"] = response.headers["CST"]
-        client.headers["X-SECURITY-TOKEN"] = response.headers["X-SECURITY-TOKEN"]
-        yield client
 
 
 def _iso(ms: int) -> str:
@@ -189,40 +161,3 @@ def test_working_orders_and_trailing_stops_see_the_spread_widen(
     # Filled where the 8.0 bar starts, at its offer.
     assert position["position"]["level"] == 2004.0
     assert position["position"]["createdDateUTC"].startswith("2026-11-25T12:02:00")
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    spreads=st.lists(st.one_of(st.none(), st.integers(0, 40)), min_size=1, max_size=12),
-    cut=st.integers(0, 14),
-    window=st.tuples(st.integers(-3, 15), st.integers(1, 20)),
-)
-def test_spread_pieces_agree_with_the_spread_of_each_tick(
-    spreads: list[int | None], cut: int, window: tuple[int, int]
-) -> None:
-    """The triggers' pieces cover the span exactly, each with the spread quoted at its ticks;
-    a pin after the replay cuts the bars' spreads off."""
-    prices = PriceEngine(InstrumentTable.default(), tick_ms=15_000)
-    gold = prices.instruments.require("GOLD")
-    start = WEDNESDAY_NOON
-    bars = [
-        (start + i * MINUTE, MINUTE, 200_000, 200_000, 200_000, 200_000, None)
-        for i in range(len(spreads))
-    ]
-    prices.replay_bars("GOLD", bars, spreads)
-    prices.pin("GOLD", start + cut * MINUTE, 200_000)
-    s = start + window[0] * MINUTE
-    e = s + window[1] * MINUTE
-    pieces = prices.spread_pieces("GOLD", s, e)
-    assert pieces[0][0] == s
-    assert pieces[-1][1] == e
-    for (_, end, _), (begin, _, _) in itertools.pairwise(pieces):
-        assert end == begin
-    for piece_s, piece_e, units in pieces:
-        for tick in range(piece_s, piece_e, 15_000):
-            assert prices.spread_units("GOLD", tick) == units
-    for tick in range(s, e, 15_000):
-        i = (tick - start) // MINUTE
-        inside = 0 <= i < min(len(spreads), cut)
-        own = spreads[i] if inside else None
-        assert prices.spread_units("GOLD", tick) == (gold.spread_units if own is None else own)
