@@ -33,6 +33,7 @@ import asyncio
 import base64
 import contextlib
 import contextvars
+import logging
 import ssl
 from typing import Any
 
@@ -41,6 +42,9 @@ import httpx
 from yarl import URL
 
 __all__ = ["AiohttpTransport"]
+
+_HTTPX_LOG = logging.getLogger("httpx")  # the logger httpx.AsyncClient.send logs its line to
+_HTTP11: dict[str, Any] = {"http_version": b"HTTP/1.1"}
 
 # Headers aiohttp would add on its own; httpx has already set the ones it means to send.
 _SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "Content-Type", "User-Agent"})
@@ -217,6 +221,42 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        status, raw_headers, content, _ = await self._exchange(request)
+        return _response(status, raw_headers, content)
+
+    async def send(self, request: httpx.Request, client: httpx.AsyncClient) -> httpx.Response:
+        """What ``client.send(request)`` does for a client whose only transport this is.
+
+        For :class:`~capitalcom_sdk._drivers.AsyncTransport` when ``client`` has no mounts, no
+        auth and no event hooks (the AsyncClient's own ``httpx.AsyncClient`` without proxies):
+        the answer comes back bound to its request, a ``Set-Cookie`` goes into the client's
+        cookie jar, and httpx's INFO line is logged, as ``client.send`` does. It skips the
+        layers that do nothing there (auth and redirect loops, stream wrapping, and httpx's
+        cookie extraction on answers that set none): ~60-80 us of CPU a call.
+        """
+        if client.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        status, raw_headers, content, sets_cookie = await self._exchange(request)
+        response = _response(status, raw_headers, content)
+        response.request = request
+        if sets_cookie:
+            client.cookies.extract_cookies(response)
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):
+            _HTTPX_LOG.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                status,
+                response.reason_phrase,
+            )
+        return response
+
+    async def _exchange(
+        self, request: httpx.Request
+    ) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes, bool]:
+        """Send the request; its answer's status, raw headers, body and whether it sets a
+        cookie."""
         session = self._session_for(asyncio.get_running_loop())
         body = await request.aread()
         # From the raw bytes (httpx wrote them as ASCII or UTF-8; aiohttp writes UTF-8):
@@ -243,16 +283,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ) as answer:
                 content = await answer.read()
                 status, raw_headers = answer.status, answer.raw_headers
+                sets_cookie = "Set-Cookie" in answer.headers
         except (TimeoutError, aiohttp.ClientError, _NotRepeated) as exc:
             raise _map_error(exc, request) from exc
         finally:
             _ATTEMPTS.reset(attempts)
-        return httpx.Response(
-            status,
-            headers=list(raw_headers),
-            content=content,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
+        return status, raw_headers, content, sets_cookie
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
@@ -262,6 +298,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 await session.close()
             else:
                 _abandon(session)
+
+
+def _response(
+    status: int, raw_headers: tuple[tuple[bytes, bytes], ...], content: bytes
+) -> httpx.Response:
+    return httpx.Response(status, headers=list(raw_headers), content=content, extensions=_HTTP11)
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:

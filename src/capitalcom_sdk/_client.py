@@ -585,22 +585,26 @@ class AsyncClient(_ClientBase):
         )
         network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
         context = ssl_context(verify, trust_env=trust_env)
+        mounts = async_mounts(network, context)
+        direct = None
         if transport is None:
             from capitalcom_sdk._aio import AiohttpTransport  # aiohttp loads with the first one
 
             transport = AiohttpTransport(limits, context)
+            if not mounts:  # every request goes to it
+                direct = transport
         self._http = httpx.AsyncClient(
             headers=DEFAULT_HEADERS,
             timeout=network.timeout,
             transport=transport,
-            mounts=async_mounts(network, context),
+            mounts=mounts,
             verify=context,
             trust_env=trust_env,
             limits=limits,
         )
         self._init_core(settings, self._http)
         self._init_safety(safety)
-        self._transport = AsyncTransport(self._core, self._http)
+        self._transport = AsyncTransport(self._core, self._http, direct)
 
     @cached_property
     def general(self) -> AsyncGeneral:

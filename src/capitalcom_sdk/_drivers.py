@@ -10,7 +10,7 @@ task. Neither decides anything: every decision is :class:`~capitalcom_sdk._trans
 from __future__ import annotations
 
 import threading
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -19,6 +19,9 @@ from capitalcom_sdk._flow import Flow, Join, Procedure, Send, Sleep, Start
 from capitalcom_sdk._transport import _Core
 from capitalcom_sdk.errors import CapitalError
 from capitalcom_sdk.models.session import LoginResponse
+
+if TYPE_CHECKING:
+    from capitalcom_sdk._aio import AiohttpTransport
 
 T = TypeVar("T")
 
@@ -104,9 +107,14 @@ class AsyncTransport:
     """Drives the core's procedures with an ``httpx.AsyncClient``, ``asyncio.sleep`` and an
     ``asyncio.Lock``."""
 
-    def __init__(self, core: _Core, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, core: _Core, http: httpx.AsyncClient, direct: AiohttpTransport | None = None
+    ) -> None:
         self.core = core
         self.http = http
+        # ``direct``: the client's only transport (no mounts, auth or hooks): requests go to it
+        # without httpx.AsyncClient.send's layers (AiohttpTransport.send does what is left).
+        self._direct = direct
         import asyncio  # here, not at the top: a sync-only program never imports asyncio
 
         self._login_lock = asyncio.Lock()
@@ -152,6 +160,8 @@ class AsyncTransport:
         send = procedure.send
         import asyncio
 
+        http = self.http
+        direct = self._direct
         tasks: list[asyncio.Future[Any]] = []  # procedures started on the side (Prefetch)
         try:
             while True:
@@ -162,8 +172,12 @@ class AsyncTransport:
                 value, error = None, None
                 kind = type(action)
                 if kind is Send:
+                    request: httpx.Request = action.request  # type: ignore[union-attr]
                     try:
-                        value = await self.http.send(action.request)  # type: ignore[union-attr]
+                        if direct is not None:
+                            value = await direct.send(request, http)
+                        else:
+                            value = await http.send(request)
                     except httpx.RequestError as exc:
                         error = exc
                 elif kind is Sleep:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -112,6 +113,54 @@ async def test_gzip_bodies_are_decoded_once_and_repeated_headers_kept() -> None:
     assert answer.json() == {"status": "OK"}
     assert answer.headers.get_list("set-cookie") == ["a=1", "b=2"]
     assert answer.http_version == "HTTP/1.1"
+
+
+def _time_answer(raw: bytes) -> bytes:
+    """GET /time's answer; the first one sets a cookie, later ones echo the Cookie header."""
+    cookie = [line for line in raw.split(b"\r\n") if line.lower().startswith(b"cookie:")]
+    extra = ["Set-Cookie: lb=node-7; Path=/"] if not cookie else []
+    echo = cookie[0].split(b":", 1)[1].strip().decode() if cookie else ""
+    return response(b'{"serverTime": 1700000000000}', *extra, f"X-Echo: {echo}")
+
+
+async def test_the_direct_send_does_what_httpx_send_does_with_its_one_transport(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The AsyncClient sends straight to its aiohttp transport (no mounts): the answer is bound
+    to its request, a Set-Cookie is kept and sent back, and httpx's INFO line is logged, as
+    httpx.AsyncClient.send does (the same client with a custom transport goes through it)."""
+
+    async def run(**options: Any) -> tuple[AsyncClient, list[bytes], list[str]]:
+        caplog.clear()
+        with caplog.at_level("INFO", logger="httpx"):
+            async with raw_server(_time_answer) as server:
+                url = f"http://127.0.0.1:{server.port}"
+                client = AsyncClient(base_url=url, rate_limit=False, **options)
+                for _ in range(2):
+                    assert (await client.general.server_time()).server_time == 1700000000000
+                await client.aclose()
+        lines = [r.getMessage().replace(str(server.port), "PORT") for r in caplog.records]
+        return client, server.requests, lines
+
+    direct, direct_requests, direct_lines = await run()
+    assert direct._transport._direct is direct._http._transport
+    through, httpx_requests, httpx_lines = await run(transport=AiohttpTransport())
+    assert through._transport._direct is None
+    assert (
+        direct_lines
+        == httpx_lines
+        == ['HTTP Request: GET http://127.0.0.1:PORT/api/v1/time "HTTP/1.1 200 OK"'] * 2
+    )
+    for requests in (direct_requests, httpx_requests):
+        assert b"cookie:" not in requests[0].lower()
+        assert b"cookie: lb=node-7" in requests[1].lower()  # kept from the first answer
+    with pytest.raises(RuntimeError, match="closed"):
+        await direct.general.server_time()
+
+
+def test_a_client_with_proxy_mounts_sends_through_httpx() -> None:
+    client = AsyncClient(proxy="http://127.0.0.1:9")
+    assert client._transport._direct is None  # httpx picks the mount per URL
 
 
 async def test_refused_connection_is_a_connect_error_that_was_not_sent() -> None:
