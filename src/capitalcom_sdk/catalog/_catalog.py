@@ -128,14 +128,18 @@ class Catalog:
         keys = _keys(epics, resolutions)
         first, last = check.date_range(start, end, "start", "end")
         assert first is not None
-        lookups = 0
         now = clients[0].general.server_time().datetime
-        lookups += 1
         state = CatalogState.load(self.store)
         self.store.clean_staging()
-        for epic in self._unknown_decimals(state, keys):
-            state.decimals[epic] = _decimals(clients[0].markets.get(epic))
+        lookups = 1
+        for batch in _batches(self._unknown_decimals(state, keys)):
+            found = _details_by_epic(clients[0].markets.search(epics=batch))
             lookups += 1
+            for epic in batch:
+                if epic not in found:  # not in the batch's answer: ask alone (404 if unknown)
+                    found[epic] = clients[0].markets.get(epic)
+                    lookups += 1
+                state.decimals[epic] = _decimals(found[epic])
         run = SyncRun(state, keys, first, last, now, progress, clients=len(clients))
         run.finish_idle()
         run.report_start()
@@ -165,17 +169,27 @@ class Catalog:
         now = (await clients[0].general.server_time()).datetime
         state = CatalogState.load(self.store)
         self.store.clean_staging()
-        unknown = self._unknown_decimals(state, keys)
-        details = await asyncio.gather(
-            *(clients[i % len(clients)].markets.get(epic) for i, epic in enumerate(unknown))
+        lookups = 1
+
+        async def look_up(client: AsyncClient, batch: list[str]) -> None:
+            nonlocal lookups
+            found = _details_by_epic(await client.markets.search(epics=batch))
+            lookups += 1
+            for epic in batch:
+                if epic not in found:  # not in the batch's answer: ask alone (404 if unknown)
+                    found[epic] = await client.markets.get(epic)
+                    lookups += 1
+                state.decimals[epic] = _decimals(found[epic])
+
+        batches = _batches(self._unknown_decimals(state, keys))
+        await asyncio.gather(
+            *(look_up(clients[i % len(clients)], batch) for i, batch in enumerate(batches))
         )
-        for epic, detail in zip(unknown, details, strict=True):
-            state.decimals[epic] = _decimals(detail)
         run = SyncRun(state, keys, first, last, now, progress, clients=len(clients))
         run.finish_idle()
         run.report_start()
         await drive_async(run, clients, tasks_per_client)
-        return run.finish(1 + len(unknown))
+        return run.finish(lookups)
 
     @staticmethod
     def _unknown_decimals(state: CatalogState, keys: list[SeriesKey]) -> list[str]:
@@ -230,6 +244,17 @@ class Catalog:
 
 def _dates(span: Span) -> tuple[datetime, datetime]:
     return (from_ms(span[0]), from_ms(span[1]))
+
+
+def _batches(epics: list[str]) -> list[list[str]]:
+    """The epics in groups of at most 50: one ``GET /markets?epics=`` each."""
+    size = check.MAX_SEARCH_EPICS
+    return [epics[i : i + size] for i in range(0, len(epics), size)]
+
+
+def _details_by_epic(answer: Any) -> dict[str, Any]:
+    """The market details of a ``GET /markets?epics=`` answer, by epic."""
+    return {d.instrument.epic: d for d in answer.market_details or ()}
 
 
 def _decimals(details: Any) -> int:

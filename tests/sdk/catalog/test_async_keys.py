@@ -75,6 +75,35 @@ async def test_two_keys_share_the_windows_of_one_series_evenly(
     assert min(sent.values()) >= 10, sent
 
 
+async def test_the_lookups_of_many_epics_go_fifty_at_a_time_over_the_keys(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    from capitalcom_sim.engine.instruments import INSTRUMENTS
+
+    epics = [i.epic for i in INSTRUMENTS]  # 53: two GET /markets?epics= (50 + 3)
+    assert len(epics) > 50
+    looked_up: Counter[int] = Counter()
+    clients = [AsyncClient(**user_kwargs(sim, i), rate_limit=False) for i in (0, 1)]
+    for index, each in enumerate(clients):
+        original = each.markets.search
+
+        async def counted(*args: Any, _index: int = index, _f: Any = original, **kw: Any) -> Any:
+            looked_up[_index] += len(kw["epics"])
+            return await _f(*args, **kw)
+
+        each.markets.search = counted  # type: ignore[method-assign]
+    try:
+        summary = await Catalog(tmp_path, clients).async_sync(epics, "DAY", NOW - timedelta(days=3))
+    finally:
+        for each in clients:
+            await each.aclose()
+    assert sorted(looked_up.values()) == [3, 50]  # one batch per key
+    assert summary.requests == summary.price_requests + 1 + 2
+    decimals = {s.epic: s.decimal_places for s in Catalog(tmp_path).series()}
+    assert set(decimals) == set(epics)
+    assert all(isinstance(d, int) for d in decimals.values())
+
+
 async def test_async_sync_with_a_sync_client_is_refused(client: Client, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="AsyncClient"):
         await Catalog(tmp_path, client).async_sync("GOLD", "MINUTE", START)

@@ -12,7 +12,7 @@ import pytest
 
 from capitalcom_sdk import Client
 from capitalcom_sdk.catalog import SCHEMA_VERSION, Catalog, SyncProgress
-from capitalcom_sdk.errors import RequestValidationError
+from capitalcom_sdk.errors import NotFoundError, RequestValidationError
 from tests.conftest import SimHandle
 from tests.sdk.catalog.conftest import NOW, all_requests, price_requests
 
@@ -173,7 +173,45 @@ def test_progress_reports_each_request_per_series_and_overall_with_an_eta(
     last_of = {e.epic: e for e in requests}
     assert all(e.series_done == e.series_total for e in last_of.values())
     assert summary.seconds > 0
-    assert summary.requests == summary.price_requests + 1 + 2
+    assert summary.requests == summary.price_requests + 1 + 1  # GET /time, one market lookup
+
+
+def _sent(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+def test_the_decimal_places_of_several_epics_cost_one_lookup(
+    sim: SimHandle, client: Client, tmp_path: Path
+) -> None:
+    epics = ["GOLD", "BTCUSD", "EURUSD", "AAPL"]
+    before = all_requests(sim)
+
+    summary = Catalog(tmp_path, client).sync(epics, "HOUR", NOW - timedelta(days=2))
+
+    sent = _sent(before, all_requests(sim))
+    assert sent["GET /api/v1/markets"] == 1  # ?epics=GOLD,BTCUSD,EURUSD,AAPL
+    assert "GET /api/v1/markets/{epic}" not in sent
+    assert summary.requests == summary.price_requests + 2
+    manifest = json.loads((tmp_path / "_manifest.json").read_text())
+    expected = {e: client.markets.get(e).snapshot.decimal_places_factor for e in epics}
+    assert manifest["decimals"] == expected
+
+
+def test_an_unknown_epic_among_known_ones_fails_before_any_price_request(
+    sim: SimHandle, client: Client, tmp_path: Path
+) -> None:
+    client.session.login()  # not part of what is counted
+    before = all_requests(sim)
+    with pytest.raises(NotFoundError) as info:
+        Catalog(tmp_path, client).sync(["GOLD", "NOSUCH"], "HOUR", NOW - timedelta(days=2))
+    assert info.value.error_code == "error.not-found.epic"
+    sent = _sent(before, all_requests(sim))
+    # the batch's answer leaves the unknown epic out; asked alone, it is a 404
+    assert sent == {
+        "GET /api/v1/time": 1,
+        "GET /api/v1/markets": 1,
+        "GET /api/v1/markets/{epic}": 1,
+    }
 
 
 def test_bad_input_is_refused_before_any_request(
