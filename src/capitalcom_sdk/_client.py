@@ -15,6 +15,7 @@ import httpx
 from capitalcom_sdk._auth import Credentials, SessionTokens
 from capitalcom_sdk._clock import Clock, WallClock, check_seconds, resolve_clock, utc
 from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
+from capitalcom_sdk._endpoints import RateClass
 from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
 from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._ratelimit import RateLimiter
@@ -207,6 +208,19 @@ class _ClientBase:
         simulator's in a backtest. Use it instead of ``datetime.now()`` so a bot runs unchanged
         in both."""
         return utc(self._core.clock.time())
+
+    def request_delay(self) -> float:
+        """Seconds until one more request would leave without waiting for the rate limit.
+
+        0.0 when it could go now (or ``rate_limit=False``). A look, not a reservation: a
+        request made afterwards still takes its own slot, and another client of the same API
+        key may take this one first. For spreading work over several clients (the catalog
+        gives a window to a client whose slot is free) or skipping a poll that would wait.
+        """
+        limiter = self._core.limiter
+        if limiter is None:
+            return 0.0
+        return max(0.0, limiter.delay(RateClass.GENERAL, self._core.clock.monotonic()))
 
     def _check_can_stream(self) -> None:
         """A stream needs a session: credentials to log in with, or a resumed session's tokens.

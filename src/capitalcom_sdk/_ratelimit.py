@@ -278,6 +278,15 @@ class RateLimiter:
                 self._book(ticket, at, now)
         return ticket
 
+    def delay(self, rate: RateClass, now: float) -> float:
+        """How long a request of class ``rate`` would wait if it were booked at ``now``
+        (0.0: it could leave at once). A look only: nothing is booked."""
+        windows = self._windows[rate]
+        if not windows:
+            return 0.0
+        with self._locked(rate):
+            return self._earliest(self._all(rate), now) - now
+
     def confirm(self, ticket: Ticket, now: float) -> float:
         """Check a slot again after waiting for it; returns the further wait (0.0: send now).
 

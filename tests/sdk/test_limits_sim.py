@@ -59,6 +59,23 @@ def test_threads_sharing_a_client_stay_within_the_limit(sim: SimHandle) -> None:
     assert ideal_seconds(41) / elapsed >= 0.90
 
 
+def test_request_delay_says_when_the_next_request_could_go(sim: SimHandle) -> None:
+    with (
+        Client(**sim.client_kwargs()) as client,
+        Client(**sim.client_kwargs(), rate_limit=False) as unlimited,
+    ):
+        client.session.login()
+        assert client.request_delay() == 0.0  # one request (the login) in the window
+        for _ in range(9):
+            client.general.ping()
+        delay = client.request_delay()
+        assert 0.0 < delay <= 1.01  # the login and 9 pings fill one window
+        started = time.monotonic()
+        client.general.ping()  # the look booked nothing: this one waits about as long
+        assert time.monotonic() - started >= delay - 0.05
+        assert unlimited.request_delay() == 0.0
+
+
 def test_rate_limit_false_turns_the_limiter_off(sim: SimHandle) -> None:
     with Client(**sim.client_kwargs(), rate_limit=False, max_retries=0) as client:
         assert client._core.limiter is None

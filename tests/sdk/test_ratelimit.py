@@ -126,6 +126,17 @@ def test_reserve_refuses_to_book_beyond_max_wait() -> None:
     assert limiter.reserve(RateClass.TRADING, 2.0, max_wait=60.0) > 3000
 
 
+def test_delay_looks_at_the_next_slot_without_booking_it() -> None:
+    limiter = RateLimiter()
+    assert limiter.delay(RateClass.GENERAL, 0.0) == 0.0
+    for _ in range(10):
+        assert limiter.reserve(RateClass.GENERAL, 0.0) == 0.0
+    assert limiter.delay(RateClass.GENERAL, 0.25) == GENERAL.span - 0.25
+    assert limiter.delay(RateClass.GENERAL, 0.25) == GENERAL.span - 0.25  # nothing was booked
+    assert limiter.reserve(RateClass.GENERAL, 0.25) == GENERAL.span - 0.25
+    assert limiter.delay(RateClass.NONE, 0.25) == 0.0
+
+
 def test_unlimited_class_never_waits() -> None:
     limiter = RateLimiter(_fresh_key())
     assert all(limiter.reserve(RateClass.NONE, 0.0) == 0.0 for _ in range(1000))

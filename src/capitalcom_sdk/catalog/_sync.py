@@ -11,6 +11,7 @@ client's own limiter keeps its requests at the documented rate, so n clients run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from capitalcom_sdk._clock import WallClock
 from capitalcom_sdk._pagination import PRICES_NOT_FOUND, price_windows
 from capitalcom_sdk.catalog._format import (
     PartInfo,
@@ -357,6 +359,17 @@ async def _afetch(client: AsyncClient, request: dict[str, Any]) -> PriceHistory 
         return None
 
 
+def _paced(clients: Sequence[Client] | Sequence[AsyncClient]) -> bool:
+    """Whether workers take a window only once their client could send it without waiting.
+
+    With several clients a window then goes to whichever key has a free slot, instead of
+    being held in one key's rate limit while another key's slot goes unused (it decides the
+    end of a sync: one key with a request more than the others costs a whole window of the
+    limit). Only on the wall clock, where a client's slot is sure to come.
+    """
+    return len(clients) > 1 and all(isinstance(c.clock, WallClock) for c in clients)
+
+
 def _window_queue(run: SyncRun) -> tuple[deque[tuple[Segment, int]], dict[int, int]]:
     """Every planned window as (segment, index), in plan order, and the windows each segment
     (by id) still waits for. Workers take windows, not whole segments, so none idles at the end
@@ -371,12 +384,22 @@ def drive_sync(run: SyncRun, clients: Sequence[Client]) -> None:
     queue, left = _window_queue(run)
     lock = threading.Lock()
 
+    paced = _paced(clients)
+    emptied = threading.Event()  # set once the last window is taken: no worker waits on then
+
     def work(client: Client) -> None:
         while True:
+            if paced:
+                delay = client.request_delay()
+                while delay > 0.0 and not emptied.is_set():
+                    emptied.wait(delay)
+                    delay = client.request_delay()
             with lock:
                 if not queue:
                     return
                 segment, index = queue.popleft()
+                if not queue:
+                    emptied.set()
             run.page(segment, _fetch(client, run.request_of(segment, segment.windows[index])))
             with lock:
                 left[id(segment)] -= 1
@@ -423,9 +446,22 @@ async def drive_async(run: SyncRun, clients: Sequence[AsyncClient], per_client: 
         write.add_done_callback(writes.discard)
         await asyncio.shield(write)  # a cancelled task leaves the write to end on its own
 
+    paced = _paced(clients)
+    emptied = asyncio.Event()  # set once the last window is taken: no worker waits on then
+
     async def work(client: AsyncClient) -> None:
         while queue:
+            if paced:
+                delay = client.request_delay()
+                while delay > 0.0 and queue:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(emptied.wait(), delay)
+                    delay = client.request_delay()
+                if not queue:
+                    return
             segment, index = queue.popleft()
+            if not queue:
+                emptied.set()
             window = segment.windows[index]
             run.page(segment, await _afetch(client, run.request_of(segment, window)))
             left[id(segment)] -= 1

@@ -75,6 +75,38 @@ async def test_two_keys_share_the_windows_of_one_series_evenly(
     assert min(sent.values()) >= 10, sent
 
 
+async def test_a_window_goes_to_a_key_with_a_free_slot_not_one_that_would_wait(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    """Key 1 starts with its second full (its login and 9 pings): its workers take no window
+    until its slot comes, so nothing waits in key 1's limiter while key 0 could send it."""
+    delays: list[list[float]] = [[], []]
+    clients = [AsyncClient(**user_kwargs(sim, i)) for i in (0, 1)]  # client limits on
+    for index, each in enumerate(clients):
+        original = each.prices.get
+
+        async def noted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
+            delays[_index].append(clients[_index].request_delay())
+            return await _get(*args, **kw)
+
+        each.prices.get = noted  # type: ignore[method-assign]
+    try:
+        for _ in range(9):
+            await clients[1].general.ping()
+        assert clients[1].request_delay() > 0.5
+        summary = await Catalog(tmp_path, clients).async_sync(
+            "BTCUSD", "MINUTE", NOW - timedelta(minutes=14 * 1000)
+        )
+    finally:
+        for each in clients:
+            await each.aclose()
+    assert summary.price_requests == len(delays[0]) + len(delays[1]) == 15
+    assert delays[0]
+    assert delays[1]
+    assert max(delays[0] + delays[1]) == 0.0  # every window left at once
+    assert len(delays[0]) >= 8  # key 0's free slots (all but its login's and lookup's) first
+
+
 async def test_the_lookups_of_many_epics_go_fifty_at_a_time_over_the_keys(
     sim: SimHandle, tmp_path: Path
 ) -> None:
@@ -163,3 +195,33 @@ def test_a_sync_with_two_sync_clients_runs_one_thread_each_to_the_same_bars(
     assert sent[0] > 0
     assert sent[1] > 0
     assert sum(sent.values()) == summary.price_requests
+
+
+def test_sync_clients_take_a_window_only_when_their_slot_is_free(
+    sim: SimHandle, tmp_path: Path
+) -> None:
+    """The threaded driver as the async one: key 1 starts full and waits before it takes work."""
+    delays: list[list[float]] = [[], []]
+    clients = [Client(**user_kwargs(sim, i)) for i in (0, 1)]  # client limits on
+    for index, each in enumerate(clients):
+        original = each.prices.get
+
+        def noted(*args: Any, _index: int = index, _get: Any = original, **kw: Any) -> Any:
+            delays[_index].append(clients[_index].request_delay())
+            return _get(*args, **kw)
+
+        each.prices.get = noted  # type: ignore[method-assign]
+    try:
+        for _ in range(9):
+            clients[1].general.ping()
+        assert clients[1].request_delay() > 0.5
+        summary = Catalog(tmp_path, clients).sync(
+            "BTCUSD", "MINUTE", NOW - timedelta(minutes=14 * 1000)
+        )
+    finally:
+        for each in clients:
+            each.close()
+    assert summary.price_requests == len(delays[0]) + len(delays[1]) == 15
+    assert delays[1]
+    assert max(delays[0] + delays[1]) == 0.0  # each request found its client's slot free
+    assert len(delays[0]) >= 8
