@@ -158,6 +158,22 @@ async def test_the_direct_send_does_what_httpx_send_does_with_its_one_transport(
         await direct.general.server_time()
 
 
+async def test_event_hooks_added_to_the_http_client_still_run() -> None:
+    """A hook on the AsyncClient's httpx client (the reliability tests count attempts so) sends
+    through httpx.AsyncClient.send, which runs it."""
+    seen: list[str] = []
+
+    async def note(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    async with raw_server(_time_answer) as server:
+        client = AsyncClient(base_url=f"http://127.0.0.1:{server.port}", rate_limit=False)
+        client._http.event_hooks["request"].append(note)
+        await client.general.server_time()
+        await client.aclose()
+    assert seen == ["/api/v1/time"]
+
+
 def test_a_client_with_proxy_mounts_sends_through_httpx() -> None:
     client = AsyncClient(proxy="http://127.0.0.1:9")
     assert client._transport._direct is None  # httpx picks the mount per URL
