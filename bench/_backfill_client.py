@@ -57,7 +57,7 @@ def main() -> int:
     pin(CLIENT_CPUS)
     time.sleep = _Sleeps.sleep  # this process only: the benchmark's own client
     from capitalcom_sdk import Client
-    from capitalcom_sdk._client import DEFAULT_LIMITS
+    from capitalcom_sdk._settings import DEFAULT_LIMITS
 
     transport = _TimedTransport(limits=DEFAULT_LIMITS)
     with Client(API_KEY, IDENTIFIER, PASSWORD, base_url=base_url, transport=transport) as client:

@@ -79,7 +79,7 @@ def async_client_httpcore(base_url: str, epic: str) -> AsyncCall:
     import httpx
 
     from capitalcom_sdk import AsyncClient
-    from capitalcom_sdk._client import DEFAULT_LIMITS
+    from capitalcom_sdk._settings import DEFAULT_LIMITS
 
     client = AsyncClient(
         API_KEY,

@@ -1,25 +1,40 @@
-"""``Client`` and ``AsyncClient``: configuration, resources wired in, context managers."""
+"""``Client`` and ``AsyncClient``: the HTTP clients and the core built, resources wired in,
+context managers. What the constructors' arguments mean once checked is :mod:`._settings`'s.
+
+Over 500 lines because it is the two public classes themselves: each has a documented property
+per resource area (eleven), ``reconcile``, streams, waits and its lifecycle, and those
+docstrings are the API reference; what they share is in ``_ClientBase``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
-from capitalcom_sdk._auth import Credentials, SessionTokens
-from capitalcom_sdk._clock import Clock, WallClock, check_seconds, resolve_clock, utc
+from capitalcom_sdk._auth import SessionTokens
+from capitalcom_sdk._clock import Clock, check_seconds, utc
 from capitalcom_sdk._drivers import AsyncTransport, SyncTransport
 from capitalcom_sdk._endpoints import RateClass
-from capitalcom_sdk._environment import BASE_URLS, check_env, normalise_base_url, read_environ
-from capitalcom_sdk._network import NetworkSettings, Verify, async_mounts, ssl_context, sync_mounts
-from capitalcom_sdk._ratelimit import RateLimiter
+from capitalcom_sdk._network import Verify, async_mounts, ssl_context, sync_mounts
 from capitalcom_sdk._retry import RetryPolicy
+from capitalcom_sdk._settings import (
+    DEFAULT_HEADERS,
+    DEFAULT_LATE_APPLY_WINDOW,
+    DEFAULT_LIMITS,
+    DEFAULT_SKEW,
+    DEFAULT_TIMEOUT,
+    Environment,
+    _env_kwargs,
+    _network_settings,
+    _seconds_until,
+    _Settings,
+)
 from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, _Core
 from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
 
@@ -40,128 +55,6 @@ if TYPE_CHECKING:
     from capitalcom_sdk.resources.watchlists import AsyncWatchlists, Watchlists
     from capitalcom_sdk.streaming import AsyncStream, Event, Stream
     from capitalcom_sdk.trading import Guard, PendingSettled, Safety
-
-# reconcile()'s defaults, the same as _reconcile's (a test checks): that module loads on use.
-DEFAULT_SKEW = 1.0
-"""Default ``clock_skew`` of ``reconcile()`` (seconds)."""
-DEFAULT_LATE_APPLY_WINDOW = 30.0
-"""Default ``late_apply_window`` of ``reconcile()`` (seconds)."""
-
-Environment = Literal["demo", "live"]
-
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
-DEFAULT_HEADERS = {"Accept": "application/json", "User-Agent": "capitalcom-sdk"}
-
-
-def _resolve_base_url(env: str, base_url: str | None) -> str:
-    """The server's URL; ``env`` is checked here, once (it also picks the limits)."""
-    checked = check_env(env)
-    return normalise_base_url(base_url) if base_url else BASE_URLS[checked]
-
-
-def _credentials(
-    api_key: str | None, identifier: str | None, password: str | None
-) -> Credentials | None:
-    given = [v is not None for v in (api_key, identifier, password)]
-    if not any(given):
-        return None
-    if not all(given):
-        raise ConfigurationError("api_key, identifier and password must be given together")
-    return Credentials(str(api_key), str(identifier), str(password))
-
-
-def _network_settings(
-    timeout: httpx.Timeout | float,
-    limits: httpx.Limits,
-    proxy: str | None,
-    verify: Verify,
-    trust_env: bool,
-    transport: object | None,
-) -> NetworkSettings:
-    return NetworkSettings(
-        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-        limits=limits,
-        proxy=proxy,
-        verify=verify,
-        trust_env=trust_env,
-        custom_transport=transport is not None,
-    )
-
-
-def _env_kwargs(environ: Mapping[str, str]) -> dict[str, Any]:
-    return read_environ(environ).client_kwargs()
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Settings:
-    """Everything a client is configured with besides the HTTP client, checked once."""
-
-    credentials: Credentials | None
-    env: str
-    base_url: str
-    encrypted_password: bool
-    limiter: RateLimiter | None
-    retry: RetryPolicy
-    confirm_timeout: float
-    max_rate_wait: float
-    clock: Clock
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        api_key: str | None,
-        identifier: str | None,
-        password: str | None,
-        env: str,
-        base_url: str | None,
-        encrypted_password: bool,
-        rate_limit: bool,
-        max_retries: int | None,
-        retry: RetryPolicy | None,
-        confirm_timeout: float,
-        max_rate_wait: float,
-        clock: Clock | str | None,
-    ) -> _Settings:
-        """Check the constructor's arguments (nothing is sent; errors name the argument)."""
-        resolved = _resolve_base_url(env, base_url)
-        credentials = _credentials(api_key, identifier, password)
-        if retry is None:
-            retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
-        elif max_retries is not None:
-            raise ConfigurationError("give either max_retries or retry, not both")
-        chosen_clock = resolve_clock(clock, resolved)
-        limiter = None
-        if rate_limit:
-            # The limits are shared by the API key's clients of this server in this process (the
-            # server counts per user and key, not per client), on the wall clock; a client on
-            # another clock (a backtest's) keeps its own.
-            shared = credentials is not None and isinstance(chosen_clock, WallClock)
-            limiter = RateLimiter(
-                credentials.api_key if shared and credentials else None,
-                demo=env == "demo",
-                server=resolved,
-            )
-        return cls(
-            credentials=credentials,
-            env=env,
-            base_url=resolved,
-            encrypted_password=encrypted_password,
-            limiter=limiter,
-            retry=retry,
-            confirm_timeout=confirm_timeout,
-            max_rate_wait=max_rate_wait,
-            clock=chosen_clock,
-        )
-
-
-def _seconds_until(clock: Clock, when: datetime) -> float:
-    if not isinstance(when, datetime) or when.tzinfo is None:
-        from capitalcom_sdk.errors import RequestValidationError
-
-        raise RequestValidationError("when", "expected an aware datetime (with a time zone)")
-    return max(0.0, when.timestamp() - clock.time())
 
 
 class _ClientBase:

@@ -17,10 +17,16 @@ import json
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from capitalcom_sdk._clock_wire import (
+    AsyncControlConnection,
+    ControlConnection,
+    Dropped,
+    ProtocolError,
+)
 from capitalcom_sdk.errors import (
     BacktestEnded,
     ConfigurationError,
@@ -29,8 +35,6 @@ from capitalcom_sdk.errors import (
 )
 
 if TYPE_CHECKING:
-    import socket
-
     import httpx
 
 __all__ = [
@@ -140,8 +144,8 @@ class SimulatorClock:
         self._frozen = False
         self._http: httpx.Client | None = None
         self._ahttp: httpx.AsyncClient | None = None
-        self._plain: _ControlConnection | None = None
-        self._aplain: _AsyncControlConnection | None = None
+        self._plain: ControlConnection | None = None
+        self._aplain: AsyncControlConnection | None = None
         self._plain_lock = threading.Lock()
         self._path = "/" + self._url.split("://", 1)[-1].split("/", 1)[-1]
         self._hooks: list[AdvanceHook] = []
@@ -286,21 +290,21 @@ class SimulatorClock:
         return self._answer(response)
 
     def _plain_request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        """One control request over a kept-alive loopback connection (:class:`_ControlConnection`):
+        """One control request over a kept-alive loopback connection (:class:`ControlConnection`):
         a lock-step step is one of these (plain HTTP only)."""
         payload = None if body is None else json.dumps(body).encode()
         with self._plain_lock:
             for attempt in (1, 2):  # a kept-alive connection the server closed: once more
                 conn = self._plain
                 if conn is None:
-                    conn = self._plain = _ControlConnection(self._url, self._path, self._timeout)
+                    conn = self._plain = ControlConnection(self._url, self._path, self._timeout)
                 try:
                     status, data = conn.request(method, payload)
                     break
-                except (OSError, _ProtocolError) as exc:
+                except (OSError, ProtocolError) as exc:
                     conn.close()
                     self._plain = None
-                    if attempt == 2 or not isinstance(exc, _Dropped):
+                    if attempt == 2 or not isinstance(exc, Dropped):
                         raise SimulatorClockError(
                             f"the simulator's clock at {self._url} is unreachable: "
                             f"{type(exc).__name__.lstrip('_')}"
@@ -337,14 +341,14 @@ class SimulatorClock:
         if conn is None or conn.loop is not loop:
             if conn is not None:
                 conn.close()
-            conn = self._aplain = _AsyncControlConnection(self._url, self._path, self._timeout)
+            conn = self._aplain = AsyncControlConnection(self._url, self._path, self._timeout)
         async with conn.lock:
             for attempt in (1, 2):  # a kept-alive connection the server closed: once more
                 try:
                     status, data = await conn.request(method, payload)
                     break
-                except (OSError, _ProtocolError) as exc:  # TimeoutError is an OSError
-                    if attempt == 2 or not isinstance(exc, _Dropped):
+                except (OSError, ProtocolError) as exc:  # TimeoutError is an OSError
+                    if attempt == 2 or not isinstance(exc, Dropped):
                         raise SimulatorClockError(
                             f"the simulator's clock at {self._url} is unreachable: "
                             f"{type(exc).__name__.lstrip('_')}"
@@ -405,252 +409,6 @@ class SimulatorClock:
         aplain, self._aplain = self._aplain, None
         if aplain is not None:
             aplain.close()
-
-
-class _ProtocolError(Exception):
-    """The control connection's peer answered something that is not HTTP/1.1 as expected."""
-
-
-class _Dropped(ConnectionError):
-    """A kept-alive connection closed before any byte of the answer (the server's idle close):
-    the request was not served, so it is sent once more on a new connection."""
-
-
-_MAX_HEAD = 64 * 1024
-
-
-def _message(method: str, head: bytes, payload: bytes | None) -> bytes:
-    """The bytes of one control request: ``head`` is `` PATH HTTP/1.1\\r\\nHost: ...\\r\\n``."""
-    start = method.encode("ascii") + head
-    if payload is None:
-        return start + b"\r\n"
-    length = str(len(payload)).encode("ascii")
-    return (
-        start
-        + b"Content-Type: application/json\r\nContent-Length: "
-        + length
-        + b"\r\n\r\n"
-        + payload
-    )
-
-
-def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
-    """(status, lower-cased headers) of an answer's head (without its final empty line)."""
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    version, _, rest = status_line.partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not code.isdigit():
-        raise _ProtocolError("not an HTTP/1.1 answer")
-    headers: dict[str, str] = {}
-    for line in lines:
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise _ProtocolError("a malformed header")
-        headers[name.strip().lower()] = value.strip()
-    return int(code), headers
-
-
-def _chunked(headers: dict[str, str]) -> bool:
-    return "chunked" in headers.get("transfer-encoding", "").lower()
-
-
-def _content_length(headers: dict[str, str]) -> int:
-    try:
-        length = int(headers.get("content-length", "0"))
-    except ValueError:
-        raise _ProtocolError("a malformed length") from None
-    if length < 0:
-        raise _ProtocolError("a malformed length")
-    return length
-
-
-_Reader = Generator[bool, bytes, tuple[int, dict[str, str], bytes, bytes]]
-
-
-def _read_answer() -> _Reader:
-    """One answer, without I/O: yields whenever it needs more bytes (True while the head is
-    incomplete) and is sent the next ones; returns (status, headers, body, bytes beyond it).
-    Both control connections drive it, each with its own socket calls."""
-    buffer = b""
-    while (end := buffer.find(b"\r\n\r\n")) < 0:
-        if len(buffer) > _MAX_HEAD:
-            raise _ProtocolError("the answer's head is too long")
-        buffer += yield True
-    status, headers = _parse_head(buffer[:end])
-    buffer = buffer[end + 4 :]
-    if not _chunked(headers):
-        length = _content_length(headers)
-        while len(buffer) < length:
-            buffer += yield False
-        return status, headers, buffer[:length], buffer[length:]
-    parts = []
-    while True:
-        line, buffer = yield from _read_line(buffer)
-        try:
-            size = int(line.split(b";", 1)[0], 16)
-        except ValueError:
-            raise _ProtocolError("a malformed length") from None
-        if size < 0:
-            raise _ProtocolError("a malformed length")
-        if size == 0:
-            break
-        while len(buffer) < size + 2:  # the chunk and its CRLF
-            buffer += yield False
-        parts.append(buffer[:size])
-        buffer = buffer[size + 2 :]
-    while True:  # trailers, up to the empty line
-        line, buffer = yield from _read_line(buffer)
-        if not line:
-            return status, headers, b"".join(parts), buffer
-
-
-def _read_line(buffer: bytes) -> Generator[bool, bytes, tuple[bytes, bytes]]:
-    while (end := buffer.find(b"\r\n")) < 0:
-        if len(buffer) > _MAX_HEAD:
-            raise _ProtocolError("a chunk line is too long")
-        buffer += yield False
-    return buffer[:end], buffer[end + 2 :]
-
-
-def _lost(exc: OSError, in_head: bool, unanswered: bool) -> Exception:
-    """What a connection closed mid-exchange means: the idle close of a kept-alive connection
-    when not a byte of the answer came (sent once more), an answer cut short, or ``exc``."""
-    if not in_head:
-        return _ProtocolError("the answer was cut short")
-    return _Dropped(type(exc).__name__) if unanswered else exc
-
-
-def _request_head(url: str, path: str) -> tuple[str, int, bytes]:
-    """(host, port, the request line's tail and Host header) of the control URL."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or 80
-    shown = f"[{host}]" if ":" in host else host
-    return host, port, f" {path} HTTP/1.1\r\nHost: {shown}:{port}\r\n".encode("latin-1")
-
-
-class _ControlConnection:
-    """A minimal HTTP/1.1 client over one kept-alive loopback socket, for the clock's control
-    requests only: the request is one ``sendall`` of pre-built bytes (``TCP_NODELAY``), the
-    answer is read by its ``Content-Length`` (or chunks). Lock-step pays one of these per wait,
-    and it costs ~0.15 ms less than ``http.client`` (whose header parsing goes through the
-    ``email`` package) on loopback; nothing else in the SDK uses it."""
-
-    def __init__(self, url: str, path: str, timeout: float) -> None:
-        self.host, self.port, self._head = _request_head(url, path)
-        self.timeout = timeout
-        self._sock: socket.socket | None = None
-        self._buffer = b""
-
-    def close(self) -> None:
-        sock, self._sock = self._sock, None
-        self._buffer = b""
-        if sock is not None:
-            sock.close()
-
-    def request(self, method: str, payload: bytes | None) -> tuple[int, bytes]:
-        """Send one request and read its answer: (status, body)."""
-        import socket
-
-        if self._buffer:  # bytes the last answer did not account for: start afresh
-            self.close()
-        reused = self._sock is not None
-        if self._sock is None:
-            self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        reader = _read_answer()
-        in_head, got = next(reader), False
-        try:
-            self._sock.sendall(_message(method, self._head, payload))
-            while True:
-                chunk = self._sock.recv(65536)
-                if not chunk:
-                    raise ConnectionResetError("the server closed the connection")
-                got = True
-                try:
-                    in_head = reader.send(chunk)
-                except StopIteration as done:
-                    status, headers, body, self._buffer = done.value
-                    break
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _lost(exc, in_head, reused and not got) from None
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return status, body
-
-
-class _AsyncControlConnection:
-    """:class:`_ControlConnection` for the async waits (``asleep``): the same requests and
-    reading over a non-blocking socket driven by the event loop's own socket calls (no transport
-    object, so a connection left behind by a finished loop closes cleanly), ~1 ms less per move
-    than httpx's AsyncClient. It belongs to the event loop that opened it; requests on it take
-    turns (a lock)."""
-
-    def __init__(self, url: str, path: str, timeout: float) -> None:
-        import asyncio
-
-        self.host, self.port, self._head = _request_head(url, path)
-        self.timeout = timeout
-        self.loop = asyncio.get_running_loop()
-        self.lock = asyncio.Lock()
-        self._sock: socket.socket | None = None
-        self._buffer = b""
-
-    def close(self) -> None:
-        sock, self._sock = self._sock, None
-        self._buffer = b""
-        if sock is not None:
-            sock.close()
-
-    async def request(self, method: str, payload: bytes | None) -> tuple[int, bytes]:
-        """Send one request and read its answer: (status, body). The caller holds the lock."""
-        import asyncio
-
-        try:
-            return await asyncio.wait_for(self._exchange(method, payload), self.timeout)
-        except BaseException:  # timed out, cancelled, failed: the answer's bytes are unknown
-            self.close()
-            raise
-
-    async def _exchange(self, method: str, payload: bytes | None) -> tuple[int, bytes]:
-        import socket
-
-        if self._buffer:  # bytes the last answer did not account for: start afresh
-            self.close()
-        reused = self._sock is not None
-        if self._sock is None:
-            infos = await self.loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-            family, kind, proto, _, address = infos[0]
-            sock = socket.socket(family, kind, proto)
-            sock.setblocking(False)
-            try:
-                await self.loop.sock_connect(sock, address)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except BaseException:
-                sock.close()
-                raise
-            self._sock = sock
-        reader = _read_answer()
-        in_head, got = next(reader), False
-        try:
-            await self.loop.sock_sendall(self._sock, _message(method, self._head, payload))
-            while True:
-                chunk = await self.loop.sock_recv(self._sock, 65536)
-                if not chunk:
-                    raise ConnectionResetError("the server closed the connection")
-                got = True
-                try:
-                    in_head = reader.send(chunk)
-                except StopIteration as done:
-                    status, headers, body, self._buffer = done.value
-                    break
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _lost(exc, in_head, reused and not got) from None
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return status, body
 
 
 def _due(answer: dict[str, Any]) -> int | None:

@@ -41,6 +41,7 @@ from typing import Any
 from capitalcom_sdk import _endpoints as ep
 from capitalcom_sdk._flow import Sleep
 from capitalcom_sdk._intent import DealRegistry, OrderIntent
+from capitalcom_sdk._settings import DEFAULT_LATE_APPLY_WINDOW, DEFAULT_SKEW
 from capitalcom_sdk.errors import (
     CapitalError,
     NotFoundError,
@@ -61,18 +62,11 @@ from capitalcom_sdk.models.trading import (
 )
 
 __all__ = [
-    "DEFAULT_LATE_APPLY_WINDOW",
-    "DEFAULT_SKEW",
     "ReconcileResult",
     "ReconcileStatus",
     "reconcile_flow",
 ]
 
-DEFAULT_SKEW = 1.0
-"""Seconds a deal may appear to predate the request (clock offset drift, rounding)."""
-DEFAULT_LATE_APPLY_WINDOW = 30.0
-"""Seconds after the client gave up during which a write may still be applied (a slow proxy,
-a server queue): NOT_PLACED is not answered before they passed."""
 _EARLY = 0.05
 """A match created this long before the request left may be an earlier identical order."""
 

@@ -1,4 +1,4 @@
-"""The simulator clock's own loopback HTTP/1.1 connection (``_ControlConnection``): what a
+"""The simulator clock's own loopback HTTP/1.1 connection (``ControlConnection``): what a
 server may legitimately do with a kept-alive connection, and what it must not.
 
 Against a small scripted server on a real loopback socket (the simulator never closes, chunks

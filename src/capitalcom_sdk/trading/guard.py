@@ -24,10 +24,7 @@ from capitalcom_sdk._clock import Clock, WallClock, utc
 from capitalcom_sdk._endpoints import ApiCall
 from capitalcom_sdk._flow import Flow
 from capitalcom_sdk._intent import OrderIntent
-from capitalcom_sdk._reconcile import (
-    DEFAULT_LATE_APPLY_WINDOW,
-    DEFAULT_SKEW,
-)
+from capitalcom_sdk._settings import DEFAULT_LATE_APPLY_WINDOW, DEFAULT_SKEW
 from capitalcom_sdk.errors import (
     CapitalError,
     DealRejectedError,

@@ -5,6 +5,10 @@ costs, trading, working orders, triggers, snapshots). Thread-safe: every public 
 engine's RLock. Business rejections of trading writes are recorded in confirms (never raised);
 malformed or out-of-band requests raise :class:`capitalcom_sim.errors.ApiError` with the API's
 errorCode.
+
+Over 500 lines because it is the facade the routes call: one short method per operation of the
+API and of the control endpoints (each takes the lock and hands over to the part that owns the
+rule), about fifty of them. The rules themselves live in the parts.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ LATE_APPLY_WINDOW_ENV = "CAPITAL_LATE_APPLY_WINDOW"
 
 def _late_apply_window() -> float:
     """Seconds a lost write may still be applied (``CAPITAL_LATE_APPLY_WINDOW``, default 30)."""
-    from capitalcom_sdk._reconcile import DEFAULT_LATE_APPLY_WINDOW
+    from capitalcom_sdk._settings import DEFAULT_LATE_APPLY_WINDOW
     from capitalcom_sdk.errors import ConfigurationError
 
     raw = os.environ.get(LATE_APPLY_WINDOW_ENV)
