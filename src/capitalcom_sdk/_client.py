@@ -30,10 +30,10 @@ from capitalcom_sdk._settings import (
     DEFAULT_SKEW,
     DEFAULT_TIMEOUT,
     Environment,
-    _env_kwargs,
-    _network_settings,
-    _seconds_until,
-    _Settings,
+    Settings,
+    env_kwargs,
+    network_settings,
+    seconds_until,
 )
 from capitalcom_sdk._transport import DEFAULT_CONFIRM_TIMEOUT, _Core
 from capitalcom_sdk.errors import ConfigurationError, OrderOutcomeUnknown
@@ -74,7 +74,7 @@ class _ClientBase:
         environment's official URL unless ``base_url=`` was given."""
         return self._base_url
 
-    def _init_core(self, settings: _Settings, http: httpx.Client | httpx.AsyncClient) -> None:
+    def _init_core(self, settings: Settings, http: httpx.Client | httpx.AsyncClient) -> None:
         self._env = settings.env
         self._base_url = settings.base_url
         self._core = _Core(
@@ -232,7 +232,7 @@ class Client(_ClientBase):
         safety: Safety | None = None,
         clock: Clock | str | None = None,
     ) -> None:
-        settings = _Settings.of(
+        settings = Settings.of(
             api_key=api_key,
             identifier=identifier,
             password=password,
@@ -246,7 +246,7 @@ class Client(_ClientBase):
             max_rate_wait=max_rate_wait,
             clock=clock,
         )
-        network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
+        network = network_settings(timeout, limits, proxy, verify, trust_env, transport)
         context = ssl_context(verify, trust_env=trust_env)
         self._http = httpx.Client(
             headers=DEFAULT_HEADERS,
@@ -344,7 +344,7 @@ class Client(_ClientBase):
         """Configure from CAPITAL_API_KEY, CAPITAL_IDENTIFIER, CAPITAL_PASSWORD, CAPITAL_ENV,
         CAPITAL_BASE_URL, CAPITAL_ENCRYPTED_PASSWORD (1/0) and CAPITAL_CLOCK (wall/simulator),
         read as the command line reads them; keyword arguments override."""
-        return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
+        return cls(**{**env_kwargs(os.environ if environ is None else environ), **overrides})
 
     def reconcile(
         self,
@@ -423,7 +423,7 @@ class Client(_ClientBase):
     def wait_until(self, when: datetime) -> None:
         """Wait until ``when`` (an aware datetime) on the client's :attr:`clock`; returns at once
         when it has passed."""
-        self._core.clock.sleep(_seconds_until(self._core.clock, when))
+        self._core.clock.sleep(seconds_until(self._core.clock, when))
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -476,7 +476,7 @@ class AsyncClient(_ClientBase):
         safety: Safety | None = None,
         clock: Clock | str | None = None,
     ) -> None:
-        settings = _Settings.of(
+        settings = Settings.of(
             api_key=api_key,
             identifier=identifier,
             password=password,
@@ -490,7 +490,7 @@ class AsyncClient(_ClientBase):
             max_rate_wait=max_rate_wait,
             clock=clock,
         )
-        network = _network_settings(timeout, limits, proxy, verify, trust_env, transport)
+        network = network_settings(timeout, limits, proxy, verify, trust_env, transport)
         context = ssl_context(verify, trust_env=trust_env)
         mounts = async_mounts(network, context)
         direct = None
@@ -593,7 +593,7 @@ class AsyncClient(_ClientBase):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Configure from the CAPITAL_* environment variables (see :meth:`Client.from_env`)."""
-        return cls(**{**_env_kwargs(os.environ if environ is None else environ), **overrides})
+        return cls(**{**env_kwargs(os.environ if environ is None else environ), **overrides})
 
     async def reconcile(
         self,
@@ -649,7 +649,7 @@ class AsyncClient(_ClientBase):
 
     async def wait_until(self, when: datetime) -> None:
         """Wait until ``when`` (an aware datetime) on the client's :attr:`clock`."""
-        await self._core.clock.asleep(_seconds_until(self._core.clock, when))
+        await self._core.clock.asleep(seconds_until(self._core.clock, when))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -284,9 +284,7 @@ class SimulatorClock:
         try:
             response = http.request(method, self._url, json=body)
         except httpx.HTTPError as exc:
-            raise SimulatorClockError(
-                f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
-            ) from None
+            raise self._unreachable(exc) from None
         return self._answer(response)
 
     def _plain_request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -305,10 +303,7 @@ class SimulatorClock:
                     conn.close()
                     self._plain = None
                     if attempt == 2 or not isinstance(exc, Dropped):
-                        raise SimulatorClockError(
-                            f"the simulator's clock at {self._url} is unreachable: "
-                            f"{type(exc).__name__.lstrip('_')}"
-                        ) from None
+                        raise self._unreachable(exc) from None
         return self._parse(method, status, data)
 
     async def _arequest(self, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -326,9 +321,7 @@ class SimulatorClock:
             else:
                 response = await self._ahttp.post(self._url, json=body)
         except httpx.HTTPError as exc:
-            raise SimulatorClockError(
-                f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
-            ) from None
+            raise self._unreachable(exc) from None
         return self._answer(response)
 
     async def _aplain_request(self, method: str, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -349,11 +342,13 @@ class SimulatorClock:
                     break
                 except (OSError, ProtocolError) as exc:  # TimeoutError is an OSError
                     if attempt == 2 or not isinstance(exc, Dropped):
-                        raise SimulatorClockError(
-                            f"the simulator's clock at {self._url} is unreachable: "
-                            f"{type(exc).__name__.lstrip('_')}"
-                        ) from None
+                        raise self._unreachable(exc) from None
         return self._parse(method, status, data)
+
+    def _unreachable(self, exc: Exception) -> SimulatorClockError:
+        return SimulatorClockError(
+            f"the simulator's clock at {self._url} is unreachable: {type(exc).__name__}"
+        )
 
     def _refusal(self, method: str, status: int, data: bytes) -> SimulatorClockError:
         """The error of a clock request answered ``status``: the end of a backtest (409

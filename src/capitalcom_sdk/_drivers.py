@@ -112,8 +112,8 @@ class AsyncTransport:
     ) -> None:
         self.core = core
         self.http = http
-        # ``direct``: the client's only transport (no mounts, auth or hooks): requests go to it
-        # without httpx.AsyncClient.send's layers (AiohttpTransport.send does what is left).
+        # ``direct``: the client's only transport (no mounts): requests go to its send(), which
+        # skips httpx.AsyncClient.send's layers unless the client has hooks, auth or redirects.
         self._direct = direct
         import asyncio  # here, not at the top: a sync-only program never imports asyncio
 

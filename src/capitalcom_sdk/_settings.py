@@ -1,7 +1,7 @@
 """What a client is configured with, checked once before anything is sent.
 
 The clients' defaults (timeouts, pool limits, headers, reconcile's tolerances), the environment
-variables' reading (``from_env``) and :class:`_Settings`, the checked result of a constructor's
+variables' reading (``from_env``) and :class:`Settings`, the checked result of a constructor's
 arguments. :mod:`capitalcom_sdk._client` builds the HTTP clients and the core from it.
 """
 
@@ -54,7 +54,7 @@ def _credentials(
     return Credentials(str(api_key), str(identifier), str(password))
 
 
-def _network_settings(
+def network_settings(
     timeout: httpx.Timeout | float,
     limits: httpx.Limits,
     proxy: str | None,
@@ -72,12 +72,12 @@ def _network_settings(
     )
 
 
-def _env_kwargs(environ: Mapping[str, str]) -> dict[str, Any]:
+def env_kwargs(environ: Mapping[str, str]) -> dict[str, Any]:
     return read_environ(environ).client_kwargs()
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Settings:
+class Settings:
     """Everything a client is configured with besides the HTTP client, checked once."""
 
     credentials: Credentials | None
@@ -106,7 +106,7 @@ class _Settings:
         confirm_timeout: float,
         max_rate_wait: float,
         clock: Clock | str | None,
-    ) -> _Settings:
+    ) -> Settings:
         """Check the constructor's arguments (nothing is sent; errors name the argument)."""
         resolved = _resolve_base_url(env, base_url)
         credentials = _credentials(api_key, identifier, password)
@@ -139,7 +139,7 @@ class _Settings:
         )
 
 
-def _seconds_until(clock: Clock, when: datetime) -> float:
+def seconds_until(clock: Clock, when: datetime) -> float:
     if not isinstance(when, datetime) or when.tzinfo is None:
         from capitalcom_sdk.errors import RequestValidationError
 

@@ -133,13 +133,10 @@ class Catalog:
         self.store.clean_staging()
         lookups = 1
         for batch in _batches(self._unknown_decimals(state, keys)):
-            found = _details_by_epic(clients[0].markets.search(epics=batch))
-            lookups += 1
-            for epic in batch:
-                if epic not in found:  # not in the batch's answer: ask alone (404 if unknown)
-                    found[epic] = clients[0].markets.get(epic)
-                    lookups += 1
-                state.decimals[epic] = _decimals(found[epic])
+            missing = _record_batch(state, batch, clients[0].markets.search(epics=batch))
+            for epic in missing:  # not in the batch's answer: asked alone (404 if unknown)
+                state.decimals[epic] = _decimals(clients[0].markets.get(epic))
+            lookups += 1 + len(missing)
         run = SyncRun(state, keys, first, last, now, progress, clients=len(clients))
         run.finish_idle()
         run.report_start()
@@ -173,13 +170,10 @@ class Catalog:
 
         async def look_up(client: AsyncClient, batch: list[str]) -> None:
             nonlocal lookups
-            found = _details_by_epic(await client.markets.search(epics=batch))
-            lookups += 1
-            for epic in batch:
-                if epic not in found:  # not in the batch's answer: ask alone (404 if unknown)
-                    found[epic] = await client.markets.get(epic)
-                    lookups += 1
-                state.decimals[epic] = _decimals(found[epic])
+            missing = _record_batch(state, batch, await client.markets.search(epics=batch))
+            for epic in missing:  # not in the batch's answer: asked alone (404 if unknown)
+                state.decimals[epic] = _decimals(await client.markets.get(epic))
+            lookups += 1 + len(missing)
 
         batches = _batches(self._unknown_decimals(state, keys))
         await asyncio.gather(
@@ -252,9 +246,14 @@ def _batches(epics: list[str]) -> list[list[str]]:
     return [epics[i : i + size] for i in range(0, len(epics), size)]
 
 
-def _details_by_epic(answer: Any) -> dict[str, Any]:
-    """The market details of a ``GET /markets?epics=`` answer, by epic."""
-    return {d.instrument.epic: d for d in answer.market_details or ()}
+def _record_batch(state: CatalogState, batch: list[str], answer: Any) -> list[str]:
+    """Keep the decimal places a ``GET /markets?epics=`` answer gives for ``batch``; the epics
+    it left out (to be asked alone)."""
+    found = {d.instrument.epic: d for d in answer.market_details or ()}
+    for epic in batch:
+        if epic in found:
+            state.decimals[epic] = _decimals(found[epic])
+    return [epic for epic in batch if epic not in found]
 
 
 def _decimals(details: Any) -> int:
